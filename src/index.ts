@@ -1,0 +1,1 @@
+export * from './runtime-shim/index.js';
