@@ -1,0 +1,363 @@
+/**
+ * The connection of a newConnection() block, shared by every task started inside it.
+ *
+ * Ordering rule: while a transaction or savepoint is open, only the tasks inside it (the ones
+ * that run under its frame) may use the connection; a statement or transaction from any other
+ * task waits until it ends. So concurrent tasks never absorb or lose each other's writes.
+ */
+import { threadId } from 'node:worker_threads';
+import type { DriverConnection, Statement, StatementResult } from './backends/types.js';
+import { OperationalError, TransactionManagementError } from './errors.js';
+import { emitQuery, hasQueryListeners } from './events.js';
+import type { Via } from './events.js';
+import type { FileWriteLock } from './locks.js';
+import type { Op } from './orm/ops.js';
+import { runOpAsync, runOpSync } from './runner.js';
+import type { AsyncExecutor, SyncExecutor } from './runner.js';
+
+/** An open transaction (parent null) or savepoint on a connection. */
+export interface TxFrame {
+  readonly id: number;
+  readonly parent: TxFrame | null;
+  readonly savepoint: string | null;
+  closed: boolean;
+}
+
+let nextFrameId = 1;
+
+const BUSY_RETRY_MAX_DELAY_MS = 32;
+
+function control(sql: string): Statement {
+  return { sql, params: [], mode: 'run', writes: true };
+}
+
+function isBusy(error: unknown): boolean {
+  return error instanceof OperationalError && error.code === 'SQLITE_BUSY';
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface ContextConnectionOptions {
+  alias: string;
+  driver: DriverConnection;
+  via: Via;
+  /** The file's write lock (SQLite); null where the server orders writers (PostgreSQL). */
+  writeLock: FileWriteLock | null;
+  /** How long a writer may wait for the database, in ms. */
+  timeout: number;
+  beginSql: string;
+  /** What the file or server is called in error messages. */
+  target: string;
+}
+
+export class ContextConnection {
+  readonly alias: string;
+  private readonly driver: DriverConnection;
+  private readonly via: Via;
+  private readonly writeLock: FileWriteLock | null;
+  private readonly options: ContextConnectionOptions;
+  private readonly frames: TxFrame[] = [];
+  private waiters: Array<{ frame: TxFrame | null; wake: () => void }> = [];
+  private closed = false;
+
+  constructor(options: ContextConnectionOptions) {
+    this.options = options;
+    this.alias = options.alias;
+    this.driver = options.driver;
+    this.via = options.via;
+    this.writeLock = options.writeLock;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** A frame whose transaction already ended stands for its nearest open ancestor. */
+  private effective(frame: TxFrame | null): TxFrame | null {
+    while (frame && frame.closed) frame = frame.parent;
+    return frame;
+  }
+
+  private top(): TxFrame | null {
+    return this.frames[this.frames.length - 1] ?? null;
+  }
+
+  private canRun(frame: TxFrame | null): boolean {
+    return this.top() === this.effective(frame);
+  }
+
+  private async waitTurn(frame: TxFrame | null): Promise<void> {
+    while (!this.canRun(frame)) {
+      this.assertOpen();
+      await new Promise<void>((wake) => this.waiters.push({ frame, wake }));
+    }
+    this.assertOpen();
+  }
+
+  private wakeWaiters(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiting) waiter.wake();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) {
+      throw new OperationalError(
+        `the newConnection() block for '${this.alias}' has already ended: a task that outlived its block used its connection; await every task inside the block`,
+        'CONNECTION_CLOSED',
+      );
+    }
+  }
+
+  // --- statements -----------------------------------------------------------------------------
+
+  private report(statement: Statement, started: number, ranOn: number): void {
+    emitQuery({ sql: statement.sql, params: statement.params, alias: this.alias, durationMs: performance.now() - started, threadId: ranOn, via: this.via });
+  }
+
+  /** Runs a statement now; SQLITE_BUSY (another process or thread writing) is retried asynchronously. */
+  private executeNow(statement: Statement): StatementResult | Promise<StatementResult> {
+    const driver = this.driver;
+    const started = hasQueryListeners() ? performance.now() : 0;
+    if (driver.kind === 'async') {
+      return driver.execute(statement).then((result) => {
+        if (started) this.report(statement, started, threadId);
+        return result;
+      });
+    }
+    try {
+      const result = driver.execute(statement);
+      if (started) this.report(statement, started, threadId);
+      return result;
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+      return this.retryBusy(statement, started || performance.now());
+    }
+  }
+
+  private async retryBusy(statement: Statement, started: number): Promise<StatementResult> {
+    const deadline = started + this.options.timeout;
+    for (let delay = 1; ; delay = Math.min(delay * 2, BUSY_RETRY_MAX_DELAY_MS)) {
+      if (performance.now() >= deadline) {
+        throw new OperationalError(
+          `database is locked: ${this.options.target} stayed locked by another writer for ${this.options.timeout} ms (waited asynchronously; raise the alias's timeout setting if writers hold it longer)`,
+          'SQLITE_BUSY',
+        );
+      }
+      await sleep(delay);
+      try {
+        const result = (this.driver as Extract<DriverConnection, { kind: 'sync' }>).execute(statement);
+        if (hasQueryListeners()) this.report(statement, started, threadId);
+        return result;
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+      }
+    }
+  }
+
+  /** A statement from a task whose transaction frame is `frame`. */
+  execute(frame: TxFrame | null, statement: Statement): StatementResult | Promise<StatementResult> {
+    if (this.closed || !this.canRun(frame)) return this.waitTurn(frame).then(() => this.execute(frame, statement));
+    const lock = this.writeLock;
+    if (statement.writes && this.frames.length === 0 && lock && !lock.tryAcquire(this)) {
+      // Another block holds the file's write lock: queue for it instead of busy-waiting.
+      return lock.acquire(this).then(() => this.executeHoldingLock(frame, statement));
+    }
+    if (statement.writes && this.frames.length === 0 && lock) {
+      return this.finishLocked(this.executeNow(statement));
+    }
+    return this.executeNow(statement);
+  }
+
+  private async executeHoldingLock(frame: TxFrame | null, statement: Statement): Promise<StatementResult> {
+    try {
+      await this.waitTurn(frame);
+      return await this.executeNow(statement);
+    } finally {
+      this.writeLock!.release(this);
+    }
+  }
+
+  private finishLocked(result: StatementResult | Promise<StatementResult>): StatementResult | Promise<StatementResult> {
+    if (!(result instanceof Promise)) {
+      this.writeLock!.release(this);
+      return result;
+    }
+    return result.finally(() => this.writeLock!.release(this));
+  }
+
+  /** A statement from sync code (ORM_ALLOW_ASYNC_UNSAFE): it cannot wait, so it may only run now. */
+  executeSync(frame: TxFrame | null, statement: Statement): StatementResult {
+    this.assertOpen();
+    if (this.driver.kind !== 'sync') {
+      throw new TransactionManagementError(`sync ORM calls cannot use the '${this.alias}' connection of a newConnection() block: its driver is async`);
+    }
+    if (!this.canRun(frame)) {
+      throw new TransactionManagementError(
+        `a sync ORM call cannot wait for another task's transaction on the '${this.alias}' connection; use the async method (await ….aX()) so it can wait its turn`,
+      );
+    }
+    if (statement.writes && this.frames.length === 0 && this.writeLock && !this.writeLock.heldBy(this)) {
+      if (!this.writeLock.tryAcquire(this)) throw this.lockedForSync();
+      try {
+        return this.driver.execute(statement);
+      } finally {
+        this.writeLock.release(this);
+      }
+    }
+    const started = hasQueryListeners() ? performance.now() : 0;
+    const result = this.driver.execute(statement);
+    if (started) this.report(statement, started, threadId);
+    return result;
+  }
+
+  private lockedForSync(): OperationalError {
+    return new OperationalError(
+      `${this.options.target} is being written by another newConnection() block on this thread; a sync call would have to freeze the event loop to wait. Use the async method instead`,
+      'SQLITE_BUSY',
+    );
+  }
+
+  // --- transactions ---------------------------------------------------------------------------
+
+  private openFrame(parent: TxFrame | null): TxFrame {
+    const id = nextFrameId++;
+    const frame: TxFrame = { id, parent, savepoint: parent ? `s${id}` : null, closed: false };
+    this.frames.push(frame);
+    return frame;
+  }
+
+  private closeFrame(frame: TxFrame): void {
+    frame.closed = true;
+    const index = this.frames.lastIndexOf(frame);
+    if (index >= 0) this.frames.splice(index, 1);
+    if (frame.parent === null) this.writeLock?.release(this);
+    this.wakeWaiters();
+  }
+
+  private q(name: string): string {
+    return `"${name}"`;
+  }
+
+  /**
+   * Runs `body` in a transaction (a savepoint inside one) opened for a task at `frame`; the body
+   * gets the new frame. Waits its turn, then holds the connection for the tasks inside it.
+   */
+  async atomic<T>(frame: TxFrame | null, body: (inner: TxFrame) => Promise<T>): Promise<T> {
+    await this.waitTurn(frame);
+    const parent = this.effective(frame);
+    const inner = this.openFrame(parent);
+    try {
+      if (parent === null) {
+        if (this.writeLock) await this.writeLock.acquire(this);
+        this.assertOpen();
+        await this.executeNow(control(this.options.beginSql));
+      } else {
+        await this.executeNow(control(`SAVEPOINT ${this.q(inner.savepoint!)}`));
+      }
+    } catch (error) {
+      this.closeFrame(inner);
+      throw error;
+    }
+    let result: T;
+    try {
+      result = await body(inner);
+    } catch (error) {
+      await this.endFrame(inner, 'rollback');
+      throw error;
+    }
+    await this.endFrame(inner, 'commit');
+    return result;
+  }
+
+  private async endFrame(frame: TxFrame, outcome: 'commit' | 'rollback'): Promise<void> {
+    try {
+      // Tasks inside this frame may still hold a nested savepoint: let them finish first.
+      await this.waitTurn(frame);
+      if (outcome === 'commit') {
+        try {
+          await this.executeNow(control(frame.savepoint ? `RELEASE SAVEPOINT ${this.q(frame.savepoint)}` : 'COMMIT'));
+          return;
+        } catch (error) {
+          await this.rollbackFrame(frame).catch(() => undefined);
+          throw error;
+        }
+      }
+      await this.rollbackFrame(frame);
+    } finally {
+      this.closeFrame(frame);
+    }
+  }
+
+  private async rollbackFrame(frame: TxFrame): Promise<void> {
+    if (this.closed) return;
+    if (frame.savepoint) {
+      await this.executeNow(control(`ROLLBACK TO SAVEPOINT ${this.q(frame.savepoint)}`));
+      await this.executeNow(control(`RELEASE SAVEPOINT ${this.q(frame.savepoint)}`));
+    } else {
+      await this.executeNow(control('ROLLBACK'));
+    }
+  }
+
+  /** A sync transaction (atomic() with ORM_ALLOW_ASYNC_UNSAFE): it must get its turn at once. */
+  atomicSync<T>(frame: TxFrame | null, body: (inner: TxFrame) => T): T {
+    const begin = (inner: TxFrame) =>
+      this.executeSync(inner, control(inner.savepoint ? `SAVEPOINT ${this.q(inner.savepoint)}` : this.options.beginSql));
+    if (!this.canRun(frame)) this.executeSync(frame, control('SELECT 1')); // throws the "cannot wait" error
+    const parent = this.effective(frame);
+    if (parent === null && this.writeLock && !this.writeLock.tryAcquire(this)) throw this.lockedForSync();
+    const inner = this.openFrame(parent);
+    try {
+      begin(inner);
+    } catch (error) {
+      this.closeFrame(inner);
+      throw error;
+    }
+    const end = (sql: string[]) => {
+      try {
+        for (const statement of sql) this.executeSync(inner, control(statement));
+      } finally {
+        this.closeFrame(inner);
+      }
+    };
+    const rollback = inner.savepoint ? [`ROLLBACK TO SAVEPOINT ${this.q(inner.savepoint)}`, `RELEASE SAVEPOINT ${this.q(inner.savepoint)}`] : ['ROLLBACK'];
+    let result: T;
+    try {
+      result = body(inner);
+    } catch (error) {
+      end(rollback);
+      throw error;
+    }
+    if (result instanceof Promise) {
+      end(rollback);
+      throw new TransactionManagementError('the body of atomic() returned a promise: use `await aatomic(async () => …)` for async code');
+    }
+    end([inner.savepoint ? `RELEASE SAVEPOINT ${this.q(inner.savepoint)}` : 'COMMIT']);
+    return result;
+  }
+
+  // --- operations -----------------------------------------------------------------------------
+
+  asyncExecutor(frame: TxFrame | null): AsyncExecutor {
+    return {
+      execute: (statement) => this.execute(frame, statement),
+      atomic: (op) => this.atomic(frame, (inner) => runOpAsync(op, this.asyncExecutor(inner))),
+    };
+  }
+
+  syncExecutor(frame: TxFrame | null): SyncExecutor {
+    return {
+      execute: (statement) => this.executeSync(frame, statement),
+      atomic: <T>(op: Op<T>): T => this.atomicSync(frame, (inner) => runOpSync(op, this.syncExecutor(inner))),
+    };
+  }
+
+  /** Closes the connection; open transactions are rolled back by the database. Tasks still waiting are rejected. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.writeLock?.release(this);
+    this.wakeWaiters();
+    await this.driver.close();
+  }
+}

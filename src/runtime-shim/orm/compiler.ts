@@ -1,0 +1,300 @@
+import type { SqlValue, Statement } from '../backends/types.js';
+import { FieldError } from '../errors.js';
+import { ForeignKeyField } from './fields.js';
+import type { Field } from './fields.js';
+import type { Dialect } from './dialect.js';
+import { Params } from './dialect.js';
+import { isModelInstance } from './marker.js';
+import type { ModelMeta } from './meta.js';
+import type { Lookup } from './model-types.js';
+
+export const LOOKUPS: readonly Lookup[] = [
+  'exact', 'iexact', 'lt', 'lte', 'gt', 'gte', 'in', 'contains', 'icontains', 'startswith', 'endswith', 'isnull', 'range',
+];
+
+/** One `key: value` of a filter, resolved against the model. */
+export interface ParsedFilter {
+  field: Field;
+  column: string;
+  lookup: Lookup;
+  value: unknown;
+  /** Set when the key follows a foreign key: the condition applies to the related table. */
+  through?: { fkColumn: string; target: ModelMeta };
+}
+
+/** The filters of one filter()/exclude() call: ANDed, and negated for exclude(). */
+export interface WhereGroup {
+  negated: boolean;
+  filters: ParsedFilter[];
+  /** The filters as the user wrote them, for error messages. */
+  source: Readonly<Record<string, unknown>>;
+}
+
+export interface OrderTerm {
+  column: string;
+  descending: boolean;
+}
+
+/** An immutable description of a query; QuerySet methods make new states. */
+export interface QueryState {
+  readonly meta: ModelMeta;
+  readonly alias: string;
+  readonly where: readonly WhereGroup[];
+  readonly order: readonly OrderTerm[];
+  readonly limit: number | null;
+  readonly offset: number;
+  /** Field names for values(), or null for instances. */
+  readonly values: readonly string[] | null;
+}
+
+/** A model instance given for a foreign key or pk stands for its primary key. */
+function modelValue(value: unknown): unknown {
+  return isModelInstance(value) ? value.pk : value;
+}
+
+function checkLookupValue(meta: ModelMeta, key: string, lookup: Lookup, value: unknown): void {
+  if (value === undefined) throw new FieldError(`${meta.name}: the value for '${key}' is undefined`);
+  if (lookup === 'in' && !Array.isArray(value)) throw new FieldError(`${meta.name}: '${key}' needs an array`);
+  if (lookup === 'range' && !(Array.isArray(value) && value.length === 2)) {
+    throw new FieldError(`${meta.name}: '${key}' needs a [low, high] pair`);
+  }
+  if (value === null && lookup !== 'exact' && lookup !== 'iexact') {
+    throw new FieldError(`${meta.name}: '${key}' cannot compare with null; use '__isnull: true'`);
+  }
+}
+
+/** Parses `{ questionText__startswith: 'What', question__pubDate__gt: d }` against a model. */
+export function parseFilters(meta: ModelMeta, filters: Record<string, unknown>): ParsedFilter[] {
+  if (typeof filters !== 'object' || filters === null) {
+    throw new FieldError(`${meta.name}: filters must be an object such as { pk: 1 }`);
+  }
+  const parsed: ParsedFilter[] = [];
+  for (const [key, rawValue] of Object.entries(filters)) {
+    const parts = key.split('__');
+    const fieldName = meta.resolveFieldName(parts[0]!, `'${key}'`);
+    const field = meta.fieldOf(fieldName);
+    let rest = parts.slice(1);
+    let through: ParsedFilter['through'];
+    let target = meta;
+    let targetField = field;
+    let column = meta.columns.get(fieldName)!;
+    if (field instanceof ForeignKeyField && rest.length > 0 && !(LOOKUPS as readonly string[]).includes(rest[0]!)) {
+      // fk__field[__lookup]: the condition is on the related model.
+      target = field.target().meta;
+      const relatedName = target.resolveFieldName(rest[0]!, `'${key}'`);
+      if (relatedName === target.pkName) {
+        rest = rest.slice(1); // question__pk is the local question_id column.
+      } else {
+        through = { fkColumn: column, target };
+        targetField = target.fieldOf(relatedName);
+        column = target.columns.get(relatedName)!;
+        rest = rest.slice(1);
+      }
+    }
+    if (rest.length > 1) {
+      throw new FieldError(`${meta.name}: '${key}' follows more than one relation or lookup; only one foreign key can be followed`);
+    }
+    const lookup = (rest[0] ?? 'exact') as Lookup;
+    if (!(LOOKUPS as readonly string[]).includes(lookup)) {
+      throw new FieldError(
+        `${target.name}: unsupported lookup '${lookup}' for field '${parts[through ? 1 : 0]}' in '${key}'. Choices are: ${LOOKUPS.join(', ')}`,
+      );
+    }
+    const value = Array.isArray(rawValue) ? rawValue.map(modelValue) : modelValue(rawValue);
+    checkLookupValue(meta, key, lookup, value);
+    parsed.push({ field: targetField, column, lookup, value, ...(through ? { through } : {}) });
+  }
+  return parsed;
+}
+
+/** Parses `'-pubDate'` style order keys. */
+export function parseOrder(meta: ModelMeta, keys: readonly string[]): OrderTerm[] {
+  return keys.map((key) => {
+    const descending = key.startsWith('-');
+    const name = meta.resolveFieldName(descending ? key.slice(1) : key, `orderBy('${key}')`);
+    return { column: meta.columns.get(name)!, descending };
+  });
+}
+
+export class SqlCompiler {
+  constructor(readonly dialect: Dialect) {}
+
+  private q(identifier: string): string {
+    return this.dialect.quote(identifier);
+  }
+
+  private condition(meta: ModelMeta, filter: ParsedFilter, params: Params): string {
+    if (filter.through) {
+      const { target, fkColumn } = filter.through;
+      const inner = this.dialect.lookup(filter.lookup, this.q(filter.column), filter.value, filter.field, params);
+      return `${this.q(fkColumn)} IN (SELECT ${this.q(target.pkColumn)} FROM ${this.q(target.table)} WHERE ${inner})`;
+    }
+    void meta;
+    return this.dialect.lookup(filter.lookup, this.q(filter.column), filter.value, filter.field, params);
+  }
+
+  where(state: QueryState, params: Params): string {
+    if (state.where.length === 0) return '';
+    const groups = state.where.map((group) => {
+      const parts = group.filters.map((filter) => {
+        const sql = this.condition(state.meta, filter, params);
+        // exclude() on a nullable column must not drop the NULL rows (SQL's NOT (NULL = x) is NULL).
+        if (group.negated && filter.field.nullable && !filter.through && filter.lookup !== 'isnull' && filter.value !== null) {
+          return `(${sql} AND ${this.q(filter.column)} IS NOT NULL)`;
+        }
+        return sql;
+      });
+      const joined = parts.length === 0 ? '1 = 1' : parts.join(' AND ');
+      return group.negated ? `NOT (${joined})` : `(${joined})`;
+    });
+    return ` WHERE ${groups.join(' AND ')}`;
+  }
+
+  private orderBy(state: QueryState, reverse = false): string {
+    if (state.order.length === 0) return '';
+    return ` ORDER BY ${state.order.map((t) => `${this.q(t.column)}${t.descending !== reverse ? ' DESC' : ' ASC'}`).join(', ')}`;
+  }
+
+  private slice(state: QueryState, params: Params, limit = state.limit): string {
+    if (limit === null && state.offset === 0) return '';
+    // SQLite needs a LIMIT before OFFSET; -1 means none.
+    return ` LIMIT ${params.add(limit ?? -1)}${state.offset ? ` OFFSET ${params.add(state.offset)}` : ''}`;
+  }
+
+  selectColumns(state: QueryState): string[] {
+    if (state.values) return state.values.map((name) => state.meta.columns.get(name)!);
+    return [...state.meta.columns.values()];
+  }
+
+  /** The rows of the query. `limit` overrides the query's own (get() fetches at most 21). */
+  select(state: QueryState, options: { limit?: number | null; reverse?: boolean } = {}): Statement {
+    const params = new Params(this.dialect);
+    const columns = this.selectColumns(state).map((c) => this.q(c)).join(', ');
+    const where = this.where(state, params);
+    const order = this.orderBy(state, options.reverse);
+    const slice = this.slice(state, params, options.limit === undefined ? state.limit : options.limit);
+    return { sql: `SELECT ${columns} FROM ${this.q(state.meta.table)}${where}${order}${slice}`, params: params.values, mode: 'all', writes: false };
+  }
+
+  private sliced(state: QueryState): boolean {
+    return state.limit !== null || state.offset !== 0;
+  }
+
+  count(state: QueryState): Statement {
+    const params = new Params(this.dialect);
+    const table = this.q(state.meta.table);
+    if (this.sliced(state)) {
+      const where = this.where(state, params);
+      const slice = this.slice(state, params);
+      return { sql: `SELECT COUNT(*) AS "count" FROM (SELECT 1 FROM ${table}${where}${this.orderBy(state)}${slice}) AS "subquery"`, params: params.values, mode: 'get', writes: false };
+    }
+    return { sql: `SELECT COUNT(*) AS "count" FROM ${table}${this.where(state, params)}`, params: params.values, mode: 'get', writes: false };
+  }
+
+  exists(state: QueryState): Statement {
+    const params = new Params(this.dialect);
+    const table = this.q(state.meta.table);
+    const where = this.where(state, params);
+    if (this.sliced(state)) {
+      const slice = this.slice(state, params);
+      return { sql: `SELECT 1 AS "a" FROM (SELECT 1 FROM ${table}${where}${this.orderBy(state)}${slice}) AS "subquery" LIMIT 1`, params: params.values, mode: 'get', writes: false };
+    }
+    return { sql: `SELECT 1 AS "a" FROM ${table}${where} LIMIT 1`, params: params.values, mode: 'get', writes: false };
+  }
+
+  aggregate(state: QueryState, aggregates: ReadonlyArray<{ alias: string; fn: string; column: string | null; distinct: boolean }>): Statement {
+    const params = new Params(this.dialect);
+    const parts = aggregates.map(({ alias, fn, column, distinct }) => {
+      const argument = column === null ? '*' : `${distinct ? 'DISTINCT ' : ''}${this.q(column)}`;
+      return `${fn}(${argument}) AS ${this.q(alias)}`;
+    });
+    const table = this.q(state.meta.table);
+    const where = this.where(state, params);
+    if (this.sliced(state)) {
+      const columns = [...state.meta.columns.values()].map((c) => this.q(c)).join(', ');
+      const slice = this.slice(state, params);
+      return { sql: `SELECT ${parts.join(', ')} FROM (SELECT ${columns} FROM ${table}${where}${this.orderBy(state)}${slice}) AS "subquery"`, params: params.values, mode: 'get', writes: false };
+    }
+    return { sql: `SELECT ${parts.join(', ')} FROM ${table}${where}`, params: params.values, mode: 'get', writes: false };
+  }
+
+  /** INSERT of one or more rows with the same columns, returning the primary keys. */
+  insert(meta: ModelMeta, columns: readonly string[], rows: ReadonlyArray<readonly SqlValue[]>): Statement {
+    const params = new Params(this.dialect);
+    const table = this.q(meta.table);
+    const pk = this.q(meta.pkColumn);
+    if (columns.length === 0) {
+      return { sql: `INSERT INTO ${table} DEFAULT VALUES RETURNING ${pk}`, params: [], mode: 'all', writes: true };
+    }
+    const values = rows.map((row) => `(${row.map((value) => params.add(value)).join(', ')})`).join(', ');
+    return {
+      sql: `INSERT INTO ${table} (${columns.map((c) => this.q(c)).join(', ')}) VALUES ${values} RETURNING ${pk}`,
+      params: params.values,
+      mode: 'all',
+      writes: true,
+    };
+  }
+
+  /** UPDATE of the rows the query selects. */
+  update(state: QueryState, assignments: ReadonlyArray<readonly [column: string, value: SqlValue]>): Statement {
+    const params = new Params(this.dialect);
+    const sets = assignments.map(([column, value]) => `${this.q(column)} = ${params.add(value)}`).join(', ');
+    return { sql: `UPDATE ${this.q(state.meta.table)} SET ${sets}${this.where(state, params)}`, params: params.values, mode: 'run', writes: true };
+  }
+
+  /** One UPDATE setting each field per primary key (CASE pk WHEN … THEN …). */
+  bulkUpdate(meta: ModelMeta, columns: readonly string[], rows: ReadonlyArray<{ pk: SqlValue; values: readonly SqlValue[] }>): Statement {
+    const params = new Params(this.dialect);
+    const pk = this.q(meta.pkColumn);
+    const sets = columns.map((column, index) => {
+      const cases = rows.map((row) => `WHEN ${params.add(row.pk)} THEN ${params.add(row.values[index]!)}`).join(' ');
+      return `${this.q(column)} = CASE ${pk} ${cases} ELSE ${this.q(column)} END`;
+    });
+    const ids = rows.map((row) => params.add(row.pk)).join(', ');
+    return { sql: `UPDATE ${this.q(meta.table)} SET ${sets.join(', ')} WHERE ${pk} IN (${ids})`, params: params.values, mode: 'run', writes: true };
+  }
+
+  deleteWhere(meta: ModelMeta, column: string, values: readonly SqlValue[]): Statement {
+    const params = new Params(this.dialect);
+    const list = values.map((v) => params.add(v)).join(', ');
+    return { sql: `DELETE FROM ${this.q(meta.table)} WHERE ${this.q(column)} IN (${list})`, params: params.values, mode: 'run', writes: true };
+  }
+
+  setNullWhere(meta: ModelMeta, column: string, values: readonly SqlValue[]): Statement {
+    const params = new Params(this.dialect);
+    const list = values.map((v) => params.add(v)).join(', ');
+    return { sql: `UPDATE ${this.q(meta.table)} SET ${this.q(column)} = NULL WHERE ${this.q(column)} IN (${list})`, params: params.values, mode: 'run', writes: true };
+  }
+
+  selectWhereIn(meta: ModelMeta, resultColumn: string, column: string, values: readonly SqlValue[]): Statement {
+    const params = new Params(this.dialect);
+    const list = values.map((v) => params.add(v)).join(', ');
+    return { sql: `SELECT ${this.q(resultColumn)} AS "v" FROM ${this.q(meta.table)} WHERE ${this.q(column)} IN (${list})`, params: params.values, mode: 'all', writes: false };
+  }
+
+  explain(state: QueryState): Statement {
+    const select = this.select(state);
+    return { ...select, sql: `${this.dialect.explainPrefix}${select.sql}` };
+  }
+
+  createTable(meta: ModelMeta): string[] {
+    const table = this.q(meta.table);
+    const columns = [...meta.fields].map(([name, field]) => {
+      const column = this.q(meta.columns.get(name)!);
+      const type = this.dialect.columnType(field);
+      if (field.isPrimaryKey) return `${column} ${type}`;
+      let definition = `${column} ${type}${field.nullable ? ' NULL' : ' NOT NULL'}${field.unique ? ' UNIQUE' : ''}`;
+      if (field instanceof ForeignKeyField) {
+        const target = field.target().meta;
+        definition += ` REFERENCES ${this.q(target.table)} (${this.q(target.pkColumn)}) DEFERRABLE INITIALLY DEFERRED`;
+      }
+      return definition;
+    });
+    const statements = [`CREATE TABLE IF NOT EXISTS ${table} (${columns.join(', ')})`];
+    for (const [name] of meta.foreignKeys) {
+      const column = meta.columns.get(name)!;
+      statements.push(`CREATE INDEX IF NOT EXISTS ${this.q(`${meta.table}_${column}_idx`)} ON ${table} (${this.q(column)})`);
+    }
+    return statements;
+  }
+}

@@ -1,0 +1,218 @@
+import { FieldError, MultipleObjectsReturned, ObjectDoesNotExist } from '../errors.js';
+import { runAsync, runSync } from '../shim.js';
+import { ForeignKeyField } from './fields.js';
+import { MODEL_INSTANCE, isModelInstance } from './marker.js';
+import { ModelMeta } from './meta.js';
+import type { FieldMap, ModelClass, ModelInstance } from './model-types.js';
+import * as ops from './ops.js';
+import type { DeleteResult, InstanceLike } from './ops.js';
+import { Manager, compilerFor } from './queryset.js';
+import type { Row } from '../backends/types.js';
+
+const RELATED_CACHE: unique symbol = Symbol('related');
+
+/** What every model instance has besides its fields. */
+export class ModelBase {
+  declare readonly [MODEL_INSTANCE]: true;
+  declare [RELATED_CACHE]?: Map<string, unknown>;
+
+  /** The class's ModelMeta. */
+  protected get meta(): ModelMeta {
+    return (this.constructor as unknown as { meta: ModelMeta }).meta;
+  }
+
+  get pk(): unknown {
+    return (this as unknown as Record<string, unknown>)[this.meta.pkName];
+  }
+  set pk(value: unknown) {
+    (this as unknown as Record<string, unknown>)[this.meta.pkName] = value;
+  }
+
+  private target(method: string) {
+    return { alias: 'default', model: this.meta.name, method };
+  }
+
+  /** INSERT when the instance has no primary key yet, UPDATE otherwise. */
+  save(options: { updateFields?: string[] } = {}): void {
+    runSync(this.target('save'), ops.save(compilerFor('default'), this.meta, this as unknown as InstanceLike, options.updateFields));
+  }
+  asave(options: { updateFields?: string[] } = {}): Promise<void> {
+    try {
+      return runAsync(this.target('asave'), ops.save(compilerFor('default'), this.meta, this as unknown as InstanceLike, options.updateFields));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  delete(): DeleteResult {
+    return runSync(this.target('delete'), ops.deleteInstance(compilerFor('default'), this.meta, this as unknown as InstanceLike));
+  }
+  adelete(): Promise<DeleteResult> {
+    try {
+      return runAsync(this.target('adelete'), ops.deleteInstance(compilerFor('default'), this.meta, this as unknown as InstanceLike));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  refreshFromDb(): void {
+    runSync(this.target('refreshFromDb'), ops.refreshFromDb(compilerFor('default'), this.meta, this as unknown as InstanceLike));
+    this[RELATED_CACHE]?.clear();
+  }
+  async arefreshFromDb(): Promise<void> {
+    await runAsync(this.target('arefreshFromDb'), ops.refreshFromDb(compilerFor('default'), this.meta, this as unknown as InstanceLike));
+    this[RELATED_CACHE]?.clear();
+  }
+
+  /** Field values by attribute name (`questionId` for a foreign key). */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const name of this.meta.fields.keys()) {
+      const attname = this.meta.attname(name);
+      out[attname] = (this as unknown as Record<string, unknown>)[attname];
+    }
+    return out;
+  }
+
+  toString(): string {
+    return `${this.meta.name} object (${String(this.pk)})`;
+  }
+}
+Object.defineProperty(ModelBase.prototype, MODEL_INSTANCE, { value: true });
+
+const models = new Map<string, ModelMeta>();
+
+/** Sets `key` of `values` on a new instance, accepting field names, `<fk>Id` and `pk`. */
+function assign(meta: ModelMeta, instance: Record<string, unknown>, key: string, value: unknown): void {
+  if (!meta.fieldChoices().includes(key)) {
+    throw new FieldError(`${meta.name} has no field '${key}'. Choices are: ${meta.fieldChoices().join(', ')}`);
+  }
+  if (key === 'pk') instance[meta.pkName] = value;
+  else instance[key] = value;
+}
+
+function initialize(meta: ModelMeta, instance: Record<string, unknown>, values: Record<string, unknown>): InstanceLike {
+  for (const [name, field] of meta.fields) {
+    const attname = meta.attname(name);
+    instance[attname] = field.isPrimaryKey ? null : field.defaultFor();
+  }
+  if (typeof values !== 'object' || values === null) throw new FieldError(`${meta.name}: values must be an object`);
+  for (const [key, value] of Object.entries(values)) {
+    if (value !== undefined) assign(meta, instance, key, value);
+  }
+  return instance as InstanceLike;
+}
+
+function build(meta: ModelMeta, values: Record<string, unknown>): InstanceLike {
+  return initialize(meta, Object.create(meta.model.prototype as object) as Record<string, unknown>, values);
+}
+
+function hydrate(meta: ModelMeta, row: Row): InstanceLike {
+  const instance = Object.create(meta.model.prototype as object) as Record<string, unknown>;
+  for (const [name, field] of meta.fields) {
+    instance[meta.attname(name)] = field.fromDb(row[meta.columns.get(name)!]);
+  }
+  return instance as InstanceLike;
+}
+
+function referencing(target: ModelMeta): Array<{ meta: ModelMeta; field: string; fk: ForeignKeyField }> {
+  const out: Array<{ meta: ModelMeta; field: string; fk: ForeignKeyField }> = [];
+  for (const meta of models.values()) {
+    for (const [field, fk] of meta.foreignKeys) {
+      if (fk.target().meta === target) out.push({ meta, field, fk });
+    }
+  }
+  return out;
+}
+
+ops.installModelHooks({ build, hydrate, referencing });
+
+/** Every model defined so far, in definition order. */
+export function registeredModels(): ModelMeta[] {
+  return [...models.values()];
+}
+
+/** The accessor of a foreign key: `choice.question` loads (and caches) the related object. */
+function defineForeignKeyAccessor(prototype: object, meta: ModelMeta, name: string, fk: ForeignKeyField): void {
+  const attname = `${name}Id`;
+  Object.defineProperty(prototype, name, {
+    configurable: true,
+    enumerable: false,
+    get(this: ModelBase & Record<string, unknown>) {
+      const key = this[attname];
+      if (key === null || key === undefined) return null;
+      const cache = (this[RELATED_CACHE] ??= new Map());
+      const cached = cache.get(name) as { pk: unknown } | undefined;
+      if (cached && cached.pk === key) return cached;
+      // Lazy loading is a sync query: inside a newConnection() block it raises SynchronousOnlyOperation.
+      const related = fk.target().objects.get({ pk: key });
+      cache.set(name, related);
+      return related;
+    },
+    set(this: ModelBase & Record<string, unknown>, value: unknown) {
+      const cache = (this[RELATED_CACHE] ??= new Map());
+      if (value === null || value === undefined) {
+        this[attname] = null;
+        cache.delete(name);
+        return;
+      }
+      if (!isModelInstance(value) || (value.constructor as { meta?: ModelMeta }).meta !== fk.target().meta) {
+        throw new TypeError(`${meta.name}.${name} must be a ${fk.target().meta.name} instance (or set ${attname} to its key)`);
+      }
+      if (value.pk === null || value.pk === undefined) {
+        throw new TypeError(`${meta.name}.${name}: save the ${fk.target().meta.name} before assigning it (it has no primary key yet)`);
+      }
+      this[attname] = value.pk;
+      cache.set(name, value);
+    },
+  });
+}
+
+export interface ModelDefinition<FM extends FieldMap> {
+  /** Table name. */
+  table: string;
+  fields: FM;
+  /** Default field for latest()/earliest(). */
+  getLatestBy?: string;
+}
+
+/**
+ * Defines a model: `const Question = defineModel('Question', { table, fields })`.
+ * The result is a class: `new Question({...})`, `Question.objects`, `Question.DoesNotExist`.
+ */
+export function defineModel<FM extends FieldMap>(name: string, definition: ModelDefinition<FM>): ModelClass<FM> {
+  if (typeof name !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(name)) throw new FieldError(`defineModel(): '${name}' is not a valid model name`);
+  if (!definition || typeof definition.table !== 'string' || definition.table === '') {
+    throw new FieldError(`defineModel('${name}'): 'table' must be a non-empty string`);
+  }
+  if (models.has(name)) throw new FieldError(`defineModel('${name}'): a model named '${name}' is already defined`);
+  const meta = new ModelMeta(name, definition.table, definition.fields, definition.getLatestBy);
+  const DoesNotExist = class extends ObjectDoesNotExist {
+    override name = `${name}.DoesNotExist`;
+  };
+  const Multiple = class extends MultipleObjectsReturned {
+    override name = `${name}.MultipleObjectsReturned`;
+  };
+  const model = class extends ModelBase {
+    static readonly meta = meta;
+    static readonly modelName = name;
+    static readonly DoesNotExist = DoesNotExist;
+    static readonly MultipleObjectsReturned = Multiple;
+    static readonly objects: Manager<FM> = new Manager<FM>({ meta, alias: 'default', where: [], order: [], limit: null, offset: 0, values: null });
+    constructor(values: Record<string, unknown> = {}) {
+      super();
+      initialize(meta, this as unknown as Record<string, unknown>, values);
+    }
+  };
+  Object.defineProperty(model, 'name', { value: name });
+  meta.model = model as unknown as ModelClass<FM>;
+  for (const [fieldName, fk] of meta.foreignKeys) defineForeignKeyAccessor(model.prototype, meta, fieldName, fk);
+  models.set(name, meta);
+  return model as unknown as ModelClass<FM>;
+}
+
+/** Forgets a model definition (tests that define throwaway models). */
+export function unregisterModel(model: ModelClass<FieldMap> | ModelInstance<FieldMap>): void {
+  const meta = (model as { meta?: ModelMeta }).meta;
+  if (meta) models.delete(meta.name);
+}
