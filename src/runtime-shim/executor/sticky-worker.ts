@@ -10,6 +10,18 @@ import type { StatementReply, StatementRequest, WorkerSetup } from './protocol.j
 
 const WORKER_ENTRY = new URL(`./worker-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
+/** The parent's node flags minus those that only apply to `-e`/stdin input (a worker rejects them). */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    if (flag === '--input-type') i++;
+    else if (!flag.startsWith('--input-type=')) out.push(flag);
+  }
+  return out;
+}
+
 interface Pending {
   statement: Statement;
   resolve: (reply: { result: StatementResult; durationMs: number }) => void;
@@ -32,7 +44,7 @@ export class StickyWorker {
 
   private start(): Worker {
     const setup: WorkerSetup = { settings: this.settings };
-    const worker = new Worker(WORKER_ENTRY, { workerData: setup, stdout: false, stderr: false });
+    const worker = new Worker(WORKER_ENTRY, { workerData: setup, execArgv: workerExecArgv(), stdout: false, stderr: false });
     worker.on('message', (reply: StatementReply) => this.settle(reply));
     worker.on('error', (error) => this.crashed(worker, `threw ${error.message}`));
     worker.on('exit', (code) => this.crashed(worker, `exited with code ${code}`));
