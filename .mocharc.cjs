@@ -1,6 +1,7 @@
 'use strict';
 module.exports = {
-  'node-option': ['import=tsx'],
+  // Warnings still reach process.on('warning') listeners; only their printing is silenced.
+  'node-option': ['import=tsx', 'disable-warning=PendingDeprecationWarning'],
   spec: ['test/**/*.test.ts'],
   reporter: 'test/support/reporter.cjs',
   timeout: 20000,

@@ -86,12 +86,14 @@ export class ContextConnection {
     return this.top() === this.effective(frame);
   }
 
-  private async waitTurn(frame: TxFrame | null): Promise<void> {
-    while (!this.canRun(frame)) {
-      this.assertOpen();
-      await new Promise<void>((wake) => this.waiters.push({ frame, wake }));
-    }
+  /**
+   * Resolves at the next change of the transaction stack. Callers loop on canRun() and act in the
+   * same synchronous step as their last check: `while (!this.canRun(f)) await this.nextChange(f);`
+   * (awaiting a helper that checks would let another task act between its check and ours).
+   */
+  private nextChange(frame: TxFrame | null): Promise<void> {
     this.assertOpen();
+    return new Promise<void>((wake) => this.waiters.push({ frame, wake }));
   }
 
   private wakeWaiters(): void {
@@ -157,7 +159,8 @@ export class ContextConnection {
 
   /** A statement from a task whose transaction frame is `frame`. */
   execute(frame: TxFrame | null, statement: Statement): StatementResult | Promise<StatementResult> {
-    if (this.closed || !this.canRun(frame)) return this.waitTurn(frame).then(() => this.execute(frame, statement));
+    if (this.closed) this.assertOpen();
+    if (!this.canRun(frame)) return this.nextChange(frame).then(() => this.execute(frame, statement));
     const lock = this.writeLock;
     if (statement.writes && this.frames.length === 0 && lock && !lock.tryAcquire(this)) {
       // Another block holds the file's write lock: queue for it instead of busy-waiting.
@@ -171,7 +174,7 @@ export class ContextConnection {
 
   private async executeHoldingLock(frame: TxFrame | null, statement: Statement): Promise<StatementResult> {
     try {
-      await this.waitTurn(frame);
+      while (!this.canRun(frame)) await this.nextChange(frame);
       return await this.executeNow(statement);
     } finally {
       this.writeLock!.release(this);
@@ -244,7 +247,8 @@ export class ContextConnection {
    * gets the new frame. Waits its turn, then holds the connection for the tasks inside it.
    */
   async atomic<T>(frame: TxFrame | null, body: (inner: TxFrame) => Promise<T>): Promise<T> {
-    await this.waitTurn(frame);
+    while (!this.canRun(frame)) await this.nextChange(frame);
+    this.assertOpen();
     const parent = this.effective(frame);
     const inner = this.openFrame(parent);
     try {
@@ -273,7 +277,7 @@ export class ContextConnection {
   private async endFrame(frame: TxFrame, outcome: 'commit' | 'rollback'): Promise<void> {
     try {
       // Tasks inside this frame may still hold a nested savepoint: let them finish first.
-      await this.waitTurn(frame);
+      while (!this.canRun(frame)) await this.nextChange(frame);
       if (outcome === 'commit') {
         try {
           await this.executeNow(control(frame.savepoint ? `RELEASE SAVEPOINT ${this.q(frame.savepoint)}` : 'COMMIT'));

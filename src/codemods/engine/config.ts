@@ -1,0 +1,205 @@
+/**
+ * The scan configuration: `orm-migrate.config.json`, or the `"ormMigrate"` key of package.json.
+ * Every key is validated; an unknown key is an error too, so a typo never silently does nothing.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import {
+  ASYNC_TO_SYNC,
+  CONNECTION_FUNCTION,
+  FUNCTION_ASYNC_TO_SYNC,
+  RUNTIME_MODULE,
+} from '../../runtime-shim/surface.js';
+import { RULE_IDS, isRuleId } from './types.js';
+import type { RuleId, RuleSetting } from './types.js';
+
+export const CONFIG_FILE_NAME = 'orm-migrate.config.json';
+export const PACKAGE_JSON_KEY = 'ormMigrate';
+
+export interface ConnectionFunctionConfig {
+  /** Module specifier (as imported) or a path relative to the config file. */
+  module: string;
+  name: string;
+}
+
+export interface ScanConfig {
+  /** Module specifiers whose exports are the ORM (a path starting with `.` is relative to the config). */
+  ormModules: string[];
+  /** ORM method and function names: async name → sync twin. */
+  methods: Record<string, string>;
+  connection: ConnectionFunctionConfig;
+  /** Overrides of the rules' default severities. */
+  rules: Partial<Record<RuleId, RuleSetting>>;
+  /** Globs relative to the config's directory; when non-empty a file must match one. */
+  include: string[];
+  /** Globs relative to the config's directory; a matching file is not scanned. */
+  exclude: string[];
+}
+
+export interface LoadedConfig extends ScanConfig {
+  /** Directory that relative globs and module paths in the config are resolved from. */
+  baseDir: string;
+  /** The file the config came from (`…/package.json#ormMigrate` for the package key), if any. */
+  source: string | undefined;
+}
+
+/** A config file the user must fix: names the file and the key. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly key: string | undefined,
+    problem: string,
+  ) {
+    super(key === undefined ? `${file}: ${problem}` : `${file}: "${key}" ${problem}`);
+  }
+}
+
+export function defaultConfig(): ScanConfig {
+  return {
+    ormModules: [RUNTIME_MODULE],
+    methods: { ...ASYNC_TO_SYNC, ...FUNCTION_ASYNC_TO_SYNC },
+    connection: { module: RUNTIME_MODULE, name: CONNECTION_FUNCTION },
+    rules: {},
+    include: [],
+    exclude: [],
+  };
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+const SETTINGS: readonly RuleSetting[] = ['off', 'warn', 'error'];
+const TOP_LEVEL_KEYS = ['ormModules', 'methods', 'connection', 'rules', 'include', 'exclude'] as const;
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function stringArray(value: unknown, file: string, key: string, allowEmpty: boolean): string[] {
+  if (!Array.isArray(value)) throw new ConfigError(file, key, 'must be an array of strings');
+  if (!allowEmpty && value.length === 0) throw new ConfigError(file, key, 'must not be empty');
+  return value.map((item, index) => {
+    if (typeof item !== 'string' || item.trim() === '') {
+      throw new ConfigError(file, `${key}[${index}]`, 'must be a non-empty string');
+    }
+    return item;
+  });
+}
+
+/** Validates a parsed config object; `file` (and `keyPrefix` for package.json) name it in errors. */
+export function validateConfig(raw: unknown, file: string, keyPrefix = ''): ScanConfig {
+  const key = (name: string): string => `${keyPrefix}${name}`;
+  if (!isObject(raw)) throw new ConfigError(file, keyPrefix ? keyPrefix.slice(0, -1) : undefined, 'must be a JSON object');
+  for (const name of Object.keys(raw)) {
+    if (!(TOP_LEVEL_KEYS as readonly string[]).includes(name)) {
+      throw new ConfigError(file, key(name), `is not a known key (known: ${TOP_LEVEL_KEYS.join(', ')})`);
+    }
+  }
+  const config = defaultConfig();
+
+  if (raw.ormModules !== undefined) config.ormModules = stringArray(raw.ormModules, file, key('ormModules'), false);
+
+  if (raw.methods !== undefined) {
+    if (!isObject(raw.methods)) throw new ConfigError(file, key('methods'), 'must be an object mapping async method names to their sync twins');
+    const entries = Object.entries(raw.methods);
+    if (entries.length === 0) throw new ConfigError(file, key('methods'), 'must not be empty');
+    const methods: Record<string, string> = {};
+    for (const [asyncName, syncName] of entries) {
+      if (!IDENTIFIER.test(asyncName)) throw new ConfigError(file, key(`methods.${asyncName}`), 'is not a valid method name');
+      if (typeof syncName !== 'string' || !IDENTIFIER.test(syncName)) {
+        throw new ConfigError(file, key(`methods.${asyncName}`), 'must be the name of the sync twin (a string identifier)');
+      }
+      if (syncName === asyncName) throw new ConfigError(file, key(`methods.${asyncName}`), 'must differ from its sync twin');
+      methods[asyncName] = syncName;
+    }
+    config.methods = methods;
+  }
+
+  const connectionModuleDefault = config.ormModules[0] ?? RUNTIME_MODULE;
+  config.connection = { module: connectionModuleDefault, name: CONNECTION_FUNCTION };
+  if (raw.connection !== undefined) {
+    const connection = raw.connection;
+    if (!isObject(connection)) throw new ConfigError(file, key('connection'), 'must be an object like { "module": "orm-migrate/runtime", "name": "newConnection" }');
+    for (const name of Object.keys(connection)) {
+      if (name !== 'module' && name !== 'name') throw new ConfigError(file, key(`connection.${name}`), 'is not a known key (known: module, name)');
+    }
+    if (connection.module !== undefined) {
+      if (typeof connection.module !== 'string' || connection.module.trim() === '') {
+        throw new ConfigError(file, key('connection.module'), 'must be a non-empty string');
+      }
+      config.connection.module = connection.module;
+    }
+    if (connection.name !== undefined) {
+      if (typeof connection.name !== 'string' || !IDENTIFIER.test(connection.name)) {
+        throw new ConfigError(file, key('connection.name'), 'must be a function name (a string identifier)');
+      }
+      config.connection.name = connection.name;
+    }
+  }
+
+  if (raw.rules !== undefined) {
+    if (!isObject(raw.rules)) throw new ConfigError(file, key('rules'), 'must be an object mapping rule ids to "off", "warn" or "error"');
+    for (const [ruleId, setting] of Object.entries(raw.rules)) {
+      if (!isRuleId(ruleId)) throw new ConfigError(file, key(`rules.${ruleId}`), `is not a rule (rules: ${RULE_IDS.join(', ')})`);
+      if (typeof setting !== 'string' || !(SETTINGS as readonly string[]).includes(setting)) {
+        throw new ConfigError(file, key(`rules.${ruleId}`), 'must be "off", "warn" or "error"');
+      }
+      config.rules[ruleId] = setting as RuleSetting;
+    }
+  }
+
+  if (raw.include !== undefined) config.include = stringArray(raw.include, file, key('include'), true);
+  if (raw.exclude !== undefined) config.exclude = stringArray(raw.exclude, file, key('exclude'), true);
+  return config;
+}
+
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, undefined, `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ConfigError(file, undefined, `is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function fromPackageJson(file: string, raw: unknown): LoadedConfig | undefined {
+  if (!isObject(raw) || raw[PACKAGE_JSON_KEY] === undefined) return undefined;
+  return {
+    ...validateConfig(raw[PACKAGE_JSON_KEY], file, `${PACKAGE_JSON_KEY}.`),
+    baseDir: dirname(file),
+    source: `${file}#${PACKAGE_JSON_KEY}`,
+  };
+}
+
+/**
+ * Loads the config: the given file, or the nearest `orm-migrate.config.json` / package.json
+ * `"ormMigrate"` from `cwd` upward (the search stops at the first package.json).
+ */
+export function loadConfig(cwd: string, explicitFile?: string): LoadedConfig {
+  if (explicitFile !== undefined) {
+    const file = isAbsolute(explicitFile) ? explicitFile : resolve(cwd, explicitFile);
+    if (!existsSync(file)) throw new ConfigError(file, undefined, 'does not exist');
+    const raw = readJson(file);
+    if (basename(file) === 'package.json') {
+      const loaded = fromPackageJson(file, raw);
+      if (!loaded) throw new ConfigError(file, PACKAGE_JSON_KEY, 'is missing: package.json has no "ormMigrate" key');
+      return loaded;
+    }
+    return { ...validateConfig(raw, file), baseDir: dirname(file), source: file };
+  }
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    const configFile = join(dir, CONFIG_FILE_NAME);
+    if (existsSync(configFile)) return { ...validateConfig(readJson(configFile), configFile), baseDir: dir, source: configFile };
+    const packageFile = join(dir, 'package.json');
+    if (existsSync(packageFile)) {
+      return fromPackageJson(packageFile, readJson(packageFile)) ?? { ...defaultConfig(), baseDir: dir, source: undefined };
+    }
+    if (dirname(dir) === dir) return { ...defaultConfig(), baseDir: resolve(cwd), source: undefined };
+  }
+}

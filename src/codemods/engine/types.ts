@@ -1,0 +1,125 @@
+/** Public result types of the scan engine: what `scan` reports and what `fix` will consume. */
+
+export type Severity = 'error' | 'warning';
+export type RuleSetting = 'off' | 'warn' | 'error';
+
+export const RULE_IDS = [
+  'async-outside-connection',
+  'sync-in-async-context',
+  'sync-to-async-wrapper',
+  'allow-async-unsafe',
+  'floating-async-call',
+] as const;
+export type RuleId = (typeof RULE_IDS)[number];
+
+/** A file that does not parse is reported under this pseudo-rule; it cannot be turned off. */
+export const PARSE_ERROR_RULE_ID = 'parse-error';
+export type FindingRuleId = RuleId | typeof PARSE_ERROR_RULE_ID;
+
+export function isRuleId(value: string): value is RuleId {
+  return (RULE_IDS as readonly string[]).includes(value);
+}
+
+/** Where a function sits and what kind it is, as the connection analysis sees it. */
+export type FunctionKind =
+  /** The top level of a module (top-level await runs here). */
+  | 'module'
+  /** The callback passed to the connection function: always inside a connection. */
+  | 'connection-callback'
+  /** The callback passed to the legacy thread wrapper: runs on a worker, never inside. */
+  | 'thread-callback'
+  /** A function expression used in place (argument, IIFE): runs where it is written. */
+  | 'inline'
+  /** A declaration or a function bound to a name, method or property: runs where it is called from. */
+  | 'named';
+
+/** One function of the project, located precisely enough for `fix` to rewrite it. */
+export interface FunctionRef {
+  /** Stable within one scan: `<file>#<start offset>`. */
+  id: string;
+  /** Absolute path. */
+  file: string;
+  /** Declared name, the variable or property it is bound to, or undefined. */
+  name: string | undefined;
+  kind: FunctionKind;
+  async: boolean;
+  /** 1-based line and column (UTF-16 code units) of the function's first token. */
+  line: number;
+  column: number;
+  /** Offsets into the file text: the function node without leading trivia, and its end. */
+  start: number;
+  end: number;
+}
+
+export interface Finding {
+  ruleId: FindingRuleId;
+  severity: Severity;
+  messageId: string;
+  message: string;
+  /** Absolute path. */
+  file: string;
+  /** 1-based lines and columns, UTF-16 code units (as editors, ESLint and SARIF count). */
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+  /** Offsets into the file text (no leading trivia). */
+  start: number;
+  end: number;
+  /** The rule can rewrite this finding (`orm-migrate fix`, a later command). */
+  fixable: boolean;
+  /** Values interpolated into the message (method names, suggested replacement). */
+  data: Record<string, string>;
+  /**
+   * async-outside-connection only: the outermost in-project async functions from which this
+   * call is reached outside any connection block; wrapping each in the connection function
+   * fixes it. A call at module top level has the module as its root.
+   */
+  roots?: FunctionRef[];
+}
+
+export type AnalysisMode = 'type-aware' | 'syntactic';
+
+export interface ConnectionFunctionSummary extends FunctionRef {
+  /** Runs only inside a connection block (every in-project caller is inside one). */
+  insideConnection: boolean;
+}
+
+export interface ConnectionAnalysis {
+  /** Every function the scan saw in the analysed files, with the verdict of the call-graph analysis. */
+  functions: ConnectionFunctionSummary[];
+  /** Roots of the call chains through which a function is reached outside a connection block. */
+  rootsOf(functionId: string): FunctionRef[];
+}
+
+export interface ScanStats {
+  /** Files found by discovery (after ignores, include/exclude). */
+  discovered: number;
+  /** Files that passed the text prefilter and were parsed. */
+  parsed: number;
+  /** Files never parsed: their text names nothing of the ORM. */
+  skippedByPrefilter: number;
+  durationMs: number;
+}
+
+export interface ScanResult {
+  /** Sorted by file, line, column, rule. */
+  findings: Finding[];
+  /** Absolute paths of every discovered file (scanned set), sorted. */
+  files: string[];
+  mode: AnalysisMode;
+  /** Things the user should know about how the scan ran (fallbacks, unresolved modules). */
+  notes: string[];
+  stats: ScanStats;
+  connection: ConnectionAnalysis;
+  /** Directory paths in reports are relative to. */
+  cwd: string;
+  /** The config file that was used, if any (absolute path, with `#ormMigrate` for package.json). */
+  configSource: string | undefined;
+}
+
+export interface ScanProgress {
+  phase: 'discover' | 'parse' | 'analyse';
+  done: number;
+  total: number;
+}

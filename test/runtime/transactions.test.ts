@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { aatomic, newConnection, syncToAsync } from 'orm-migrate/runtime';
+import { Choice, Question, sleep, useTempDatabase } from './support/polls.js';
+
+const BUSY = /SQLITE_BUSY|locked/i;
+
+/** One task of the ticket #31997 story: a question and 9 choices in a nested transaction. */
+async function createPoll(i: number, failAfterWrites = false): Promise<void> {
+  await sleep(1 + (i % 3)); // a real task would await I/O here
+  await aatomic(async () => {
+    const question = await Question.objects.acreate({ questionText: `demo question ${i}`, pubDate: new Date() });
+    for (let j = 0; j < 9; j++) {
+      await Choice.objects.acreate({ question, choiceText: `demo choice ${i}.${j}` });
+      if (j === 4) await sleep(1); // span an await inside the transaction
+    }
+    if (failAfterWrites) throw new Error(`task ${i} failed`);
+  });
+}
+
+describe('transactions on a shared connection (the "database is locked" story)', () => {
+  useTempDatabase();
+
+  beforeEach(() => {
+    for (let i = 0; i < 3; i++) Question.objects.create({ questionText: `old ${i}`, pubDate: new Date() });
+  });
+
+  it('10 concurrent tasks under an outer aatomic: no SQLITE_BUSY, 10 questions and 90 choices', async () => {
+    await newConnection(async () => {
+      await aatomic(async () => {
+        await Question.objects.all().adelete();
+        await Promise.all(Array.from({ length: 10 }, (_, i) => createPoll(i)));
+      });
+    });
+    assert.equal(Question.objects.count(), 10);
+    assert.equal(Choice.objects.count(), 90);
+    for (let i = 0; i < 10; i++) {
+      const question = Question.objects.get({ questionText: `demo question ${i}` });
+      const texts = Choice.objects.filter({ question }).orderBy('id').values('choiceText').iterator();
+      assert.deepEqual([...texts].map((row) => row.choiceText), Array.from({ length: 9 }, (_, j) => `demo choice ${i}.${j}`), `task ${i}'s choices are its own`);
+    }
+  });
+
+  it('when one task throws, only that task\'s rows are gone', async () => {
+    const results = await newConnection(async () =>
+      aatomic(async () => {
+        await Question.objects.all().adelete();
+        return Promise.allSettled(Array.from({ length: 10 }, (_, i) => createPoll(i, i === 3)));
+      }),
+    );
+    assert.deepEqual(results.map((r) => r.status), Array.from({ length: 10 }, (_, i) => (i === 3 ? 'rejected' : 'fulfilled')));
+    for (const result of results) if (result.status === 'rejected') assert.doesNotMatch(String(result.reason), BUSY);
+    assert.equal(Question.objects.count(), 9);
+    assert.equal(Choice.objects.count(), 81);
+    assert.equal(Question.objects.filter({ questionText: 'demo question 3' }).exists(), false);
+  });
+
+  it("a task's plain acreate outside another task's failing transaction survives that rollback", async () => {
+    await newConnection(async () => {
+      const failing = aatomic(async () => {
+        await Question.objects.acreate({ questionText: 'in the failing transaction', pubDate: new Date() });
+        await sleep(20); // the other task tries to write meanwhile
+        throw new Error('roll me back');
+      });
+      const plain = (async () => {
+        await sleep(5);
+        await Question.objects.acreate({ questionText: 'plain write by another task', pubDate: new Date() });
+      })();
+      await assert.rejects(failing, /roll me back/);
+      await plain;
+    });
+    assert.equal(Question.objects.filter({ questionText: 'in the failing transaction' }).exists(), false);
+    assert.equal(Question.objects.filter({ questionText: 'plain write by another task' }).exists(), true);
+  });
+
+  it('nested aatomic is a savepoint: an inner rollback keeps the outer writes', async () => {
+    await newConnection(async () => {
+      await aatomic(async () => {
+        await Question.objects.acreate({ questionText: 'outer', pubDate: new Date() });
+        await assert.rejects(
+          aatomic(async () => {
+            await Question.objects.acreate({ questionText: 'inner', pubDate: new Date() });
+            throw new Error('inner fails');
+          }),
+          /inner fails/,
+        );
+      });
+    });
+    assert.equal(Question.objects.filter({ questionText: 'outer' }).exists(), true);
+    assert.equal(Question.objects.filter({ questionText: 'inner' }).exists(), false);
+  });
+
+  it('two separate blocks whose transactions span an await both commit while a 10 ms timer keeps firing', async () => {
+    const ticks: number[] = [];
+    const timer = setInterval(() => ticks.push(performance.now()), 10);
+    const started = performance.now();
+    try {
+      const block = (name: string) =>
+        newConnection(async () => {
+          await aatomic(async () => {
+            await Question.objects.acreate({ questionText: `${name} 1`, pubDate: new Date() });
+            await sleep(60); // holds the file's write lock across an await
+            await Question.objects.acreate({ questionText: `${name} 2`, pubDate: new Date() });
+          });
+        });
+      await Promise.all([block('A'), block('B')]);
+    } finally {
+      clearInterval(timer);
+    }
+    const elapsed = performance.now() - started;
+    assert.equal(Question.objects.filter({ questionText__startswith: 'A ' }).count(), 2);
+    assert.equal(Question.objects.filter({ questionText__startswith: 'B ' }).count(), 2);
+    // The second writer waited asynchronously: the event loop kept running the timer.
+    assert.ok(elapsed >= 110, `the transactions ran one after the other (${elapsed.toFixed(0)} ms)`);
+    assert.ok(ticks.length >= Math.floor(elapsed / 10) / 2, `timer fired ${ticks.length} times in ${elapsed.toFixed(0)} ms`);
+    const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!);
+    assert.ok(Math.max(...gaps) < 50, `no long freeze of the event loop (max gap ${Math.max(...gaps).toFixed(0)} ms)`);
+  });
+
+  it('a plain write in one block waits for another block\'s open transaction instead of failing', async () => {
+    await Promise.all([
+      newConnection(() =>
+        aatomic(async () => {
+          await Question.objects.acreate({ questionText: 'tx', pubDate: new Date() });
+          await sleep(30);
+        }),
+      ),
+      newConnection(async () => {
+        await sleep(5);
+        await Question.objects.acreate({ questionText: 'plain', pubDate: new Date() });
+      }),
+    ]);
+    assert.equal(Question.objects.filter({ questionText__in: ['tx', 'plain'] }).count(), 2);
+  });
+
+  it('a sync write while a block holds the write lock fails at once with a clear error (no frozen event loop)', async () => {
+    await newConnection(async () => {
+      await aatomic(async () => {
+        await Question.objects.acreate({ questionText: 'held', pubDate: new Date() });
+        const started = performance.now();
+        // Legacy sync code run outside the block's context (syncToAsync) while the block's transaction is open.
+        const legacyWrite = syncToAsync(() => Question.objects.create({ questionText: 'sync', pubDate: new Date() }));
+        await assert.rejects(legacyWrite(), /being written by another newConnection\(\) block on this thread/);
+        assert.ok(performance.now() - started < 500, 'it failed at once instead of busy-waiting');
+      });
+    });
+    assert.equal(Question.objects.filter({ questionText: 'held' }).exists(), true);
+  });
+});
