@@ -59,5 +59,11 @@ export function atomic<T>(fn: () => T, options: UsingOption = {}): T {
  * Prefer the a-methods; `npx orm-migrate fix` rewrites `syncToAsync(() => qs.get(x))()`.
  */
 export function syncToAsync<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => Promise<Awaited<R>> {
-  return (...args: A) => Promise.resolve(runOutsideContext(() => fn(...args))) as Promise<Awaited<R>>;
+  return (...args: A) => {
+    try {
+      return Promise.resolve(runOutsideContext(() => fn(...args))) as Promise<Awaited<R>>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
 }
