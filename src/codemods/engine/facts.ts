@@ -1,0 +1,119 @@
+/**
+ * What one walk over one file records. In syntactic mode these are plain data (they cross
+ * worker threads); in type-aware mode some carry the AST node so the type checker can answer
+ * later, once the whole project has been walked.
+ */
+import type ts from 'typescript';
+import type { FunctionKind, RuleId } from './types.js';
+
+/** Where a value comes from: an export of a module (a bare specifier, or an absolute file path). */
+export interface Origin {
+  module: string;
+  /** Export name, `default`, or `*` for the module namespace / `module.exports`. */
+  name: string;
+}
+
+/** What an ORM verdict is asked about: "is this the ORM?", "is this the connection function?" … */
+export type EvidenceTarget = 'orm' | 'connection' | 'sync-to-async';
+
+/**
+ * Why the engine may think a node is the ORM. Resolved after the walk: by the type checker when
+ * there is one (and it knows the answer), else by following the origins through the project.
+ */
+export interface Evidence {
+  target: EvidenceTarget;
+  /** Origins of the receiver (method call) or callee (function call); any one that is the target suffices. */
+  origins: Origin[];
+  /** Type-aware mode only: the node to ask the checker about (never crosses a thread). */
+  node?: ts.Node;
+  /** How `node` is asked: the receiver of `.name(...)`, a callee, or an iterated expression. */
+  shape?: 'method-call' | 'function-call' | 'iterated';
+}
+
+export type RoleCandidate = { role: 'connection-callback' | 'thread-callback'; evidence: Evidence };
+
+export interface FunctionFact {
+  name: string | undefined;
+  /** Kind before role candidates are decided (`inline` until a connection/thread callback is confirmed). */
+  kind: Exclude<FunctionKind, 'connection-callback' | 'thread-callback'>;
+  role: RoleCandidate | undefined;
+  async: boolean;
+  /** Local index of the lexically enclosing function (the module is 0 and has parent -1). */
+  parent: number;
+  start: number;
+  end: number;
+  line: number;
+  column: number;
+}
+
+/** What a name at a reference site denotes, as far as the file alone can tell. */
+export type SyntacticTarget =
+  | { kind: 'local'; fn: number }
+  | { kind: 'import'; module: string; name: string }
+  | { kind: 'import-member'; module: string; name: string; member: string }
+  | { kind: 'none' };
+
+export type ReferenceVia = 'call' | 'value' | 'connection-entry' | 'thread-entry';
+
+export interface ReferenceFact {
+  /** Local index of the function the reference sits in. */
+  owner: number;
+  name: string;
+  via: ReferenceVia;
+  target: SyntacticTarget;
+  /** connection-entry / thread-entry: whether the called function really is that function. */
+  entryEvidence?: Evidence;
+  /** Type-aware mode only: the identifier to resolve with the checker. */
+  node?: ts.Identifier | ts.PrivateIdentifier;
+}
+
+export interface ExportFact {
+  /** Where the exported value comes from, when it derives from imports. */
+  origins: Origin[];
+  /** The exported binding is a function of this file. */
+  fn?: number;
+  /** Functions reachable as `exported.member` (object literal properties, class methods). */
+  members?: Record<string, number>;
+  /** `export { x } from './m'`: follow there. */
+  reexport?: Origin;
+}
+
+export type ConditionFact =
+  | { kind: 'orm'; evidence: Evidence }
+  | { kind: 'outside-connection'; fn: number }
+  | { kind: 'inside-connection'; fn: number };
+
+export interface CandidateFact {
+  ruleId: RuleId;
+  messageId: string;
+  data: Record<string, string>;
+  start: number;
+  end: number;
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+  /** All must hold for the candidate to become a finding. */
+  conditions: ConditionFact[];
+}
+
+export interface ParseErrorFact {
+  message: string;
+  start: number;
+  end: number;
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
+
+export interface FileFacts {
+  file: string;
+  parseError: ParseErrorFact | undefined;
+  /** Index 0 is the module itself. */
+  functions: FunctionFact[];
+  references: ReferenceFact[];
+  exports: Record<string, ExportFact>;
+  starExports: string[];
+  candidates: CandidateFact[];
+}

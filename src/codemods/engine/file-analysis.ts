@@ -1,0 +1,774 @@
+/**
+ * ONE walk over one file. On the way down it keeps lexical scopes and the stack of enclosing
+ * functions, records the facts the project-level analysis needs (functions, references between
+ * them, exports) and hands each node to the rules that asked for its kind.
+ */
+import ts from 'typescript';
+import type {
+  CandidateFact,
+  ConditionFact,
+  Evidence,
+  EvidenceTarget,
+  ExportFact,
+  FileFacts,
+  FunctionFact,
+  Origin,
+  ParseErrorFact,
+  ReferenceFact,
+  ReferenceVia,
+  SyntacticTarget,
+} from './facts.js';
+import type { CalleeMatch, OrmCallMatch, OrmIterationMatch, Rule, RuleContext } from './rule-api.js';
+import { ScopeTracker, unwrapExpression } from './syntactic-scope.js';
+import type { Binding } from './syntactic-scope.js';
+
+/** The ORM surface as names: what a call must be called to be a candidate at all. */
+export interface OrmSurface {
+  asyncToSync: ReadonlyMap<string, string>;
+  syncToAsync: ReadonlyMap<string, string>;
+  connectionName: string;
+  syncToAsyncName: string;
+}
+
+/** Rules indexed by the SyntaxKind they registered for. */
+export type RuleDispatch = ReadonlyArray<readonly Rule[] | undefined>;
+
+export function buildRuleDispatch(rules: readonly Rule[]): RuleDispatch {
+  const table: Rule[][] = [];
+  for (const rule of rules) {
+    for (const kind of rule.nodeKinds) (table[kind] ??= []).push(rule);
+  }
+  return table;
+}
+
+export interface FileAnalysisOptions {
+  surface: OrmSurface;
+  dispatch: RuleDispatch;
+  /** Module key for a specifier written in this file: absolute path of a project file, or the bare specifier. */
+  resolveSpecifier: (specifier: string) => string | undefined;
+  /** Type-aware mode: keep AST nodes in the facts for the checker. */
+  keepNodes: boolean;
+}
+
+type FunctionNode =
+  | ts.FunctionDeclaration
+  | ts.FunctionExpression
+  | ts.ArrowFunction
+  | ts.MethodDeclaration
+  | ts.ConstructorDeclaration
+  | ts.GetAccessorDeclaration
+  | ts.SetAccessorDeclaration;
+
+function isFunctionWithBody(node: ts.Node): node is FunctionNode {
+  switch (node.kind) {
+    case ts.SyntaxKind.FunctionDeclaration:
+    case ts.SyntaxKind.FunctionExpression:
+    case ts.SyntaxKind.ArrowFunction:
+    case ts.SyntaxKind.MethodDeclaration:
+    case ts.SyntaxKind.Constructor:
+    case ts.SyntaxKind.GetAccessor:
+    case ts.SyntaxKind.SetAccessor:
+      return (node as FunctionNode).body !== undefined;
+    default:
+      return false;
+  }
+}
+
+function hasModifier(node: ts.Node, kind: ts.SyntaxKind): boolean {
+  return ts.canHaveModifiers(node) ? (ts.getModifiers(node)?.some((modifier) => modifier.kind === kind) ?? false) : false;
+}
+
+function propertyNameText(name: ts.PropertyName | ts.BindingName | undefined): string | undefined {
+  if (!name) return undefined;
+  if (ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isNumericLiteral(name) || ts.isPrivateIdentifier(name)) return name.text;
+  return undefined;
+}
+
+/** Parse diagnostics are not on the public SourceFile type; the parser has always recorded them there. */
+function parseDiagnosticsOf(sourceFile: ts.SourceFile): readonly ts.DiagnosticWithLocation[] {
+  return (sourceFile as ts.SourceFile & { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
+}
+
+/** The first syntax error of a file, or undefined when it parses. */
+export function parseErrorOf(sourceFile: ts.SourceFile): ParseErrorFact | undefined {
+  const diagnostic = parseDiagnosticsOf(sourceFile)[0];
+  if (!diagnostic) return undefined;
+  const start = diagnostic.start;
+  const end = start + Math.max(diagnostic.length, 0);
+  const from = sourceFile.getLineAndCharacterOfPosition(start);
+  const to = sourceFile.getLineAndCharacterOfPosition(end);
+  return {
+    message: ts.flattenDiagnosticMessageText(diagnostic.messageText, ' '),
+    start,
+    end,
+    line: from.line + 1,
+    column: from.character + 1,
+    endLine: to.line + 1,
+    endColumn: to.character + 1,
+  };
+}
+
+class FileAnalyzer {
+  private readonly scopes: ScopeTracker;
+  private readonly functions: FunctionFact[] = [];
+  private readonly functionIndex = new Map<ts.Node, number>();
+  private readonly references: ReferenceFact[] = [];
+  private readonly candidates: CandidateFact[] = [];
+  private readonly fnStack: number[] = [0];
+  private readonly classStack: ts.ClassLikeDeclaration[] = [];
+  private readonly ormCallMemo = new Map<ts.CallExpression, OrmCallMatch | null>();
+  private readonly contexts = new Map<Rule, RuleContext<string>>();
+
+  constructor(
+    private readonly sourceFile: ts.SourceFile,
+    private readonly options: FileAnalysisOptions,
+  ) {
+    this.scopes = new ScopeTracker(options.resolveSpecifier);
+    this.functions.push({
+      name: undefined,
+      kind: 'module',
+      role: undefined,
+      async: false,
+      parent: -1,
+      start: 0,
+      end: sourceFile.end,
+      line: 1,
+      column: 1,
+    });
+    this.functionIndex.set(sourceFile, 0);
+  }
+
+  run(): FileFacts {
+    const sourceFile = this.sourceFile;
+    this.scopes.hoist(sourceFile.statements);
+    this.dispatch(sourceFile);
+    ts.forEachChild(sourceFile, this.visit);
+    const { exports, starExports } = this.collectExports();
+    return {
+      file: sourceFile.fileName,
+      parseError: undefined,
+      functions: this.functions,
+      references: this.references,
+      exports,
+      starExports,
+      candidates: this.candidates,
+    };
+  }
+
+  // ---------------------------------------------------------------- walk
+
+  private readonly visit = (node: ts.Node): void => {
+    let scopes = 0;
+    let enteredFunction = false;
+    let enteredClass = false;
+
+    if (isFunctionWithBody(node)) {
+      this.fnStack.push(this.indexOfFunction(node));
+      enteredFunction = true;
+      this.scopes.push();
+      scopes += 1;
+      if ((ts.isFunctionExpression(node) || ts.isFunctionDeclaration(node)) && node.name) {
+        this.scopes.bindValue(node.name.text, { kind: 'function', node });
+      }
+      for (const parameter of node.parameters) this.scopes.bindPattern(parameter.name, parameter, undefined);
+    } else {
+      switch (node.kind) {
+        case ts.SyntaxKind.Block:
+        case ts.SyntaxKind.ModuleBlock:
+          this.scopes.push();
+          scopes += 1;
+          this.scopes.hoist((node as ts.Block | ts.ModuleBlock).statements);
+          break;
+        case ts.SyntaxKind.CaseBlock:
+          this.scopes.push();
+          scopes += 1;
+          for (const clause of (node as ts.CaseBlock).clauses) this.scopes.hoist(clause.statements);
+          break;
+        case ts.SyntaxKind.ForStatement:
+        case ts.SyntaxKind.ForInStatement:
+        case ts.SyntaxKind.ForOfStatement: {
+          const statement = node as ts.ForStatement | ts.ForInStatement | ts.ForOfStatement;
+          this.scopes.push();
+          scopes += 1;
+          const initializer = statement.initializer;
+          if (initializer && ts.isVariableDeclarationList(initializer)) {
+            const iterated = ts.isForOfStatement(statement) ? statement.expression : undefined;
+            for (const declaration of initializer.declarations) this.scopes.bindPattern(declaration.name, declaration, iterated);
+          }
+          break;
+        }
+        case ts.SyntaxKind.CatchClause: {
+          const variable = (node as ts.CatchClause).variableDeclaration;
+          this.scopes.push();
+          scopes += 1;
+          if (variable && ts.isIdentifier(variable.name)) this.scopes.bindValue(variable.name.text, { kind: 'opaque' });
+          break;
+        }
+        case ts.SyntaxKind.ClassDeclaration:
+        case ts.SyntaxKind.ClassExpression: {
+          const cls = node as ts.ClassLikeDeclaration;
+          this.classStack.push(cls);
+          enteredClass = true;
+          if (ts.isClassExpression(cls) && cls.name) {
+            this.scopes.push();
+            scopes += 1;
+            this.scopes.bindValue(cls.name.text, { kind: 'class', node: cls });
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+
+    this.collectReferences(node);
+    this.dispatch(node);
+    ts.forEachChild(node, this.visit);
+
+    while (scopes > 0) {
+      this.scopes.pop();
+      scopes -= 1;
+    }
+    if (enteredFunction) this.fnStack.pop();
+    if (enteredClass) this.classStack.pop();
+  };
+
+  private dispatch(node: ts.Node): void {
+    const rules = this.options.dispatch[node.kind];
+    if (!rules) return;
+    for (const rule of rules) rule.check(node, this.contextFor(rule));
+  }
+
+  private get currentFunction(): number {
+    return this.fnStack[this.fnStack.length - 1] ?? 0;
+  }
+
+  // ---------------------------------------------------------------- functions
+
+  private indexOfFunction(node: ts.Node): number {
+    const known = this.functionIndex.get(node);
+    if (known !== undefined) return known;
+    const fn = node as FunctionNode;
+    const index = this.functions.length;
+    this.functionIndex.set(node, index);
+    // Reserve the slot first: computing the parent may recurse.
+    const start = fn.getStart(this.sourceFile);
+    const position = this.sourceFile.getLineAndCharacterOfPosition(start);
+    const fact: FunctionFact = {
+      name: undefined,
+      kind: 'inline',
+      role: undefined,
+      async: hasModifier(fn, ts.SyntaxKind.AsyncKeyword),
+      parent: 0,
+      start,
+      end: fn.end,
+      line: position.line + 1,
+      column: position.character + 1,
+    };
+    this.functions.push(fact);
+    fact.parent = this.indexOfFunction(this.enclosingFunctionNode(fn));
+    this.classifyFunction(fn, fact);
+    return index;
+  }
+
+  private enclosingFunctionNode(node: ts.Node): ts.Node {
+    for (let current = node.parent; current; current = current.parent) {
+      if (isFunctionWithBody(current)) return current;
+      if (ts.isSourceFile(current)) return current;
+    }
+    return this.sourceFile;
+  }
+
+  /** Named (runs where it is called from) or inline (runs where it is written), plus a role candidate. */
+  private classifyFunction(fn: FunctionNode, fact: FunctionFact): void {
+    if (ts.isFunctionDeclaration(fn)) {
+      fact.kind = 'named';
+      fact.name = fn.name?.text ?? 'default';
+      return;
+    }
+    if (ts.isMethodDeclaration(fn) || ts.isGetAccessorDeclaration(fn) || ts.isSetAccessorDeclaration(fn)) {
+      fact.kind = 'named';
+      fact.name = propertyNameText(fn.name);
+      return;
+    }
+    if (ts.isConstructorDeclaration(fn)) {
+      fact.kind = 'named';
+      fact.name = 'constructor';
+      return;
+    }
+    // A function expression: what holds it?
+    let holder: ts.Node = fn;
+    while (holder.parent && (ts.isParenthesizedExpression(holder.parent) || ts.isAsExpression(holder.parent) || ts.isSatisfiesExpression(holder.parent))) {
+      holder = holder.parent;
+    }
+    const parent = holder.parent;
+    if (ts.isVariableDeclaration(parent) && parent.initializer === holder && ts.isIdentifier(parent.name)) {
+      fact.kind = 'named';
+      fact.name = parent.name.text;
+    } else if ((ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) && parent.initializer === holder) {
+      fact.kind = 'named';
+      fact.name = propertyNameText(parent.name);
+    } else if (ts.isBinaryExpression(parent) && parent.right === holder && parent.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
+      const left = parent.left;
+      fact.kind = 'named';
+      fact.name = ts.isPropertyAccessExpression(left) ? left.name.text : ts.isIdentifier(left) ? left.text : undefined;
+    } else if (ts.isExportAssignment(parent)) {
+      fact.kind = 'named';
+      fact.name = 'default';
+    } else if (ts.isCallExpression(parent) && parent.arguments[0] === holder) {
+      const connection = this.calleeEvidence(parent, 'connection');
+      if (connection) fact.role = { role: 'connection-callback', evidence: connection };
+      const thread = connection ? undefined : this.calleeEvidence(parent, 'sync-to-async');
+      if (thread) fact.role = { role: 'thread-callback', evidence: thread };
+    }
+  }
+
+  // ---------------------------------------------------------------- names and evidence
+
+  /** The name a callee is called by: a renamed import counts under its exported name. */
+  private calleeName(callee: ts.Expression): string | undefined {
+    if (ts.isPropertyAccessExpression(callee)) return callee.name.text;
+    if (ts.isIdentifier(callee)) {
+      const binding = this.scopes.lookup(callee.text);
+      if (binding?.kind === 'import' && binding.origin.name !== '*' && binding.origin.name !== 'default') return binding.origin.name;
+      return callee.text;
+    }
+    return undefined;
+  }
+
+  private evidence(target: EvidenceTarget, node: ts.Expression, shape: 'callee' | 'iterated'): Evidence {
+    const evidence: Evidence = { target, origins: this.scopes.originsOf(node) };
+    if (this.options.keepNodes) {
+      evidence.node = node;
+      evidence.shape = shape;
+    }
+    return evidence;
+  }
+
+  private calleeEvidence(call: ts.CallExpression, target: 'connection' | 'sync-to-async'): Evidence | undefined {
+    const callee = unwrapExpression(call.expression);
+    const name = this.calleeName(callee);
+    const wanted = target === 'connection' ? this.options.surface.connectionName : this.options.surface.syncToAsyncName;
+    if (name !== wanted) return undefined;
+    return this.evidence(target, callee, 'callee');
+  }
+
+  private ormCall(call: ts.CallExpression): OrmCallMatch | undefined {
+    const memo = this.ormCallMemo.get(call);
+    if (memo !== undefined) return memo ?? undefined;
+    const callee = unwrapExpression(call.expression);
+    const name = this.calleeName(callee);
+    let match: OrmCallMatch | null = null;
+    if (name !== undefined && (ts.isPropertyAccessExpression(callee) || ts.isIdentifier(callee))) {
+      const asyncTwin = this.options.surface.asyncToSync.get(name);
+      const syncTwin = asyncTwin === undefined ? this.options.surface.syncToAsync.get(name) : undefined;
+      const twin = asyncTwin ?? syncTwin;
+      if (twin !== undefined) {
+        match = {
+          call,
+          name,
+          flavor: asyncTwin !== undefined ? 'async' : 'sync',
+          twin,
+          shape: ts.isPropertyAccessExpression(callee) ? 'method' : 'function',
+          evidence: this.evidence('orm', callee, 'callee'),
+        };
+      }
+    }
+    this.ormCallMemo.set(call, match);
+    return match ?? undefined;
+  }
+
+  private contextFor(rule: Rule): RuleContext<string> {
+    const existing = this.contexts.get(rule);
+    if (existing) return existing;
+    const analyzer = this;
+    const sourceFile = this.sourceFile;
+    const context: RuleContext<string> = {
+      sourceFile,
+      ormCall: (call) => analyzer.ormCall(call),
+      ormIteration: (statement): OrmIterationMatch => ({
+        statement,
+        flavor: statement.awaitModifier ? 'async' : 'sync',
+        evidence: analyzer.evidence('orm', statement.expression, 'iterated'),
+      }),
+      connectionCall: (call): CalleeMatch | undefined => {
+        const evidence = analyzer.calleeEvidence(call, 'connection');
+        return evidence ? { call, evidence } : undefined;
+      },
+      syncToAsyncCall: (call): CalleeMatch | undefined => {
+        const evidence = analyzer.calleeEvidence(call, 'sync-to-async');
+        return evidence ? { call, evidence } : undefined;
+      },
+      excerpt: (node, maxLength = 60) => excerptOf(node, sourceFile, maxLength),
+      when: {
+        isOrm: (evidence) => ({ kind: 'orm', evidence }),
+        outsideConnection: () => ({ kind: 'outside-connection', fn: analyzer.currentFunction }),
+        insideConnection: () => ({ kind: 'inside-connection', fn: analyzer.currentFunction }),
+      },
+      report: (descriptor) => {
+        const start = descriptor.node.getStart(sourceFile);
+        const end = descriptor.node.end;
+        const from = sourceFile.getLineAndCharacterOfPosition(start);
+        const to = sourceFile.getLineAndCharacterOfPosition(end);
+        analyzer.candidates.push({
+          ruleId: rule.meta.id,
+          messageId: descriptor.messageId,
+          data: descriptor.data ?? {},
+          start,
+          end,
+          line: from.line + 1,
+          column: from.character + 1,
+          endLine: to.line + 1,
+          endColumn: to.character + 1,
+          conditions: [...(descriptor.when ?? [])] as ConditionFact[],
+        });
+      },
+    };
+    this.contexts.set(rule, context);
+    return context;
+  }
+
+  // ---------------------------------------------------------------- references
+
+  private collectReferences(node: ts.Node): void {
+    switch (node.kind) {
+      case ts.SyntaxKind.CallExpression:
+      case ts.SyntaxKind.NewExpression: {
+        const call = node as ts.CallExpression | ts.NewExpression;
+        const callee = unwrapExpression(call.expression);
+        this.addReference(callee, 'call');
+        if (ts.isCallExpression(call)) {
+          const first = call.arguments[0];
+          if (first && !ts.isFunctionLike(unwrapExpression(first))) {
+            const connection = this.calleeEvidence(call, 'connection');
+            const thread = connection ? undefined : this.calleeEvidence(call, 'sync-to-async');
+            if (connection) this.addReference(unwrapExpression(first), 'connection-entry', connection);
+            else if (thread) this.addReference(unwrapExpression(first), 'thread-entry', thread);
+          }
+        }
+        return;
+      }
+      case ts.SyntaxKind.TaggedTemplateExpression:
+        this.addReference(unwrapExpression((node as ts.TaggedTemplateExpression).tag), 'call');
+        return;
+      case ts.SyntaxKind.Decorator:
+        if (!ts.isCallExpression((node as ts.Decorator).expression)) this.addReference((node as ts.Decorator).expression, 'call');
+        return;
+      case ts.SyntaxKind.JsxOpeningElement:
+      case ts.SyntaxKind.JsxSelfClosingElement: {
+        const tag = (node as ts.JsxOpeningElement | ts.JsxSelfClosingElement).tagName;
+        if (ts.isIdentifier(tag) || ts.isPropertyAccessExpression(tag)) this.addReference(tag, 'call');
+        return;
+      }
+      case ts.SyntaxKind.Identifier:
+      case ts.SyntaxKind.PropertyAccessExpression:
+        if (this.isValuePosition(node)) this.addReference(node as ts.Expression, 'value');
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** A function passed, stored or returned as a value (not called here, not declared here). */
+  private isValuePosition(node: ts.Node): boolean {
+    const parent = node.parent;
+    if (!parent) return false;
+    switch (parent.kind) {
+      case ts.SyntaxKind.CallExpression:
+      case ts.SyntaxKind.NewExpression: {
+        const call = parent as ts.CallExpression | ts.NewExpression;
+        if (call.expression === node) return false;
+        // Arguments of the connection / thread functions are recorded as entries instead.
+        if (ts.isCallExpression(call) && call.arguments[0] === node && (this.calleeEvidence(call, 'connection') || this.calleeEvidence(call, 'sync-to-async'))) return false;
+        return true;
+      }
+      case ts.SyntaxKind.ArrayLiteralExpression:
+      case ts.SyntaxKind.ReturnStatement:
+      case ts.SyntaxKind.SpreadElement:
+      case ts.SyntaxKind.JsxExpression:
+        return true;
+      case ts.SyntaxKind.ArrowFunction:
+        return (parent as ts.ArrowFunction).body === node;
+      case ts.SyntaxKind.VariableDeclaration:
+        return (parent as ts.VariableDeclaration).initializer === node;
+      case ts.SyntaxKind.PropertyDeclaration:
+        return (parent as ts.PropertyDeclaration).initializer === node;
+      case ts.SyntaxKind.ConditionalExpression:
+        return (parent as ts.ConditionalExpression).condition !== node;
+      case ts.SyntaxKind.PropertyAssignment:
+        return (parent as ts.PropertyAssignment).initializer === node && !this.isCommonJsExportObject(parent.parent);
+      case ts.SyntaxKind.ShorthandPropertyAssignment:
+        return !this.isCommonJsExportObject(parent.parent);
+      case ts.SyntaxKind.BinaryExpression: {
+        const binary = parent as ts.BinaryExpression;
+        if (binary.right !== node) return false;
+        const operator = binary.operatorToken.kind;
+        if (operator === ts.SyntaxKind.EqualsToken) return !isCommonJsExportTarget(binary.left);
+        return operator === ts.SyntaxKind.BarBarToken || operator === ts.SyntaxKind.QuestionQuestionToken || operator === ts.SyntaxKind.AmpersandAmpersandToken;
+      }
+      default:
+        return false;
+    }
+  }
+
+  private isCommonJsExportObject(node: ts.Node | undefined): boolean {
+    if (!node || !ts.isObjectLiteralExpression(node)) return false;
+    const parent = node.parent;
+    return ts.isBinaryExpression(parent) && parent.right === node && parent.operatorToken.kind === ts.SyntaxKind.EqualsToken && isCommonJsExportTarget(parent.left);
+  }
+
+  private addReference(expression: ts.Expression, via: ReferenceVia, entryEvidence?: Evidence): void {
+    let nameNode: ts.Identifier | ts.PrivateIdentifier;
+    if (ts.isIdentifier(expression)) nameNode = expression;
+    else if (ts.isPropertyAccessExpression(expression)) nameNode = expression.name;
+    else return;
+    const reference: ReferenceFact = {
+      owner: this.currentFunction,
+      name: nameNode.text,
+      via,
+      target: this.syntacticTarget(expression),
+    };
+    if (entryEvidence) reference.entryEvidence = entryEvidence;
+    if (this.options.keepNodes) reference.node = nameNode;
+    this.references.push(reference);
+  }
+
+  /** What a referenced name denotes, as far as this file can tell. */
+  private syntacticTarget(expression: ts.Expression): SyntacticTarget {
+    if (ts.isIdentifier(expression)) {
+      const binding = this.scopes.lookup(expression.text);
+      return binding ? this.bindingTarget(binding) : { kind: 'none' };
+    }
+    if (!ts.isPropertyAccessExpression(expression)) return { kind: 'none' };
+    const member = expression.name.text;
+    const receiver = unwrapExpression(expression.expression);
+    if (receiver.kind === ts.SyntaxKind.ThisKeyword) {
+      const cls = this.classStack[this.classStack.length - 1];
+      const fn = cls ? this.classMembers(cls)[member] : undefined;
+      return fn === undefined ? { kind: 'none' } : { kind: 'local', fn };
+    }
+    if (ts.isIdentifier(receiver)) {
+      const binding = this.scopes.lookup(receiver.text);
+      if (!binding) return { kind: 'none' };
+      if (binding.kind === 'import') {
+        return binding.origin.name === '*'
+          ? { kind: 'import', module: binding.origin.module, name: member }
+          : { kind: 'import-member', module: binding.origin.module, name: binding.origin.name, member };
+      }
+      const fn = this.membersOfBinding(binding)?.[member];
+      if (fn !== undefined) return { kind: 'local', fn };
+      // `const svc = new Service()` where Service is imported: a member of that export.
+      if (binding.kind === 'variable' && binding.node.initializer) {
+        const initializer = unwrapExpression(binding.node.initializer);
+        if (ts.isNewExpression(initializer) && ts.isIdentifier(initializer.expression)) {
+          const classBinding = this.scopes.lookup(initializer.expression.text);
+          if (classBinding?.kind === 'import' && classBinding.origin.name !== '*') {
+            return { kind: 'import-member', module: classBinding.origin.module, name: classBinding.origin.name, member };
+          }
+        }
+      }
+    }
+    return { kind: 'none' };
+  }
+
+  private bindingTarget(binding: Binding): SyntacticTarget {
+    switch (binding.kind) {
+      case 'function':
+        return binding.node.body ? { kind: 'local', fn: this.indexOfFunction(binding.node) } : { kind: 'none' };
+      case 'variable': {
+        const initializer = binding.node.initializer && binding.path.length === 0 ? unwrapExpression(binding.node.initializer) : undefined;
+        if (initializer && isFunctionWithBody(initializer)) return { kind: 'local', fn: this.indexOfFunction(initializer) };
+        if (initializer && ts.isCallExpression(initializer)) {
+          const required = this.scopes.requiredModule(initializer);
+          if (required !== undefined) return { kind: 'import', module: required, name: '*' };
+        }
+        if (binding.path.length === 1 && binding.node.initializer && ts.isCallExpression(unwrapExpression(binding.node.initializer))) {
+          const required = this.scopes.requiredModule(unwrapExpression(binding.node.initializer) as ts.CallExpression);
+          const name = binding.path[0];
+          if (required !== undefined && name !== undefined) return { kind: 'import', module: required, name };
+        }
+        return { kind: 'none' };
+      }
+      case 'class': {
+        const constructor = binding.node.members.find((member) => ts.isConstructorDeclaration(member) && member.body);
+        return constructor ? { kind: 'local', fn: this.indexOfFunction(constructor) } : { kind: 'none' };
+      }
+      case 'import':
+        return { kind: 'import', module: binding.origin.module, name: binding.origin.name };
+      default:
+        return { kind: 'none' };
+    }
+  }
+
+  /** Functions reachable as `binding.member`: object literal properties, class methods, `new C()` instances. */
+  private membersOfBinding(binding: Binding): Record<string, number> | undefined {
+    if (binding.kind === 'class') return this.classMembers(binding.node);
+    if (binding.kind !== 'variable' || !binding.node.initializer || binding.path.length > 0) return undefined;
+    return this.membersOfExpression(unwrapExpression(binding.node.initializer));
+  }
+
+  private membersOfExpression(expression: ts.Expression): Record<string, number> | undefined {
+    if (ts.isObjectLiteralExpression(expression)) {
+      const members: Record<string, number> = {};
+      for (const property of expression.properties) {
+        const name = propertyNameText(property.name);
+        if (name === undefined) continue;
+        if (isFunctionWithBody(property)) members[name] = this.indexOfFunction(property);
+        else if (ts.isPropertyAssignment(property)) {
+          const value = unwrapExpression(property.initializer);
+          if (isFunctionWithBody(value)) members[name] = this.indexOfFunction(value);
+        } else if (ts.isShorthandPropertyAssignment(property)) {
+          const target = this.syntacticTarget(property.name);
+          if (target.kind === 'local') members[name] = target.fn;
+        }
+      }
+      return members;
+    }
+    if (ts.isClassExpression(expression)) return this.classMembers(expression);
+    if (ts.isNewExpression(expression) && ts.isIdentifier(expression.expression)) {
+      const binding = this.scopes.lookup(expression.expression.text);
+      if (binding?.kind === 'class') return this.classMembers(binding.node);
+    }
+    return undefined;
+  }
+
+  private readonly classMemberMemo = new Map<ts.ClassLikeDeclaration, Record<string, number>>();
+
+  private classMembers(cls: ts.ClassLikeDeclaration): Record<string, number> {
+    const memo = this.classMemberMemo.get(cls);
+    if (memo) return memo;
+    const members: Record<string, number> = {};
+    this.classMemberMemo.set(cls, members);
+    for (const member of cls.members) {
+      const name = propertyNameText(member.name);
+      if (name === undefined) continue;
+      if (isFunctionWithBody(member)) members[name] = this.indexOfFunction(member);
+      else if (ts.isPropertyDeclaration(member) && member.initializer) {
+        const value = unwrapExpression(member.initializer);
+        if (isFunctionWithBody(value)) members[name] = this.indexOfFunction(value);
+      }
+    }
+    return members;
+  }
+
+  // ---------------------------------------------------------------- exports
+
+  private exportOfBinding(binding: Binding | undefined): ExportFact {
+    if (!binding) return { origins: [] };
+    const fact: ExportFact = { origins: this.scopes.bindingOrigins(binding) };
+    const target = this.bindingTarget(binding);
+    if (target.kind === 'local') fact.fn = target.fn;
+    const members = this.membersOfBinding(binding);
+    if (members && Object.keys(members).length > 0) fact.members = members;
+    if (binding.kind === 'import') fact.reexport = binding.origin;
+    return fact;
+  }
+
+  private exportOfExpression(expression: ts.Expression): ExportFact {
+    const value = unwrapExpression(expression);
+    if (ts.isIdentifier(value)) return this.exportOfBinding(this.scopes.lookup(value.text));
+    const fact: ExportFact = { origins: this.scopes.originsOf(value) };
+    if (isFunctionWithBody(value)) fact.fn = this.indexOfFunction(value);
+    const members = this.membersOfExpression(value);
+    if (members && Object.keys(members).length > 0) fact.members = members;
+    return fact;
+  }
+
+  private collectExports(): { exports: Record<string, ExportFact>; starExports: string[] } {
+    const exports: Record<string, ExportFact> = {};
+    const starExports: string[] = [];
+    const moduleScope = this.scopes.scope;
+    for (const statement of this.sourceFile.statements) {
+      const exported = hasModifier(statement, ts.SyntaxKind.ExportKeyword);
+      const isDefault = hasModifier(statement, ts.SyntaxKind.DefaultKeyword);
+      if (ts.isVariableStatement(statement) && exported) {
+        for (const declaration of statement.declarationList.declarations) {
+          if (ts.isIdentifier(declaration.name)) exports[declaration.name.text] = this.exportOfBinding(moduleScope.values.get(declaration.name.text));
+        }
+      } else if ((ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) && exported) {
+        const binding: Binding | undefined = statement.name
+          ? moduleScope.values.get(statement.name.text)
+          : ts.isFunctionDeclaration(statement)
+            ? { kind: 'function', node: statement }
+            : { kind: 'class', node: statement };
+        const fact = this.exportOfBinding(binding);
+        if (isDefault) exports.default = fact;
+        else if (statement.name) exports[statement.name.text] = fact;
+      } else if (ts.isExportDeclaration(statement)) {
+        const specifier = statement.moduleSpecifier;
+        const module = specifier && ts.isStringLiteral(specifier) ? this.options.resolveSpecifier(specifier.text) : undefined;
+        const clause = statement.exportClause;
+        if (!clause) {
+          if (module !== undefined) starExports.push(module);
+        } else if (ts.isNamespaceExport(clause)) {
+          if (module !== undefined) exports[clause.name.text] = { origins: [{ module, name: '*' }], reexport: { module, name: '*' } };
+        } else {
+          for (const element of clause.elements) {
+            const local = (element.propertyName ?? element.name).text;
+            if (specifier) {
+              if (module !== undefined) exports[element.name.text] = { origins: [{ module, name: local }], reexport: { module, name: local } };
+            } else {
+              exports[element.name.text] = this.exportOfBinding(moduleScope.values.get(local));
+            }
+          }
+        }
+      } else if (ts.isExportAssignment(statement)) {
+        const fact = this.exportOfExpression(statement.expression);
+        exports.default = fact;
+        if (statement.isExportEquals) exports['*'] = fact;
+      } else if (ts.isExpressionStatement(statement) && ts.isBinaryExpression(statement.expression) && statement.expression.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
+        const { left, right } = statement.expression;
+        const target = commonJsExportName(left);
+        if (target === '*') {
+          exports['*'] = this.exportOfExpression(right);
+          exports.default = exports['*'];
+          const object = unwrapExpression(right);
+          if (ts.isObjectLiteralExpression(object)) {
+            for (const property of object.properties) {
+              const name = propertyNameText(property.name);
+              if (name === undefined) continue;
+              if (ts.isShorthandPropertyAssignment(property)) exports[name] = this.exportOfBinding(moduleScope.values.get(name));
+              else if (ts.isPropertyAssignment(property)) exports[name] = this.exportOfExpression(property.initializer);
+              else if (isFunctionWithBody(property)) exports[name] = { origins: [], fn: this.indexOfFunction(property) };
+            }
+          }
+        } else if (target !== undefined) {
+          exports[target] = this.exportOfExpression(right);
+        }
+      }
+    }
+    return { exports, starExports };
+  }
+}
+
+/** `module.exports` → '*', `exports.x` / `module.exports.x` → 'x', anything else → undefined. */
+function commonJsExportName(left: ts.Expression): string | undefined {
+  if (!ts.isPropertyAccessExpression(left)) return undefined;
+  const object = left.expression;
+  if (ts.isIdentifier(object) && object.text === 'module' && left.name.text === 'exports') return '*';
+  if (ts.isIdentifier(object) && object.text === 'exports') return left.name.text;
+  if (ts.isPropertyAccessExpression(object) && ts.isIdentifier(object.expression) && object.expression.text === 'module' && object.name.text === 'exports') {
+    return left.name.text;
+  }
+  return undefined;
+}
+
+function isCommonJsExportTarget(left: ts.Expression): boolean {
+  return commonJsExportName(left) !== undefined;
+}
+
+export function excerptOf(node: ts.Node, sourceFile: ts.SourceFile, maxLength: number): string {
+  const text = node.getText(sourceFile).replace(/\s+/g, ' ').trim();
+  return text.length <= maxLength ? text : `${text.slice(0, maxLength - 1)}…`;
+}
+
+/** Walks a parsed file once; a file with a syntax error yields only its parse error. */
+export function analyzeFile(sourceFile: ts.SourceFile, options: FileAnalysisOptions): FileFacts {
+  const parseError = parseErrorOf(sourceFile);
+  if (parseError) {
+    return { file: sourceFile.fileName, parseError, functions: [], references: [], exports: {}, starExports: [], candidates: [] };
+  }
+  return new FileAnalyzer(sourceFile, options).run();
+}
+
+export type { Origin };

@@ -1,0 +1,97 @@
+/**
+ * What a rule is and what it may ask while the engine walks a file. Rules never touch the file
+ * system and never see other files: they name the node kinds they want, look at each node, and
+ * report candidates whose project-wide conditions (is it really the ORM? is it inside a
+ * connection block?) the engine settles after every file has been walked.
+ */
+import type ts from 'typescript';
+import type { ConditionFact, Evidence } from './facts.js';
+import type { RuleId, Severity } from './types.js';
+
+export interface RuleMeta<MessageId extends string> {
+  id: RuleId;
+  /** One line: what the rule finds. */
+  description: string;
+  /** `orm-migrate fix` can rewrite its findings. */
+  fixable: boolean;
+  defaultSeverity: Severity;
+  /** Why it matters and what to do instead (SARIF help, `--format json`). */
+  help: string;
+  /** Message templates by id; `{{name}}` is replaced by the report's data. */
+  messages: Record<MessageId, string>;
+}
+
+/** A call of an ORM method or function, matched by name; whether it really is the ORM is a condition. */
+export interface OrmCallMatch {
+  call: ts.CallExpression;
+  /** The method or function name (the imported name when a function was renamed on import). */
+  name: string;
+  flavor: 'async' | 'sync';
+  /** The other half of the async↔sync pair. */
+  twin: string;
+  /** `receiver.name(...)` or a bare `name(...)`. */
+  shape: 'method' | 'function';
+  evidence: Evidence;
+}
+
+export interface OrmIterationMatch {
+  statement: ts.ForOfStatement;
+  flavor: 'async' | 'sync';
+  evidence: Evidence;
+}
+
+export interface CalleeMatch {
+  call: ts.CallExpression;
+  evidence: Evidence;
+}
+
+/** An opaque condition the engine evaluates after the walk. */
+export type RuleCondition = ConditionFact;
+
+export interface ReportDescriptor<MessageId extends string> {
+  node: ts.Node;
+  messageId: MessageId;
+  data?: Record<string, string>;
+  /** All must hold; without conditions the finding is unconditional. */
+  when?: readonly RuleCondition[];
+}
+
+export interface RuleContext<MessageId extends string> {
+  readonly sourceFile: ts.SourceFile;
+  /** `x.aget()`, `aatomic()`, `q.save()` …: a call whose name is on the ORM's async↔sync map. */
+  ormCall(call: ts.CallExpression): OrmCallMatch | undefined;
+  /** `for (… of x)` / `for await (… of x)` with the evidence that `x` is an ORM QuerySet. */
+  ormIteration(statement: ts.ForOfStatement): OrmIterationMatch | undefined;
+  /** A call of the configured connection function (`newConnection(...)`), by name. */
+  connectionCall(call: ts.CallExpression): CalleeMatch | undefined;
+  /** A call of the ORM's legacy thread wrapper (`syncToAsync(...)`), by name. */
+  syncToAsyncCall(call: ts.CallExpression): CalleeMatch | undefined;
+  /** Source text of a node, shortened for a message. */
+  excerpt(node: ts.Node, maxLength?: number): string;
+  readonly when: {
+    /** The matched call / iteration really is the ORM (type checker, else imports followed). */
+    isOrm(evidence: Evidence): RuleCondition;
+    /** The node being visited runs outside every connection block (call-graph analysis). */
+    outsideConnection(): RuleCondition;
+    /** The node being visited runs only inside connection blocks (call-graph analysis). */
+    insideConnection(): RuleCondition;
+  };
+  report(descriptor: ReportDescriptor<MessageId>): void;
+}
+
+export interface Rule<MessageId extends string = string> {
+  meta: RuleMeta<MessageId>;
+  /** The node kinds `check` is called for, in one walk shared by every rule. */
+  nodeKinds: readonly ts.SyntaxKind[];
+  check(node: ts.Node, context: RuleContext<MessageId>): void;
+}
+
+/** Identity helper that keeps a rule's message ids checked against its reports. */
+export function defineRule<MessageId extends string>(rule: Rule<MessageId>): Rule<MessageId> {
+  return rule;
+}
+
+/** Replaces `{{name}}` placeholders; an unknown placeholder stays visible rather than vanishing. */
+export function formatMessage(template: string, data: Record<string, string>): string {
+  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, key: string) => data[key] ?? whole);
+}

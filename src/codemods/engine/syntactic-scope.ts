@@ -1,0 +1,357 @@
+/**
+ * Lexical scopes of one file and where each name's value comes from ("origins"), without a type
+ * checker: the syntactic half of "is this receiver the ORM?". A value derives from an import when
+ * it is the import, a property of it, a call on it, an await of it, a destructured part of it,
+ * an element iterated from it, or is annotated with a type imported from it.
+ */
+import ts from 'typescript';
+import type { Origin } from './facts.js';
+
+export type Binding =
+  | { kind: 'import'; origin: Origin }
+  | { kind: 'function'; node: ts.FunctionLikeDeclaration }
+  | { kind: 'class'; node: ts.ClassLikeDeclaration }
+  | { kind: 'variable'; node: ts.VariableDeclaration | ts.ParameterDeclaration; path: readonly string[]; iterated: ts.Expression | undefined }
+  | { kind: 'type'; node: ts.TypeAliasDeclaration | ts.InterfaceDeclaration }
+  | { kind: 'opaque' };
+
+export class Scope {
+  readonly values = new Map<string, Binding>();
+  readonly types = new Map<string, Binding>();
+  constructor(readonly parent: Scope | undefined) {}
+}
+
+/** Resolves a module specifier written in `fromFile` to a module key (absolute path or bare specifier). */
+export type SpecifierResolver = (specifier: string) => string | undefined;
+
+const ARRAY_STEP = '[]';
+const MAX_DEPTH = 40;
+
+export function unwrapExpression(node: ts.Expression): ts.Expression {
+  let current = node;
+  for (;;) {
+    if (ts.isParenthesizedExpression(current) || ts.isNonNullExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current) || ts.isTypeAssertionExpression(current)) {
+      current = current.expression;
+    } else {
+      return current;
+    }
+  }
+}
+
+function refine(origins: readonly Origin[], member: string): Origin[] {
+  return origins.map((origin) => (origin.name === '*' ? { module: origin.module, name: member } : origin));
+}
+
+export class ScopeTracker {
+  private current: Scope;
+  private readonly originMemo = new Map<Binding, Origin[]>();
+  private readonly inProgress = new Set<Binding>();
+
+  constructor(private readonly resolveSpecifier: SpecifierResolver) {
+    this.current = new Scope(undefined);
+  }
+
+  get scope(): Scope {
+    return this.current;
+  }
+
+  push(): void {
+    this.current = new Scope(this.current);
+  }
+
+  pop(): void {
+    if (this.current.parent) this.current = this.current.parent;
+  }
+
+  lookup(name: string): Binding | undefined {
+    for (let scope: Scope | undefined = this.current; scope; scope = scope.parent) {
+      const binding = scope.values.get(name);
+      if (binding) return binding;
+    }
+    return undefined;
+  }
+
+  lookupType(name: string): Binding | undefined {
+    for (let scope: Scope | undefined = this.current; scope; scope = scope.parent) {
+      const binding = scope.types.get(name) ?? scope.values.get(name);
+      if (binding) return binding;
+    }
+    return undefined;
+  }
+
+  bindValue(name: string, binding: Binding): void {
+    this.current.values.set(name, binding);
+  }
+
+  /** Binds every name a declaration pattern introduces. */
+  bindPattern(
+    name: ts.BindingName,
+    declaration: ts.VariableDeclaration | ts.ParameterDeclaration,
+    iterated: ts.Expression | undefined,
+    path: readonly string[] = [],
+  ): void {
+    if (ts.isIdentifier(name)) {
+      this.bindValue(name.text, { kind: 'variable', node: declaration, path, iterated });
+      return;
+    }
+    if (ts.isObjectBindingPattern(name)) {
+      for (const element of name.elements) {
+        const key = element.propertyName
+          ? ts.isIdentifier(element.propertyName) || ts.isStringLiteral(element.propertyName) ? element.propertyName.text : ARRAY_STEP
+          : ts.isIdentifier(element.name) ? element.name.text : ARRAY_STEP;
+        this.bindPattern(element.name, declaration, iterated, [...path, element.dotDotDotToken ? ARRAY_STEP : key]);
+      }
+      return;
+    }
+    for (const element of name.elements) {
+      if (ts.isBindingElement(element)) this.bindPattern(element.name, declaration, iterated, [...path, ARRAY_STEP]);
+    }
+  }
+
+  /** Declarations of a statement list are visible from its start (functions hoist; let/const are in TDZ but still shadow). */
+  hoist(statements: readonly ts.Statement[]): void {
+    for (const statement of statements) this.hoistStatement(statement);
+  }
+
+  private hoistStatement(statement: ts.Statement): void {
+    const scope = this.current;
+    switch (statement.kind) {
+      case ts.SyntaxKind.VariableStatement:
+        for (const declaration of (statement as ts.VariableStatement).declarationList.declarations) {
+          this.bindPattern(declaration.name, declaration, undefined);
+        }
+        return;
+      case ts.SyntaxKind.FunctionDeclaration: {
+        const fn = statement as ts.FunctionDeclaration;
+        if (!fn.name) return;
+        const existing = scope.values.get(fn.name.text);
+        // Overload signatures come first; the implementation (with a body) wins.
+        if (!existing || existing.kind !== 'function' || !existing.node.body) {
+          scope.values.set(fn.name.text, { kind: 'function', node: fn });
+        }
+        return;
+      }
+      case ts.SyntaxKind.ClassDeclaration: {
+        const cls = statement as ts.ClassDeclaration;
+        if (cls.name) {
+          const binding: Binding = { kind: 'class', node: cls };
+          scope.values.set(cls.name.text, binding);
+          scope.types.set(cls.name.text, binding);
+        }
+        return;
+      }
+      case ts.SyntaxKind.ImportDeclaration: {
+        const declaration = statement as ts.ImportDeclaration;
+        const clause = declaration.importClause;
+        if (!clause || !ts.isStringLiteral(declaration.moduleSpecifier)) return;
+        const module = this.resolveSpecifier(declaration.moduleSpecifier.text);
+        if (module === undefined) return;
+        const bind = (local: string, name: string): void => {
+          const binding: Binding = { kind: 'import', origin: { module, name } };
+          scope.values.set(local, binding);
+          scope.types.set(local, binding);
+        };
+        if (clause.name) bind(clause.name.text, 'default');
+        const named = clause.namedBindings;
+        if (named && ts.isNamespaceImport(named)) bind(named.name.text, '*');
+        if (named && ts.isNamedImports(named)) {
+          for (const element of named.elements) bind(element.name.text, (element.propertyName ?? element.name).text);
+        }
+        return;
+      }
+      case ts.SyntaxKind.ImportEqualsDeclaration: {
+        const declaration = statement as ts.ImportEqualsDeclaration;
+        const reference = declaration.moduleReference;
+        if (ts.isExternalModuleReference(reference) && ts.isStringLiteral(reference.expression)) {
+          const module = this.resolveSpecifier(reference.expression.text);
+          if (module !== undefined) scope.values.set(declaration.name.text, { kind: 'import', origin: { module, name: '*' } });
+        } else {
+          scope.values.set(declaration.name.text, { kind: 'opaque' });
+        }
+        return;
+      }
+      case ts.SyntaxKind.TypeAliasDeclaration:
+      case ts.SyntaxKind.InterfaceDeclaration: {
+        const declaration = statement as ts.TypeAliasDeclaration | ts.InterfaceDeclaration;
+        scope.types.set(declaration.name.text, { kind: 'type', node: declaration });
+        return;
+      }
+      case ts.SyntaxKind.EnumDeclaration:
+      case ts.SyntaxKind.ModuleDeclaration: {
+        const declaration = statement as ts.EnumDeclaration | ts.ModuleDeclaration;
+        if (ts.isIdentifier(declaration.name)) scope.values.set(declaration.name.text, { kind: 'opaque' });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Module a `require('x')` / `import('x')` call loads, if it is one. */
+  requiredModule(call: ts.CallExpression): string | undefined {
+    const argument = call.arguments[0];
+    if (!argument || !ts.isStringLiteralLike(argument)) return undefined;
+    const isRequire = ts.isIdentifier(call.expression) && call.expression.text === 'require' && !this.lookup('require');
+    if (!isRequire && call.expression.kind !== ts.SyntaxKind.ImportKeyword) return undefined;
+    return this.resolveSpecifier(argument.text);
+  }
+
+  /** Where an expression's value comes from (empty when it derives from no import). */
+  originsOf(expression: ts.Expression, depth = 0): Origin[] {
+    if (depth > MAX_DEPTH) return [];
+    const node = unwrapExpression(expression);
+    switch (node.kind) {
+      case ts.SyntaxKind.Identifier: {
+        const binding = this.lookup((node as ts.Identifier).text);
+        return binding ? this.bindingOrigins(binding, depth + 1) : [];
+      }
+      case ts.SyntaxKind.PropertyAccessExpression: {
+        const access = node as ts.PropertyAccessExpression;
+        return refine(this.originsOf(access.expression, depth + 1), access.name.text);
+      }
+      case ts.SyntaxKind.ElementAccessExpression: {
+        const access = node as ts.ElementAccessExpression;
+        const inner = this.originsOf(access.expression, depth + 1);
+        return ts.isStringLiteralLike(access.argumentExpression) ? refine(inner, access.argumentExpression.text) : inner;
+      }
+      case ts.SyntaxKind.CallExpression: {
+        const call = node as ts.CallExpression;
+        const required = this.requiredModule(call);
+        if (required !== undefined) return [{ module: required, name: '*' }];
+        return this.originsOf(call.expression, depth + 1);
+      }
+      case ts.SyntaxKind.NewExpression:
+        return this.originsOf((node as ts.NewExpression).expression, depth + 1);
+      case ts.SyntaxKind.AwaitExpression:
+        return this.originsOf((node as ts.AwaitExpression).expression, depth + 1);
+      case ts.SyntaxKind.ArrowFunction:
+      case ts.SyntaxKind.FunctionExpression:
+        return this.returnOrigins(node as ts.ArrowFunction | ts.FunctionExpression, depth + 1);
+      case ts.SyntaxKind.TaggedTemplateExpression:
+        return this.originsOf((node as ts.TaggedTemplateExpression).tag, depth + 1);
+      case ts.SyntaxKind.ConditionalExpression: {
+        const conditional = node as ts.ConditionalExpression;
+        return [...this.originsOf(conditional.whenTrue, depth + 1), ...this.originsOf(conditional.whenFalse, depth + 1)];
+      }
+      case ts.SyntaxKind.BinaryExpression: {
+        const binary = node as ts.BinaryExpression;
+        const operator = binary.operatorToken.kind;
+        if (operator === ts.SyntaxKind.QuestionQuestionToken || operator === ts.SyntaxKind.BarBarToken) {
+          return [...this.originsOf(binary.left, depth + 1), ...this.originsOf(binary.right, depth + 1)];
+        }
+        if (operator === ts.SyntaxKind.AmpersandAmpersandToken || operator === ts.SyntaxKind.CommaToken || operator === ts.SyntaxKind.EqualsToken) {
+          return this.originsOf(binary.right, depth + 1);
+        }
+        return [];
+      }
+      default:
+        return [];
+    }
+  }
+
+  bindingOrigins(binding: Binding, depth = 0): Origin[] {
+    const memo = this.originMemo.get(binding);
+    if (memo) return memo;
+    if (this.inProgress.has(binding) || depth > MAX_DEPTH) return [];
+    this.inProgress.add(binding);
+    const origins = this.computeBindingOrigins(binding, depth);
+    this.inProgress.delete(binding);
+    this.originMemo.set(binding, origins);
+    return origins;
+  }
+
+  private computeBindingOrigins(binding: Binding, depth: number): Origin[] {
+    switch (binding.kind) {
+      case 'import':
+        return [binding.origin];
+      case 'variable': {
+        const declaration = binding.node;
+        const origins: Origin[] = [];
+        const source = binding.iterated ?? declaration.initializer;
+        if (source) {
+          let fromSource = this.originsOf(source, depth);
+          // Destructuring an iterated element starts one level down; the element itself is the value.
+          for (const step of binding.path) if (step !== ARRAY_STEP) fromSource = refine(fromSource, step);
+          origins.push(...fromSource);
+        }
+        if (declaration.type) origins.push(...this.typeOrigins(declaration.type, depth));
+        return origins;
+      }
+      case 'function':
+        return this.returnOrigins(binding.node, depth);
+      case 'class': {
+        const origins: Origin[] = [];
+        for (const clause of binding.node.heritageClauses ?? []) {
+          for (const type of clause.types) origins.push(...this.originsOf(type.expression, depth));
+        }
+        return origins;
+      }
+      case 'type': {
+        const declaration = binding.node;
+        if (ts.isTypeAliasDeclaration(declaration)) return this.typeOrigins(declaration.type, depth);
+        const origins: Origin[] = [];
+        for (const clause of declaration.heritageClauses ?? []) {
+          for (const type of clause.types) origins.push(...this.originsOf(type.expression, depth));
+        }
+        return origins;
+      }
+      case 'opaque':
+        return [];
+    }
+  }
+
+  /** Origins of what a function returns: its return type annotation and its first returned expression. */
+  returnOrigins(fn: ts.FunctionLikeDeclaration, depth = 0): Origin[] {
+    if (depth > MAX_DEPTH) return [];
+    const origins: Origin[] = fn.type ? this.typeOrigins(fn.type, depth) : [];
+    const body = fn.body;
+    if (body && !ts.isBlock(body)) origins.push(...this.originsOf(body, depth + 1));
+    if (body && ts.isBlock(body)) {
+      const returned = firstReturnedExpression(body);
+      if (returned) origins.push(...this.originsOf(returned, depth + 1));
+    }
+    return origins;
+  }
+
+  /** Origins of the names a type annotation mentions (`QuerySet<T>`, `InstanceOf<typeof Question>`). */
+  typeOrigins(type: ts.TypeNode, depth = 0): Origin[] {
+    const origins: Origin[] = [];
+    const visit = (node: ts.Node): void => {
+      if (ts.isTypeReferenceNode(node)) {
+        const name = leftmostIdentifier(node.typeName);
+        const binding = this.lookupType(name.text);
+        if (binding) origins.push(...this.bindingOrigins(binding, depth + 1));
+      } else if (ts.isTypeQueryNode(node)) {
+        const name = leftmostIdentifier(node.exprName);
+        const binding = this.lookup(name.text);
+        if (binding) origins.push(...this.bindingOrigins(binding, depth + 1));
+      } else if (ts.isFunctionTypeNode(node) || ts.isTypeLiteralNode(node)) {
+        return;
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(type);
+    return origins;
+  }
+}
+
+function leftmostIdentifier(name: ts.EntityName): ts.Identifier {
+  let current: ts.EntityName = name;
+  while (ts.isQualifiedName(current)) current = current.left;
+  return current;
+}
+
+/** The expression of the first `return` in a function body, not looking into nested functions. */
+export function firstReturnedExpression(body: ts.Block): ts.Expression | undefined {
+  let found: ts.Expression | undefined;
+  const visit = (node: ts.Node): void => {
+    if (found || ts.isFunctionLike(node) || ts.isClassLike(node)) return;
+    if (ts.isReturnStatement(node) && node.expression) {
+      found = node.expression;
+      return;
+    }
+    ts.forEachChild(node, visit);
+  };
+  ts.forEachChild(body, visit);
+  return found;
+}
