@@ -1,3 +1,4 @@
+import { assertSqliteDriverInstalled } from './backends/sqlite.js';
 import { ImproperlyConfigured } from './errors.js';
 
 export type Engine = 'sqlite';
@@ -58,7 +59,10 @@ export function configure(config: RuntimeConfig): void {
   for (const [alias, settings] of Object.entries(raw as Record<string, unknown>)) {
     if (typeof settings !== 'object' || settings === null) fail(`databases.${alias}`, 'must be an object with an engine');
     const engine = (settings as { engine?: unknown }).engine;
-    if (engine === 'sqlite') resolved.set(alias, resolveSqlite(alias, settings as Record<string, unknown>));
+    if (engine === 'sqlite') {
+      resolved.set(alias, resolveSqlite(alias, settings as Record<string, unknown>));
+      assertSqliteDriverInstalled();
+    }
     else fail(`databases.${alias}.engine`, `must be one of ${ENGINES.map((e) => `'${e}'`).join(', ')} (got ${JSON.stringify(engine)})`);
   }
   const previous = databases;

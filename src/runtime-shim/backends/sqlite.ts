@@ -24,6 +24,16 @@ export function loadSqliteDriver(): DatabaseConstructor {
   return driver;
 }
 
+/** Fails at configure() time, before any query, when better-sqlite3 cannot be found. */
+export function assertSqliteDriverInstalled(): void {
+  if (driver) return;
+  try {
+    createRequire(import.meta.url).resolve('better-sqlite3');
+  } catch (error) {
+    throw new DriverNotInstalledError('sqlite', 'better-sqlite3', { cause: error });
+  }
+}
+
 /** The file a SQLite alias writes to; connections to one file share its write lock. */
 export function sqliteFileKey(settings: ResolvedSqliteSettings): string | null {
   return settings.name === ':memory:' ? null : resolve(settings.name);
