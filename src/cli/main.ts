@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { gateCommand } from './gate.js';
 
 /** Exit codes, as ESLint uses them: 0 clean, 1 findings or pending changes, 2 bad usage or crash. */
 export const EXIT_OK = 0;
@@ -44,6 +45,10 @@ export function buildProgram(result: CommandResult): Command {
       process.stderr.write('orm-migrate fix: not implemented yet (tracked by the fix issue)\n');
       result.exitCode = EXIT_USAGE;
     });
+
+  program.addCommand(gateCommand(result));
+  // Commands added with addCommand() do not inherit these: bad usage must exit 2, not 1.
+  for (const command of program.commands) command.exitOverride().configureOutput({ outputError: (text, write) => write(text) });
 
   return program;
 }

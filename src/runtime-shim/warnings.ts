@@ -6,6 +6,7 @@ import { findSourceMap } from 'node:module';
 import { dirname, isAbsolute, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ImproperlyConfigured } from './errors.js';
+import { WARNINGS_FILE_ENV, recordToWarningsFile } from './recording.js';
 
 export const ASYNC_NO_CONNECTION = 'ORM_ASYNC_NO_CONNECTION';
 export const WARNING_TYPE = 'PendingDeprecationWarning';
@@ -125,12 +126,14 @@ export function resetWarningsSeen(): void {
  */
 export function warnAsyncWithoutConnection(method: string, model: string, alias: string): PendingDeprecationWarning | null {
   const mode = warningMode();
-  if (mode === 'ignore' && recorders.size === 0) return null;
+  const recording = recorders.size > 0 || Boolean(process.env[WARNINGS_FILE_ENV]);
+  if (mode === 'ignore' && !recording) return null;
   const raw = captureRawSite();
   const key = raw ? `${raw.file}:${raw.line}:${raw.column}` : '';
   const firstTime = !warnedSites.has(key);
-  if (mode === 'once' && !firstTime && recorders.size === 0) return null;
+  if (mode === 'once' && !firstTime && !recording) return null;
   const site = raw ? resolveSite(raw, key) : null;
+  recordToWarningsFile(ASYNC_NO_CONNECTION, method, model, site);
   const subject = model ? `${model}.${method}()` : `${method}()`;
   const message =
     `${subject} at ${formatCallSite(site)} ran without an async connection and fell back to a worker thread. ` +
