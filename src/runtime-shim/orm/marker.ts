@@ -4,3 +4,6 @@ export const MODEL_INSTANCE: unique symbol = Symbol.for('orm-migrate.model-insta
 export function isModelInstance(value: unknown): value is { pk: unknown; [MODEL_INSTANCE]: true } {
   return typeof value === 'object' && value !== null && (value as { [MODEL_INSTANCE]?: boolean })[MODEL_INSTANCE] === true;
 }
+
+/** The database alias an instance was loaded from or saved to (Django's `_state.db`). */
+export const INSTANCE_ALIAS: unique symbol = Symbol.for('orm-migrate.instance-alias');

@@ -1,7 +1,7 @@
 import { FieldError, MultipleObjectsReturned, ObjectDoesNotExist } from '../errors.js';
 import { runAsync, runSync } from '../shim.js';
 import { ForeignKeyField } from './fields.js';
-import { MODEL_INSTANCE, isModelInstance } from './marker.js';
+import { INSTANCE_ALIAS, MODEL_INSTANCE, isModelInstance } from './marker.js';
 import { ModelMeta } from './meta.js';
 import type { FieldMap, ModelClass, ModelInstance } from './model-types.js';
 import * as ops from './ops.js';
@@ -15,6 +15,7 @@ const RELATED_CACHE: unique symbol = Symbol('related');
 export class ModelBase {
   declare readonly [MODEL_INSTANCE]: true;
   declare [RELATED_CACHE]?: Map<string, unknown>;
+  declare [INSTANCE_ALIAS]?: string;
 
   /** The class's ModelMeta. */
   protected get meta(): ModelMeta {
@@ -28,39 +29,44 @@ export class ModelBase {
     (this as unknown as Record<string, unknown>)[this.meta.pkName] = value;
   }
 
+  /** The alias the instance came from (Django's `_state.db`); new instances use 'default'. */
+  private get alias(): string {
+    return this[INSTANCE_ALIAS] ?? 'default';
+  }
+
   private target(method: string) {
-    return { alias: 'default', model: this.meta.name, method };
+    return { alias: this.alias, model: this.meta.name, method };
   }
 
   /** INSERT when the instance has no primary key yet, UPDATE otherwise. */
   save(options: { updateFields?: string[] } = {}): void {
-    runSync(this.target('save'), ops.save(compilerFor('default'), this.meta, this as unknown as InstanceLike, options.updateFields));
+    runSync(this.target('save'), ops.save(compilerFor(this.alias), this.meta, this as unknown as InstanceLike, options.updateFields));
   }
   asave(options: { updateFields?: string[] } = {}): Promise<void> {
     try {
-      return runAsync(this.target('asave'), ops.save(compilerFor('default'), this.meta, this as unknown as InstanceLike, options.updateFields));
+      return runAsync(this.target('asave'), ops.save(compilerFor(this.alias), this.meta, this as unknown as InstanceLike, options.updateFields));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   delete(): DeleteResult {
-    return runSync(this.target('delete'), ops.deleteInstance(compilerFor('default'), this.meta, this as unknown as InstanceLike));
+    return runSync(this.target('delete'), ops.deleteInstance(compilerFor(this.alias), this.meta, this as unknown as InstanceLike));
   }
   adelete(): Promise<DeleteResult> {
     try {
-      return runAsync(this.target('adelete'), ops.deleteInstance(compilerFor('default'), this.meta, this as unknown as InstanceLike));
+      return runAsync(this.target('adelete'), ops.deleteInstance(compilerFor(this.alias), this.meta, this as unknown as InstanceLike));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   refreshFromDb(): void {
-    runSync(this.target('refreshFromDb'), ops.refreshFromDb(compilerFor('default'), this.meta, this as unknown as InstanceLike));
+    runSync(this.target('refreshFromDb'), ops.refreshFromDb(compilerFor(this.alias), this.meta, this as unknown as InstanceLike));
     this[RELATED_CACHE]?.clear();
   }
   async arefreshFromDb(): Promise<void> {
-    await runAsync(this.target('arefreshFromDb'), ops.refreshFromDb(compilerFor('default'), this.meta, this as unknown as InstanceLike));
+    await runAsync(this.target('arefreshFromDb'), ops.refreshFromDb(compilerFor(this.alias), this.meta, this as unknown as InstanceLike));
     this[RELATED_CACHE]?.clear();
   }
 
@@ -103,16 +109,21 @@ function initialize(meta: ModelMeta, instance: Record<string, unknown>, values: 
   return instance as InstanceLike;
 }
 
-function build(meta: ModelMeta, values: Record<string, unknown>): InstanceLike {
-  return initialize(meta, Object.create(meta.model.prototype as object) as Record<string, unknown>, values);
+function remember(instance: InstanceLike, alias: string): InstanceLike {
+  if (alias !== 'default') Object.defineProperty(instance, INSTANCE_ALIAS, { value: alias, writable: true });
+  return instance;
 }
 
-function hydrate(meta: ModelMeta, row: Row): InstanceLike {
+function build(meta: ModelMeta, values: Record<string, unknown>, alias: string): InstanceLike {
+  return remember(initialize(meta, Object.create(meta.model.prototype as object) as Record<string, unknown>, values), alias);
+}
+
+function hydrate(meta: ModelMeta, row: Row, alias: string): InstanceLike {
   const instance = Object.create(meta.model.prototype as object) as Record<string, unknown>;
   for (const [name, field] of meta.fields) {
     instance[meta.attname(name)] = field.fromDb(row[meta.columns.get(name)!]);
   }
-  return instance as InstanceLike;
+  return remember(instance as InstanceLike, alias);
 }
 
 function referencing(target: ModelMeta): Array<{ meta: ModelMeta; field: string; fk: ForeignKeyField }> {
@@ -145,7 +156,7 @@ function defineForeignKeyAccessor(prototype: object, meta: ModelMeta, name: stri
       const cached = cache.get(name) as { pk: unknown } | undefined;
       if (cached && cached.pk === key) return cached;
       // Lazy loading is a sync query: inside a newConnection() block it raises SynchronousOnlyOperation.
-      const related = fk.target().objects.get({ pk: key });
+      const related = fk.target().objects.using(this[INSTANCE_ALIAS] ?? 'default').get({ pk: key });
       cache.set(name, related);
       return related;
     },

@@ -22,8 +22,8 @@ export interface InstanceLike {
 
 /** Hooks the model module provides (it owns instance construction). */
 export interface ModelHooks {
-  hydrate(meta: ModelMeta, row: Row): InstanceLike;
-  build(meta: ModelMeta, values: Record<string, unknown>): InstanceLike;
+  hydrate(meta: ModelMeta, row: Row, alias: string): InstanceLike;
+  build(meta: ModelMeta, values: Record<string, unknown>, alias: string): InstanceLike;
   referencing(meta: ModelMeta): ReadonlyArray<{ meta: ModelMeta; field: string; fk: ForeignKeyField }>;
 }
 let hooks: ModelHooks;
@@ -66,7 +66,7 @@ function rowToValues(state: QueryState, row: Row): Record<string, unknown> {
 }
 
 export function materialize(state: QueryState, row: Row): unknown {
-  return state.values ? rowToValues(state, row) : hooks.hydrate(state.meta, row);
+  return state.values ? rowToValues(state, row) : hooks.hydrate(state.meta, row, state.alias);
 }
 
 export function* fetch(compiler: SqlCompiler, state: QueryState, options: { limit?: number | null; reverse?: boolean } = {}): Op<unknown[]> {
@@ -226,8 +226,8 @@ function* insertInstances(compiler: SqlCompiler, meta: ModelMeta, instances: rea
   }
 }
 
-export function* create(compiler: SqlCompiler, meta: ModelMeta, values: Record<string, unknown>): Op<InstanceLike> {
-  const instance = hooks.build(meta, values);
+export function* create(compiler: SqlCompiler, meta: ModelMeta, values: Record<string, unknown>, alias: string): Op<InstanceLike> {
+  const instance = hooks.build(meta, values, alias);
   yield* insertInstances(compiler, meta, [instance]);
   return instance;
 }
@@ -249,7 +249,7 @@ export function* getOrCreate(compiler: SqlCompiler, state: QueryState, lookup: R
     if (!(error instanceof state.meta.model.DoesNotExist)) throw error;
   }
   try {
-    const created = yield* atomically(create(compiler, state.meta, { ...exactLookups(state.meta, lookup), ...defaults }));
+    const created = yield* atomically(create(compiler, state.meta, { ...exactLookups(state.meta, lookup), ...defaults }, state.alias));
     return [created, true];
   } catch (error) {
     // Another writer created it between our get and our insert.
@@ -280,8 +280,8 @@ function assignValue(meta: ModelMeta, instance: InstanceLike, key: string, value
   instance[key === `${name}Id` ? key : name] = value;
 }
 
-export function* bulkCreate(compiler: SqlCompiler, meta: ModelMeta, objects: readonly unknown[], batchSize: number | undefined): Op<InstanceLike[]> {
-  const instances = objects.map((object) => (isModelInstance(object) ? (object as unknown as InstanceLike) : hooks.build(meta, object as Record<string, unknown>)));
+export function* bulkCreate(compiler: SqlCompiler, meta: ModelMeta, objects: readonly unknown[], batchSize: number | undefined, alias: string): Op<InstanceLike[]> {
+  const instances = objects.map((object) => (isModelInstance(object) ? (object as unknown as InstanceLike) : hooks.build(meta, object as Record<string, unknown>, alias)));
   const size = batchSize ?? Math.max(1, Math.floor(900 / Math.max(1, meta.fields.size)));
   const batches = chunks(instances, size);
   const insertAll = function* (): Op<void> {

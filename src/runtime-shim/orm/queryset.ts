@@ -115,10 +115,10 @@ export class QuerySet<FM extends FieldMap, R = ModelInstance<FM>> implements Ite
   }
 
   create(values: ModelValues<FM>): ModelInstance<FM> {
-    return this.sync('create', (c) => ops.create(c, this.state.meta, values)) as ModelInstance<FM>;
+    return this.sync('create', (c) => ops.create(c, this.state.meta, values, this.state.alias)) as ModelInstance<FM>;
   }
   acreate(values: ModelValues<FM>): Promise<ModelInstance<FM>> {
-    return this.async_('acreate', (c) => ops.create(c, this.state.meta, values)) as Promise<ModelInstance<FM>>;
+    return this.async_('acreate', (c) => ops.create(c, this.state.meta, values, this.state.alias)) as Promise<ModelInstance<FM>>;
   }
 
   getOrCreate(lookup: Filters<FM>, defaults: ModelValues<FM> = {}): [ModelInstance<FM>, boolean] {
@@ -136,10 +136,10 @@ export class QuerySet<FM extends FieldMap, R = ModelInstance<FM>> implements Ite
   }
 
   bulkCreate(objects: ReadonlyArray<ModelInstance<FM> | ModelValues<FM>>, options: { batchSize?: number } = {}): ModelInstance<FM>[] {
-    return this.sync('bulkCreate', (c) => ops.bulkCreate(c, this.state.meta, objects, options.batchSize)) as ModelInstance<FM>[];
+    return this.sync('bulkCreate', (c) => ops.bulkCreate(c, this.state.meta, objects, options.batchSize, this.state.alias)) as ModelInstance<FM>[];
   }
   abulkCreate(objects: ReadonlyArray<ModelInstance<FM> | ModelValues<FM>>, options: { batchSize?: number } = {}): Promise<ModelInstance<FM>[]> {
-    return this.async_('abulkCreate', (c) => ops.bulkCreate(c, this.state.meta, objects, options.batchSize)) as Promise<ModelInstance<FM>[]>;
+    return this.async_('abulkCreate', (c) => ops.bulkCreate(c, this.state.meta, objects, options.batchSize, this.state.alias)) as Promise<ModelInstance<FM>[]>;
   }
 
   bulkUpdate(objects: ReadonlyArray<ModelInstance<FM>>, fieldNames: ReadonlyArray<keyof FM & string>, options: { batchSize?: number } = {}): number {
