@@ -48,6 +48,11 @@ export interface ContextConnectionOptions {
   beginSql: string;
   /** What the file or server is called in error messages. */
   target: string;
+  /**
+   * Where sync calls go when `driver` is async (PostgreSQL): the thread's sync connection. A sync
+   * call cannot wait for an async driver without freezing the very event loop that drives it.
+   */
+  syncTwin?: () => ContextConnection;
 }
 
 export class ContextConnection {
@@ -113,7 +118,8 @@ export class ContextConnection {
 
   // --- statements -----------------------------------------------------------------------------
 
-  private report(statement: Statement, started: number, ranOn: number): void {
+  private report(statement: Statement, started: number): void {
+    const ranOn = this.driver.threadId ?? threadId;
     emitQuery({ sql: statement.sql, params: statement.params, alias: this.alias, durationMs: performance.now() - started, threadId: ranOn, via: this.via });
   }
 
@@ -123,13 +129,13 @@ export class ContextConnection {
     const started = hasQueryListeners() ? performance.now() : 0;
     if (driver.kind === 'async') {
       return driver.execute(statement).then((result) => {
-        if (started) this.report(statement, started, threadId);
+        if (started) this.report(statement, started);
         return result;
       });
     }
     try {
       const result = driver.execute(statement);
-      if (started) this.report(statement, started, threadId);
+      if (started) this.report(statement, started);
       return result;
     } catch (error) {
       if (!isBusy(error)) throw error;
@@ -149,7 +155,7 @@ export class ContextConnection {
       await sleep(delay);
       try {
         const result = (this.driver as Extract<DriverConnection, { kind: 'sync' }>).execute(statement);
-        if (hasQueryListeners()) this.report(statement, started, threadId);
+        if (hasQueryListeners()) this.report(statement, started);
         return result;
       } catch (error) {
         if (!isBusy(error)) throw error;
@@ -192,9 +198,7 @@ export class ContextConnection {
   /** A statement from sync code (ORM_ALLOW_ASYNC_UNSAFE): it cannot wait, so it may only run now. */
   executeSync(frame: TxFrame | null, statement: Statement): StatementResult {
     this.assertOpen();
-    if (this.driver.kind !== 'sync') {
-      throw new TransactionManagementError(`sync ORM calls cannot use the '${this.alias}' connection of a newConnection() block: its driver is async`);
-    }
+    if (this.driver.kind !== 'sync') return this.syncTwin().executeSync(frame, statement);
     if (!this.canRun(frame)) {
       throw new TransactionManagementError(
         `a sync ORM call cannot wait for another task's transaction on the '${this.alias}' connection; use the async method (await ….aX()) so it can wait its turn`,
@@ -210,8 +214,22 @@ export class ContextConnection {
     }
     const started = hasQueryListeners() ? performance.now() : 0;
     const result = this.driver.execute(statement);
-    if (started) this.report(statement, started, threadId);
+    if (started) this.report(statement, started);
     return result;
+  }
+
+  /** The connection sync calls use instead of this async one; refused while this one has a transaction open. */
+  private syncTwin(): ContextConnection {
+    if (!this.options.syncTwin) {
+      throw new TransactionManagementError(`sync ORM calls cannot use the '${this.alias}' connection of a newConnection() block: its driver is async`);
+    }
+    if (this.frames.length > 0) {
+      throw new TransactionManagementError(
+        `a sync ORM call cannot join the open aatomic() transaction of the '${this.alias}' newConnection() block: its connection is async, ` +
+          `so sync calls run on the thread's own connection. Use the async method (await ….aX()) inside the transaction`,
+      );
+    }
+    return this.options.syncTwin();
   }
 
   private lockedForSync(): OperationalError {
@@ -305,6 +323,9 @@ export class ContextConnection {
 
   /** A sync transaction (atomic() with ORM_ALLOW_ASYNC_UNSAFE): it must get its turn at once. */
   atomicSync<T>(frame: TxFrame | null, body: (inner: TxFrame) => T): T {
+    this.assertOpen();
+    // The body's sync calls then carry the twin's frame, which executeSync passes on to the twin.
+    if (this.driver.kind !== 'sync') return this.syncTwin().atomicSync(frame, body);
     const begin = (inner: TxFrame) =>
       this.executeSync(inner, control(inner.savepoint ? `SAVEPOINT ${this.q(inner.savepoint)}` : this.options.beginSql));
     if (!this.canRun(frame)) this.executeSync(frame, control('SELECT 1')); // throws the "cannot wait" error

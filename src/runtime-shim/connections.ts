@@ -1,33 +1,61 @@
 /** Opening connections, per alias: block connections, the thread's sync connection, the sticky worker. */
 import { threadId } from 'node:worker_threads';
+import { PooledPostgresConnection, PostgresPool } from './backends/postgres.js';
 import { SqliteDriverConnection, sqliteFileKey } from './backends/sqlite.js';
 import type { Statement, StatementResult } from './backends/types.js';
 import { configuredAliases, databaseSettings, onReconfigure } from './config.js';
 import type { ResolvedDatabaseSettings } from './config.js';
 import { ContextConnection } from './connection.js';
+import { ImproperlyConfigured } from './errors.js';
+import { BlockingPostgresConnection } from './executor/blocking-worker.js';
 import type { TxFrame } from './connection.js';
 import { emitQuery, hasQueryListeners } from './events.js';
 import { StickyWorker } from './executor/sticky-worker.js';
 import { fileWriteLock } from './locks.js';
+import type { FileWriteLock } from './locks.js';
+import { postgresDialect, sqliteDialect } from './orm/dialect.js';
 import type { Op } from './orm/ops.js';
 import { runOpAsync, runOpSync } from './runner.js';
 import type { AsyncExecutor } from './runner.js';
 
 const openBlockConnections = new Set<ContextConnection>();
+const pools = new Map<string, PostgresPool>();
 
-/** A fresh connection for a newConnection() block. */
+/** The alias's connection pool (PostgreSQL), made on first use. */
+export function postgresPool(alias: string): PostgresPool {
+  const settings = databaseSettings(alias);
+  if (settings.engine !== 'postgres') throw new ImproperlyConfigured(`the database alias '${alias}' is not a PostgreSQL alias`);
+  let pool = pools.get(alias);
+  if (!pool) {
+    pool = new PostgresPool(settings);
+    pools.set(alias, pool);
+  }
+  return pool;
+}
+
+/** How an engine's connections order writers and open transactions, and what errors call the database. */
+function engineTraits(settings: ResolvedDatabaseSettings): { writeLock: FileWriteLock | null; beginSql: string; target: string; timeout: number } {
+  if (settings.engine === 'postgres') {
+    // The server orders concurrent writers itself: no client-side write lock.
+    return { writeLock: null, beginSql: postgresDialect.beginTransaction, target: `the PostgreSQL server at ${settings.display}`, timeout: settings.pool.acquireTimeout };
+  }
+  const file = sqliteFileKey(settings);
+  return { writeLock: file ? fileWriteLock(file) : null, beginSql: sqliteDialect.beginTransaction, target: `the SQLite file '${settings.name}'`, timeout: settings.timeout };
+}
+
+/** A fresh connection for a newConnection() block (PostgreSQL: a client from the pool, checked out on its first statement). */
 export function openBlockConnection(alias: string): ContextConnection {
   const settings = databaseSettings(alias);
-  const file = sqliteFileKey(settings);
   const connection = new ContextConnection({
     alias,
-    // Busy timeout 0: a writer never waits inside SQLite; it queues on the file lock or retries asynchronously.
-    driver: new SqliteDriverConnection(settings, { busyTimeout: 0 }),
+    driver:
+      settings.engine === 'postgres'
+        ? new PooledPostgresConnection(postgresPool(alias))
+        : // Busy timeout 0: a writer never waits inside SQLite; it queues on the file lock or retries asynchronously.
+          new SqliteDriverConnection(settings, { busyTimeout: 0 }),
     via: 'async-connection',
-    writeLock: file ? fileWriteLock(file) : null,
-    timeout: settings.timeout,
-    beginSql: 'BEGIN IMMEDIATE',
-    target: `the SQLite file '${settings.name}'`,
+    ...engineTraits(settings),
+    syncTwin: () => syncConnection(alias).connection,
   });
   openBlockConnections.add(connection);
   return connection;
@@ -66,16 +94,15 @@ export function syncConnection(alias: string): SyncConnection {
   let sync = syncConnections.get(alias);
   if (!sync || sync.connection.isClosed) {
     const settings = databaseSettings(alias);
-    const file = sqliteFileKey(settings);
     sync = new SyncConnection(
       new ContextConnection({
         alias,
-        driver: new SqliteDriverConnection(settings, { busyTimeout: settings.timeout }),
+        driver:
+          settings.engine === 'postgres'
+            ? new BlockingPostgresConnection(settings)
+            : new SqliteDriverConnection(settings, { busyTimeout: settings.timeout }),
         via: 'sync',
-        writeLock: file ? fileWriteLock(file) : null,
-        timeout: settings.timeout,
-        beginSql: 'BEGIN IMMEDIATE',
-        target: `the SQLite file '${settings.name}'`,
+        ...engineTraits(settings),
       }),
     );
     syncConnections.set(alias, sync);
@@ -97,9 +124,7 @@ export function stickyWorker(alias: string): StickyWorker {
 /** Runs an operation on the alias's sticky worker, with the whole call served exclusively. */
 export function runOnStickyWorker<T>(alias: string, op: Op<T>): Promise<T> {
   const worker = stickyWorker(alias);
-  const settings = databaseSettings(alias);
-  const file = sqliteFileKey(settings);
-  const lock = file ? fileWriteLock(file) : null;
+  const { writeLock: lock, beginSql } = engineTraits(databaseSettings(alias));
   const owner = {};
   const send = async (statement: Statement): Promise<StatementResult> => {
     const { result, durationMs } = await worker.execute(statement);
@@ -117,7 +142,7 @@ export function runOnStickyWorker<T>(alias: string, op: Op<T>): Promise<T> {
         // Hold this thread's lock for the file, so blocks queue behind the worker's transaction.
         await lock?.acquire(owner);
         try {
-          await control('BEGIN IMMEDIATE');
+          await control(beginSql);
         } catch (error) {
           lock?.release(owner);
           throw error;
@@ -141,13 +166,18 @@ export function runOnStickyWorker<T>(alias: string, op: Op<T>): Promise<T> {
   return worker.exclusive(() => runOpAsync(op, executor(0)));
 }
 
-/** How many connections this thread has open: blocks, sync connections and live workers. */
-export function openConnectionCount(): { blocks: number; sync: number; workers: number } {
+/**
+ * How many connections this thread has open: blocks, sync connections and live workers, and
+ * PostgreSQL clients held by pools (in use or idle).
+ */
+export function openConnectionCount(): { blocks: number; sync: number; workers: number; pooled: number } {
   let sync = 0;
   for (const connection of syncConnections.values()) if (!connection.connection.isClosed) sync++;
   let live = 0;
   for (const worker of workers.values()) if (worker.threadId !== null) live++;
-  return { blocks: openBlockConnections.size, sync, workers: live };
+  let pooled = 0;
+  for (const pool of pools.values()) pooled += pool.stats.total;
+  return { blocks: openBlockConnections.size, sync, workers: live, pooled };
 }
 
 async function closeAlias(alias: string): Promise<void> {
@@ -156,12 +186,14 @@ async function closeAlias(alias: string): Promise<void> {
   syncConnections.delete(alias);
   const worker = workers.get(alias);
   workers.delete(alias);
-  await Promise.all([sync?.connection.close(), worker?.terminate()]);
+  const pool = pools.get(alias);
+  pools.delete(alias);
+  await Promise.all([sync?.connection.close(), worker?.terminate(), pool?.end()]);
 }
 
-/** Closes the sync connections and stops the worker threads (blocks close themselves). */
+/** Closes the sync connections, stops the worker threads and ends the pools (blocks close themselves). */
 export async function closeAllConnections(): Promise<void> {
-  const aliases = new Set([...syncConnections.keys(), ...workers.keys(), ...configuredAliases()]);
+  const aliases = new Set([...syncConnections.keys(), ...workers.keys(), ...pools.keys(), ...configuredAliases()]);
   await Promise.all([...aliases].map(closeAlias));
 }
 

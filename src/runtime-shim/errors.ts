@@ -59,6 +59,16 @@ export class OperationalError extends DatabaseError {
   override name = 'OperationalError';
 }
 
+/** No pooled PostgreSQL connection became free in time (the message names the alias and the pool size). */
+export class PoolTimeoutError extends OperationalError {
+  override name = 'PoolTimeoutError';
+}
+
+/** A sync ORM call got no answer from its database worker in time; it gave up instead of blocking forever. */
+export class SyncTimeoutError extends OperationalError {
+  override name = 'SyncTimeoutError';
+}
+
 /** A transaction was used the wrong way (e.g. a sync atomic() body returned a promise). */
 export class TransactionManagementError extends Error {
   override name = 'TransactionManagementError';
@@ -79,6 +89,7 @@ export interface SerializedDriverError {
 const REBUILDABLE: Record<string, (message: string, code?: string) => Error> = {
   IntegrityError: (message, code) => new IntegrityError(message, code),
   OperationalError: (message, code) => new OperationalError(message, code),
+  PoolTimeoutError: (message, code) => new PoolTimeoutError(message, code),
   DatabaseError: (message, code) => new DatabaseError(message, code),
   TypeError: (message) => new TypeError(message),
   RangeError: (message) => new RangeError(message),

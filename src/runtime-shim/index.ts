@@ -1,6 +1,6 @@
 /** orm-migrate/runtime: models, querysets, connection contexts and the deprecation shim. */
 export { configure } from './config.js';
-export type { DatabaseSettings, RuntimeConfig, SqliteSettings } from './config.js';
+export type { DatabaseSettings, PostgresPoolSettings, PostgresSettings, RuntimeConfig, SqliteSettings } from './config.js';
 export { closeAllConnections, openConnectionCount } from './connections.js';
 export {
   DatabaseError,
@@ -11,8 +11,10 @@ export {
   MultipleObjectsReturned,
   ObjectDoesNotExist,
   OperationalError,
+  PoolTimeoutError,
   ProtectedError,
   SynchronousOnlyOperation,
+  SyncTimeoutError,
   TransactionManagementError,
   WorkerCrashedError,
 } from './errors.js';

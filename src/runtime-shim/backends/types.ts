@@ -21,13 +21,15 @@ export interface RunResult {
 
 export type StatementResult = Row[] | Row | undefined | RunResult;
 
-/** A connection that answers on the calling thread (better-sqlite3). */
+/** A connection that answers before returning (better-sqlite3; PostgreSQL's blocking worker). */
 export interface SyncDriverConnection {
   readonly kind: 'sync';
   execute(statement: Statement): StatementResult;
   iterate(statement: Statement): IterableIterator<Row>;
   close(): void;
   readonly isOpen: boolean;
+  /** The thread that runs the statements when it is not the caller's (a worker); undefined or null otherwise. */
+  readonly threadId?: number | null;
 }
 
 /** A connection whose statements complete later (the sticky worker, PostgreSQL). */
@@ -36,6 +38,7 @@ export interface AsyncDriverConnection {
   execute(statement: Statement): Promise<StatementResult>;
   close(): Promise<void>;
   readonly isOpen: boolean;
+  readonly threadId?: number | null;
 }
 
 export type DriverConnection = SyncDriverConnection | AsyncDriverConnection;

@@ -8,10 +8,15 @@ import type { ResolvedDatabaseSettings } from '../config.js';
 import { WorkerCrashedError, wrapDriverError } from '../errors.js';
 import type { StatementReply, StatementRequest, WorkerSetup } from './protocol.js';
 
-const WORKER_ENTRY = new URL(`./worker-entry${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+/** A worker entry file next to this module (.ts when running from source under tsx). */
+export function workerEntry(name: string): URL {
+  return new URL(`./${name}${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+}
+
+const WORKER_ENTRY = workerEntry('worker-entry');
 
 /** The parent's node flags minus those that only apply to `-e`/stdin input (a worker rejects them). */
-function workerExecArgv(): string[] {
+export function workerExecArgv(): string[] {
   const out: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {

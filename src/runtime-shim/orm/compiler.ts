@@ -157,8 +157,8 @@ export class SqlCompiler {
 
   private slice(state: QueryState, params: Params, limit = state.limit): string {
     if (limit === null && state.offset === 0) return '';
-    // SQLite needs a LIMIT before OFFSET; -1 means none.
-    return ` LIMIT ${params.add(limit ?? -1)}${state.offset ? ` OFFSET ${params.add(state.offset)}` : ''}`;
+    // SQLite needs a LIMIT before OFFSET; the dialect says which value means none.
+    return ` LIMIT ${params.add(limit ?? this.dialect.unlimited)}${state.offset ? ` OFFSET ${params.add(state.offset)}` : ''}`;
   }
 
   selectColumns(state: QueryState): string[] {

@@ -14,7 +14,7 @@ export class Params {
 
 /** The SQL differences between engines, kept in one place. */
 export interface Dialect {
-  readonly name: 'sqlite';
+  readonly name: 'sqlite' | 'postgres';
   quote(identifier: string): string;
   placeholder(index: number): string;
   /** SQL for `column <lookup> value`; values go through `params` only. */
@@ -22,6 +22,8 @@ export interface Dialect {
   columnType(field: Field): string;
   readonly beginTransaction: string;
   readonly explainPrefix: string;
+  /** The LIMIT value that means "no limit" (an OFFSET needs a LIMIT on SQLite). */
+  readonly unlimited: SqlValue;
 }
 
 function escapeLike(value: string): string {
@@ -35,19 +37,23 @@ function comparisonValue(field: Field, value: unknown): SqlValue {
   return field.toDb(value);
 }
 
-export const sqliteDialect: Dialect = {
-  name: 'sqlite',
-  quote: (identifier) => `"${identifier.replace(/"/g, '""')}"`,
-  placeholder: () => '?',
-  beginTransaction: 'BEGIN IMMEDIATE',
-  explainPrefix: 'EXPLAIN QUERY PLAN ',
-  lookup(lookup, column, value, field, params) {
-    const text = (v: unknown) => params.add(String(v));
+/** The pattern lookups, which is where engines differ. */
+interface PatternLookups {
+  /** contains/startswith/endswith are case-sensitive; iexact/icontains are not. Wildcards in values are literal. */
+  contains(column: string, value: string, params: Params): string;
+  startswith(column: string, value: string, params: Params): string;
+  endswith(column: string, value: string, params: Params): string;
+  iexact(column: string, value: string, params: Params): string;
+  icontains(column: string, value: string, params: Params): string;
+}
+
+function lookupWith(patterns: PatternLookups, textColumn: (column: string, field: Field) => string) {
+  return (lookup: Lookup, column: string, value: unknown, field: Field, params: Params): string => {
     switch (lookup) {
       case 'exact':
         return value === null ? `${column} IS NULL` : `${column} = ${params.add(comparisonValue(field, value))}`;
       case 'iexact':
-        return value === null ? `${column} IS NULL` : `${column} LIKE ${text(escapeLike(String(value)))} ESCAPE '\\'`;
+        return value === null ? `${column} IS NULL` : patterns.iexact(textColumn(column, field), String(value), params);
       case 'lt':
         return `${column} < ${params.add(comparisonValue(field, value))}`;
       case 'lte':
@@ -62,13 +68,13 @@ export const sqliteDialect: Dialect = {
         return `${column} IN (${items.map((item) => params.add(comparisonValue(field, item))).join(', ')})`;
       }
       case 'contains':
-        return `${column} GLOB ${text(`*${escapeGlob(String(value))}*`)}`;
+        return patterns.contains(textColumn(column, field), String(value), params);
       case 'icontains':
-        return `${column} LIKE ${text(`%${escapeLike(String(value))}%`)} ESCAPE '\\'`;
+        return patterns.icontains(textColumn(column, field), String(value), params);
       case 'startswith':
-        return `${column} GLOB ${text(`${escapeGlob(String(value))}*`)}`;
+        return patterns.startswith(textColumn(column, field), String(value), params);
       case 'endswith':
-        return `${column} GLOB ${text(`*${escapeGlob(String(value))}`)}`;
+        return patterns.endswith(textColumn(column, field), String(value), params);
       case 'isnull':
         return value ? `${column} IS NULL` : `${column} IS NOT NULL`;
       case 'range': {
@@ -76,7 +82,29 @@ export const sqliteDialect: Dialect = {
         return `${column} BETWEEN ${params.add(comparisonValue(field, low))} AND ${params.add(comparisonValue(field, high))}`;
       }
     }
-  },
+  };
+}
+
+const quoteIdentifier = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
+
+export const sqliteDialect: Dialect = {
+  name: 'sqlite',
+  quote: quoteIdentifier,
+  placeholder: () => '?',
+  beginTransaction: 'BEGIN IMMEDIATE',
+  explainPrefix: 'EXPLAIN QUERY PLAN ',
+  unlimited: -1,
+  // GLOB is case-sensitive; SQLite's LIKE is not (for ASCII).
+  lookup: lookupWith(
+    {
+      contains: (column, value, params) => `${column} GLOB ${params.add(`*${escapeGlob(value)}*`)}`,
+      startswith: (column, value, params) => `${column} GLOB ${params.add(`${escapeGlob(value)}*`)}`,
+      endswith: (column, value, params) => `${column} GLOB ${params.add(`*${escapeGlob(value)}`)}`,
+      iexact: (column, value, params) => `${column} LIKE ${params.add(escapeLike(value))} ESCAPE '\\'`,
+      icontains: (column, value, params) => `${column} LIKE ${params.add(`%${escapeLike(value)}%`)} ESCAPE '\\'`,
+    },
+    (column) => column,
+  ),
   columnType(field) {
     switch (field.kind) {
       case 'autoId':
@@ -95,6 +123,50 @@ export const sqliteDialect: Dialect = {
         return 'text';
       case 'datetime':
         return 'datetime';
+    }
+  },
+};
+
+const TEXT_KINDS = new Set(['string', 'text']);
+
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  quote: quoteIdentifier,
+  placeholder: (index) => `$${index}`,
+  beginTransaction: 'BEGIN',
+  explainPrefix: 'EXPLAIN ',
+  unlimited: null, // LIMIT NULL is no limit
+  // LIKE is case-sensitive on PostgreSQL and ILIKE is not; both take the escaped value as a parameter.
+  lookup: lookupWith(
+    {
+      contains: (column, value, params) => `${column} LIKE ${params.add(`%${escapeLike(value)}%`)} ESCAPE '\\'`,
+      startswith: (column, value, params) => `${column} LIKE ${params.add(`${escapeLike(value)}%`)} ESCAPE '\\'`,
+      endswith: (column, value, params) => `${column} LIKE ${params.add(`%${escapeLike(value)}`)} ESCAPE '\\'`,
+      iexact: (column, value, params) => `${column} ILIKE ${params.add(escapeLike(value))} ESCAPE '\\'`,
+      icontains: (column, value, params) => `${column} ILIKE ${params.add(`%${escapeLike(value)}%`)} ESCAPE '\\'`,
+    },
+    // Pattern matching needs text: other columns (numbers, dates, json) are matched on their text form.
+    (column, field) => (TEXT_KINDS.has(field.kind) ? column : `${column}::text`),
+  ),
+  columnType(field) {
+    switch (field.kind) {
+      case 'autoId':
+        return 'bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY';
+      case 'integer':
+      case 'foreignKey':
+        return 'bigint'; // SQLite's integers are 64-bit too
+      case 'float':
+        return 'double precision';
+      case 'boolean':
+        return 'boolean';
+      case 'string':
+        return `varchar(${field.maxLength ?? 255})`;
+      case 'text':
+        return 'text';
+      case 'json':
+        return 'jsonb';
+      case 'datetime':
+        return 'timestamp with time zone';
     }
   },
 };

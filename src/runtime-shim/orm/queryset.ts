@@ -4,12 +4,12 @@ import { runAsync, runSync } from '../shim.js';
 import type { CallTarget } from '../shim.js';
 import { SqlCompiler, parseFilters, parseOrder } from './compiler.js';
 import type { QueryState } from './compiler.js';
-import { sqliteDialect } from './dialect.js';
+import { postgresDialect, sqliteDialect } from './dialect.js';
 import type { FieldMap, Filters, ModelInstance, ModelValues, OrderKey } from './model-types.js';
 import * as ops from './ops.js';
 import type { AggregateFunction, AggregateSpec, DeleteResult, Op } from './ops.js';
 
-const compilers = { sqlite: new SqlCompiler(sqliteDialect) } as const;
+const compilers = { sqlite: new SqlCompiler(sqliteDialect), postgres: new SqlCompiler(postgresDialect) } as const;
 
 export function compilerFor(alias: string): SqlCompiler {
   return compilers[databaseSettings(alias).engine];
