@@ -173,7 +173,14 @@ export class ContextConnection {
       return lock.acquire(this).then(() => this.executeHoldingLock(frame, statement));
     }
     if (statement.writes && this.frames.length === 0 && lock) {
-      return this.finishLocked(this.executeNow(statement));
+      let result: StatementResult | Promise<StatementResult>;
+      try {
+        result = this.executeNow(statement);
+      } catch (error) {
+        lock.release(this); // a failed write must not keep the file locked
+        throw error;
+      }
+      return this.finishLocked(result);
     }
     return this.executeNow(statement);
   }

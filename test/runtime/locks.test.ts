@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { IntegrityError, aatomic, newConnection } from 'orm-migrate/runtime';
+import { Question, useTempDatabase } from './support/polls.js';
+
+describe('the SQLite file write lock', () => {
+  useTempDatabase();
+
+  it('is released when a write fails, so later writers do not hang', async () => {
+    const q = Question.objects.create({ questionText: 'x', pubDate: new Date() });
+    await newConnection(async () => {
+      await assert.rejects(Question.objects.acreate({ id: q.id, questionText: 'dup', pubDate: new Date() }), IntegrityError);
+      // While the failing block is still open, another block must be able to write.
+      const done = await Promise.race([
+        newConnection(() => aatomic(() => Question.objects.acreate({ questionText: 'after', pubDate: new Date() }))).then(() => 'written'),
+        new Promise((resolve) => setTimeout(() => resolve('hung'), 2000).unref()),
+      ]);
+      assert.equal(done, 'written');
+    });
+    Question.objects.create({ questionText: 'sync after', pubDate: new Date() });
+    assert.equal(Question.objects.count(), 3);
+  });
+
+  it('is released when a transaction body throws', async () => {
+    await newConnection(() => assert.rejects(aatomic(async () => {
+      await Question.objects.acreate({ questionText: 'gone', pubDate: new Date() });
+      throw new Error('body fails');
+    }), /body fails/));
+    Question.objects.create({ questionText: 'sync after', pubDate: new Date() });
+    assert.equal(Question.objects.count(), 1);
+  });
+});
