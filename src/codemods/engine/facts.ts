@@ -24,10 +24,12 @@ export interface Evidence {
   target: EvidenceTarget;
   /** Origins of the receiver (method call) or callee (function call); any one that is the target suffices. */
   origins: Origin[];
-  /** Type-aware mode only: the node to ask the checker about (never crosses a thread). */
+  /** Type-aware mode only, while the file's program is alive: the node to ask the checker about. */
   node?: ts.Node;
-  /** How `node` is asked: the receiver of `.name(...)`, a callee, or an iterated expression. */
-  shape?: 'method-call' | 'function-call' | 'iterated';
+  /** Type-aware mode: the checker's answer, settled before the program is dropped. */
+  verdict?: 'yes' | 'no' | 'unknown';
+  /** How `node` is asked: a callee (`name` or `receiver.name`) or an iterated expression. */
+  shape?: 'callee' | 'iterated';
 }
 
 export type RoleCandidate = { role: 'connection-callback' | 'thread-callback'; evidence: Evidence };
@@ -40,10 +42,9 @@ export interface FunctionFact {
   async: boolean;
   /** Local index of the lexically enclosing function (the module is 0 and has parent -1). */
   parent: number;
+  /** Offsets (no leading trivia); lines and columns are computed when reported. */
   start: number;
   end: number;
-  line: number;
-  column: number;
 }
 
 /** What a name at a reference site denotes, as far as the file alone can tell. */
@@ -63,8 +64,10 @@ export interface ReferenceFact {
   target: SyntacticTarget;
   /** connection-entry / thread-entry: whether the called function really is that function. */
   entryEvidence?: Evidence;
-  /** Type-aware mode only: the identifier to resolve with the checker. */
+  /** Type-aware mode only, while the file's program is alive: the identifier to resolve with the checker. */
   node?: ts.Identifier | ts.PrivateIdentifier;
+  /** Type-aware mode: `file#start` of the functions the checker resolved the name to. */
+  typeTargets?: string[];
 }
 
 export interface ExportFact {
@@ -89,12 +92,8 @@ export interface CandidateFact {
   data: Record<string, string>;
   start: number;
   end: number;
-  line: number;
-  column: number;
-  endLine: number;
-  endColumn: number;
   /** All must hold for the candidate to become a finding. */
-  conditions: ConditionFact[];
+  conditions: readonly ConditionFact[];
 }
 
 export interface ParseErrorFact {
@@ -110,6 +109,8 @@ export interface ParseErrorFact {
 export interface FileFacts {
   file: string;
   parseError: ParseErrorFact | undefined;
+  /** Offsets where each line starts (lines and columns of findings are computed from these). */
+  lineStarts: readonly number[];
   /** Index 0 is the module itself. */
   functions: FunctionFact[];
   references: ReferenceFact[];

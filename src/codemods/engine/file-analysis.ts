@@ -3,7 +3,8 @@
  * functions, records the facts the project-level analysis needs (functions, references between
  * them, exports) and hands each node to the rules that asked for its kind.
  */
-import ts from 'typescript';
+import ts from '../typescript.cjs';
+
 import type {
   CandidateFact,
   ConditionFact,
@@ -19,8 +20,11 @@ import type {
   SyntacticTarget,
 } from './facts.js';
 import type { CalleeMatch, OrmCallMatch, OrmIterationMatch, Rule, RuleContext } from './rule-api.js';
-import { ScopeTracker, unwrapExpression } from './syntactic-scope.js';
+import { ScopeTracker, declaresNames, unwrapExpression } from './syntactic-scope.js';
 import type { Binding } from './syntactic-scope.js';
+
+// ts.X is a getter on TypeScript's module object: read the enum once, not in every switch case.
+const { SyntaxKind } = ts;
 
 /** The ORM surface as names: what a call must be called to be a candidate at all. */
 export interface OrmSurface {
@@ -61,13 +65,13 @@ type FunctionNode =
 
 function isFunctionWithBody(node: ts.Node): node is FunctionNode {
   switch (node.kind) {
-    case ts.SyntaxKind.FunctionDeclaration:
-    case ts.SyntaxKind.FunctionExpression:
-    case ts.SyntaxKind.ArrowFunction:
-    case ts.SyntaxKind.MethodDeclaration:
-    case ts.SyntaxKind.Constructor:
-    case ts.SyntaxKind.GetAccessor:
-    case ts.SyntaxKind.SetAccessor:
+    case SyntaxKind.FunctionDeclaration:
+    case SyntaxKind.FunctionExpression:
+    case SyntaxKind.ArrowFunction:
+    case SyntaxKind.MethodDeclaration:
+    case SyntaxKind.Constructor:
+    case SyntaxKind.GetAccessor:
+    case SyntaxKind.SetAccessor:
       return (node as FunctionNode).body !== undefined;
     default:
       return false;
@@ -75,7 +79,8 @@ function isFunctionWithBody(node: ts.Node): node is FunctionNode {
 }
 
 function hasModifier(node: ts.Node, kind: ts.SyntaxKind): boolean {
-  return ts.canHaveModifiers(node) ? (ts.getModifiers(node)?.some((modifier) => modifier.kind === kind) ?? false) : false;
+  const modifiers = (node as { modifiers?: ts.NodeArray<ts.ModifierLike> }).modifiers;
+  return modifiers?.some((modifier) => modifier.kind === kind) ?? false;
 }
 
 function propertyNameText(name: ts.PropertyName | ts.BindingName | undefined): string | undefined {
@@ -132,8 +137,6 @@ class FileAnalyzer {
       parent: -1,
       start: 0,
       end: sourceFile.end,
-      line: 1,
-      column: 1,
     });
     this.functionIndex.set(sourceFile, 0);
   }
@@ -147,6 +150,7 @@ class FileAnalyzer {
     return {
       file: sourceFile.fileName,
       parseError: undefined,
+      lineStarts: sourceFile.getLineStarts(),
       functions: this.functions,
       references: this.references,
       exports,
@@ -173,20 +177,24 @@ class FileAnalyzer {
       for (const parameter of node.parameters) this.scopes.bindPattern(parameter.name, parameter, undefined);
     } else {
       switch (node.kind) {
-        case ts.SyntaxKind.Block:
-        case ts.SyntaxKind.ModuleBlock:
-          this.scopes.push();
-          scopes += 1;
-          this.scopes.hoist((node as ts.Block | ts.ModuleBlock).statements);
+        case SyntaxKind.Block:
+        case SyntaxKind.ModuleBlock: {
+          const statements = (node as ts.Block | ts.ModuleBlock).statements;
+          if (declaresNames(statements)) {
+            this.scopes.push();
+            scopes += 1;
+            this.scopes.hoist(statements);
+          }
           break;
-        case ts.SyntaxKind.CaseBlock:
+        }
+        case SyntaxKind.CaseBlock:
           this.scopes.push();
           scopes += 1;
           for (const clause of (node as ts.CaseBlock).clauses) this.scopes.hoist(clause.statements);
           break;
-        case ts.SyntaxKind.ForStatement:
-        case ts.SyntaxKind.ForInStatement:
-        case ts.SyntaxKind.ForOfStatement: {
+        case SyntaxKind.ForStatement:
+        case SyntaxKind.ForInStatement:
+        case SyntaxKind.ForOfStatement: {
           const statement = node as ts.ForStatement | ts.ForInStatement | ts.ForOfStatement;
           this.scopes.push();
           scopes += 1;
@@ -197,15 +205,15 @@ class FileAnalyzer {
           }
           break;
         }
-        case ts.SyntaxKind.CatchClause: {
+        case SyntaxKind.CatchClause: {
           const variable = (node as ts.CatchClause).variableDeclaration;
           this.scopes.push();
           scopes += 1;
           if (variable && ts.isIdentifier(variable.name)) this.scopes.bindValue(variable.name.text, { kind: 'opaque' });
           break;
         }
-        case ts.SyntaxKind.ClassDeclaration:
-        case ts.SyntaxKind.ClassExpression: {
+        case SyntaxKind.ClassDeclaration:
+        case SyntaxKind.ClassExpression: {
           const cls = node as ts.ClassLikeDeclaration;
           this.classStack.push(cls);
           enteredClass = true;
@@ -252,18 +260,14 @@ class FileAnalyzer {
     const index = this.functions.length;
     this.functionIndex.set(node, index);
     // Reserve the slot first: computing the parent may recurse.
-    const start = fn.getStart(this.sourceFile);
-    const position = this.sourceFile.getLineAndCharacterOfPosition(start);
     const fact: FunctionFact = {
       name: undefined,
       kind: 'inline',
       role: undefined,
-      async: hasModifier(fn, ts.SyntaxKind.AsyncKeyword),
+      async: hasModifier(fn, SyntaxKind.AsyncKeyword),
       parent: 0,
-      start,
+      start: fn.getStart(this.sourceFile),
       end: fn.end,
-      line: position.line + 1,
-      column: position.character + 1,
     };
     this.functions.push(fact);
     fact.parent = this.indexOfFunction(this.enclosingFunctionNode(fn));
@@ -308,7 +312,7 @@ class FileAnalyzer {
     } else if ((ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) && parent.initializer === holder) {
       fact.kind = 'named';
       fact.name = propertyNameText(parent.name);
-    } else if (ts.isBinaryExpression(parent) && parent.right === holder && parent.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
+    } else if (ts.isBinaryExpression(parent) && parent.right === holder && parent.operatorToken.kind === SyntaxKind.EqualsToken) {
       const left = parent.left;
       fact.kind = 'named';
       fact.name = ts.isPropertyAccessExpression(left) ? left.name.text : ts.isIdentifier(left) ? left.text : undefined;
@@ -385,6 +389,7 @@ class FileAnalyzer {
     const sourceFile = this.sourceFile;
     const context: RuleContext<string> = {
       sourceFile,
+      connectionName: this.options.surface.connectionName,
       ormCall: (call) => analyzer.ormCall(call),
       ormIteration: (statement): OrmIterationMatch => ({
         statement,
@@ -406,21 +411,16 @@ class FileAnalyzer {
         insideConnection: () => ({ kind: 'inside-connection', fn: analyzer.currentFunction }),
       },
       report: (descriptor) => {
-        const start = descriptor.node.getStart(sourceFile);
-        const end = descriptor.node.end;
-        const from = sourceFile.getLineAndCharacterOfPosition(start);
-        const to = sourceFile.getLineAndCharacterOfPosition(end);
+        // Without a checker to ask later, evidence with no origin can never hold: drop it now.
+        const when = descriptor.when ?? [];
+        if (!analyzer.options.keepNodes && when.some((condition) => condition.kind === 'orm' && condition.evidence.origins.length === 0)) return;
         analyzer.candidates.push({
           ruleId: rule.meta.id,
           messageId: descriptor.messageId,
           data: descriptor.data ?? {},
-          start,
-          end,
-          line: from.line + 1,
-          column: from.character + 1,
-          endLine: to.line + 1,
-          endColumn: to.character + 1,
-          conditions: [...(descriptor.when ?? [])] as ConditionFact[],
+          start: descriptor.node.getStart(sourceFile),
+          end: descriptor.node.end,
+          conditions: when as ConditionFact[],
         });
       },
     };
@@ -432,8 +432,8 @@ class FileAnalyzer {
 
   private collectReferences(node: ts.Node): void {
     switch (node.kind) {
-      case ts.SyntaxKind.CallExpression:
-      case ts.SyntaxKind.NewExpression: {
+      case SyntaxKind.CallExpression:
+      case SyntaxKind.NewExpression: {
         const call = node as ts.CallExpression | ts.NewExpression;
         const callee = unwrapExpression(call.expression);
         this.addReference(callee, 'call');
@@ -448,20 +448,20 @@ class FileAnalyzer {
         }
         return;
       }
-      case ts.SyntaxKind.TaggedTemplateExpression:
+      case SyntaxKind.TaggedTemplateExpression:
         this.addReference(unwrapExpression((node as ts.TaggedTemplateExpression).tag), 'call');
         return;
-      case ts.SyntaxKind.Decorator:
+      case SyntaxKind.Decorator:
         if (!ts.isCallExpression((node as ts.Decorator).expression)) this.addReference((node as ts.Decorator).expression, 'call');
         return;
-      case ts.SyntaxKind.JsxOpeningElement:
-      case ts.SyntaxKind.JsxSelfClosingElement: {
+      case SyntaxKind.JsxOpeningElement:
+      case SyntaxKind.JsxSelfClosingElement: {
         const tag = (node as ts.JsxOpeningElement | ts.JsxSelfClosingElement).tagName;
         if (ts.isIdentifier(tag) || ts.isPropertyAccessExpression(tag)) this.addReference(tag, 'call');
         return;
       }
-      case ts.SyntaxKind.Identifier:
-      case ts.SyntaxKind.PropertyAccessExpression:
+      case SyntaxKind.Identifier:
+      case SyntaxKind.PropertyAccessExpression:
         if (this.isValuePosition(node)) this.addReference(node as ts.Expression, 'value');
         return;
       default:
@@ -474,37 +474,37 @@ class FileAnalyzer {
     const parent = node.parent;
     if (!parent) return false;
     switch (parent.kind) {
-      case ts.SyntaxKind.CallExpression:
-      case ts.SyntaxKind.NewExpression: {
+      case SyntaxKind.CallExpression:
+      case SyntaxKind.NewExpression: {
         const call = parent as ts.CallExpression | ts.NewExpression;
         if (call.expression === node) return false;
         // Arguments of the connection / thread functions are recorded as entries instead.
         if (ts.isCallExpression(call) && call.arguments[0] === node && (this.calleeEvidence(call, 'connection') || this.calleeEvidence(call, 'sync-to-async'))) return false;
         return true;
       }
-      case ts.SyntaxKind.ArrayLiteralExpression:
-      case ts.SyntaxKind.ReturnStatement:
-      case ts.SyntaxKind.SpreadElement:
-      case ts.SyntaxKind.JsxExpression:
+      case SyntaxKind.ArrayLiteralExpression:
+      case SyntaxKind.ReturnStatement:
+      case SyntaxKind.SpreadElement:
+      case SyntaxKind.JsxExpression:
         return true;
-      case ts.SyntaxKind.ArrowFunction:
+      case SyntaxKind.ArrowFunction:
         return (parent as ts.ArrowFunction).body === node;
-      case ts.SyntaxKind.VariableDeclaration:
+      case SyntaxKind.VariableDeclaration:
         return (parent as ts.VariableDeclaration).initializer === node;
-      case ts.SyntaxKind.PropertyDeclaration:
+      case SyntaxKind.PropertyDeclaration:
         return (parent as ts.PropertyDeclaration).initializer === node;
-      case ts.SyntaxKind.ConditionalExpression:
+      case SyntaxKind.ConditionalExpression:
         return (parent as ts.ConditionalExpression).condition !== node;
-      case ts.SyntaxKind.PropertyAssignment:
+      case SyntaxKind.PropertyAssignment:
         return (parent as ts.PropertyAssignment).initializer === node && !this.isCommonJsExportObject(parent.parent);
-      case ts.SyntaxKind.ShorthandPropertyAssignment:
+      case SyntaxKind.ShorthandPropertyAssignment:
         return !this.isCommonJsExportObject(parent.parent);
-      case ts.SyntaxKind.BinaryExpression: {
+      case SyntaxKind.BinaryExpression: {
         const binary = parent as ts.BinaryExpression;
         if (binary.right !== node) return false;
         const operator = binary.operatorToken.kind;
-        if (operator === ts.SyntaxKind.EqualsToken) return !isCommonJsExportTarget(binary.left);
-        return operator === ts.SyntaxKind.BarBarToken || operator === ts.SyntaxKind.QuestionQuestionToken || operator === ts.SyntaxKind.AmpersandAmpersandToken;
+        if (operator === SyntaxKind.EqualsToken) return !isCommonJsExportTarget(binary.left);
+        return operator === SyntaxKind.BarBarToken || operator === SyntaxKind.QuestionQuestionToken || operator === SyntaxKind.AmpersandAmpersandToken;
       }
       default:
         return false;
@@ -514,7 +514,7 @@ class FileAnalyzer {
   private isCommonJsExportObject(node: ts.Node | undefined): boolean {
     if (!node || !ts.isObjectLiteralExpression(node)) return false;
     const parent = node.parent;
-    return ts.isBinaryExpression(parent) && parent.right === node && parent.operatorToken.kind === ts.SyntaxKind.EqualsToken && isCommonJsExportTarget(parent.left);
+    return ts.isBinaryExpression(parent) && parent.right === node && parent.operatorToken.kind === SyntaxKind.EqualsToken && isCommonJsExportTarget(parent.left);
   }
 
   private addReference(expression: ts.Expression, via: ReferenceVia, entryEvidence?: Evidence): void {
@@ -522,11 +522,14 @@ class FileAnalyzer {
     if (ts.isIdentifier(expression)) nameNode = expression;
     else if (ts.isPropertyAccessExpression(expression)) nameNode = expression.name;
     else return;
+    const target = this.syntacticTarget(expression);
+    // Nothing to resolve: a local value, a global. Only the checker might place a member call.
+    if (target.kind === 'none' && !(this.options.keepNodes && nameNode !== expression)) return;
     const reference: ReferenceFact = {
       owner: this.currentFunction,
       name: nameNode.text,
       via,
-      target: this.syntacticTarget(expression),
+      target,
     };
     if (entryEvidence) reference.entryEvidence = entryEvidence;
     if (this.options.keepNodes) reference.node = nameNode;
@@ -542,7 +545,7 @@ class FileAnalyzer {
     if (!ts.isPropertyAccessExpression(expression)) return { kind: 'none' };
     const member = expression.name.text;
     const receiver = unwrapExpression(expression.expression);
-    if (receiver.kind === ts.SyntaxKind.ThisKeyword) {
+    if (receiver.kind === SyntaxKind.ThisKeyword) {
       const cls = this.classStack[this.classStack.length - 1];
       const fn = cls ? this.classMembers(cls)[member] : undefined;
       return fn === undefined ? { kind: 'none' } : { kind: 'local', fn };
@@ -679,15 +682,15 @@ class FileAnalyzer {
     const starExports: string[] = [];
     const moduleScope = this.scopes.scope;
     for (const statement of this.sourceFile.statements) {
-      const exported = hasModifier(statement, ts.SyntaxKind.ExportKeyword);
-      const isDefault = hasModifier(statement, ts.SyntaxKind.DefaultKeyword);
+      const exported = hasModifier(statement, SyntaxKind.ExportKeyword);
+      const isDefault = hasModifier(statement, SyntaxKind.DefaultKeyword);
       if (ts.isVariableStatement(statement) && exported) {
         for (const declaration of statement.declarationList.declarations) {
-          if (ts.isIdentifier(declaration.name)) exports[declaration.name.text] = this.exportOfBinding(moduleScope.values.get(declaration.name.text));
+          if (ts.isIdentifier(declaration.name)) exports[declaration.name.text] = this.exportOfBinding(moduleScope.values?.get(declaration.name.text));
         }
       } else if ((ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) && exported) {
         const binding: Binding | undefined = statement.name
-          ? moduleScope.values.get(statement.name.text)
+          ? moduleScope.values?.get(statement.name.text)
           : ts.isFunctionDeclaration(statement)
             ? { kind: 'function', node: statement }
             : { kind: 'class', node: statement };
@@ -708,7 +711,7 @@ class FileAnalyzer {
             if (specifier) {
               if (module !== undefined) exports[element.name.text] = { origins: [{ module, name: local }], reexport: { module, name: local } };
             } else {
-              exports[element.name.text] = this.exportOfBinding(moduleScope.values.get(local));
+              exports[element.name.text] = this.exportOfBinding(moduleScope.values?.get(local));
             }
           }
         }
@@ -716,7 +719,7 @@ class FileAnalyzer {
         const fact = this.exportOfExpression(statement.expression);
         exports.default = fact;
         if (statement.isExportEquals) exports['*'] = fact;
-      } else if (ts.isExpressionStatement(statement) && ts.isBinaryExpression(statement.expression) && statement.expression.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
+      } else if (ts.isExpressionStatement(statement) && ts.isBinaryExpression(statement.expression) && statement.expression.operatorToken.kind === SyntaxKind.EqualsToken) {
         const { left, right } = statement.expression;
         const target = commonJsExportName(left);
         if (target === '*') {
@@ -727,7 +730,7 @@ class FileAnalyzer {
             for (const property of object.properties) {
               const name = propertyNameText(property.name);
               if (name === undefined) continue;
-              if (ts.isShorthandPropertyAssignment(property)) exports[name] = this.exportOfBinding(moduleScope.values.get(name));
+              if (ts.isShorthandPropertyAssignment(property)) exports[name] = this.exportOfBinding(moduleScope.values?.get(name));
               else if (ts.isPropertyAssignment(property)) exports[name] = this.exportOfExpression(property.initializer);
               else if (isFunctionWithBody(property)) exports[name] = { origins: [], fn: this.indexOfFunction(property) };
             }
@@ -766,7 +769,7 @@ export function excerptOf(node: ts.Node, sourceFile: ts.SourceFile, maxLength: n
 export function analyzeFile(sourceFile: ts.SourceFile, options: FileAnalysisOptions): FileFacts {
   const parseError = parseErrorOf(sourceFile);
   if (parseError) {
-    return { file: sourceFile.fileName, parseError, functions: [], references: [], exports: {}, starExports: [], candidates: [] };
+    return { file: sourceFile.fileName, parseError, lineStarts: [], functions: [], references: [], exports: {}, starExports: [], candidates: [] };
   }
   return new FileAnalyzer(sourceFile, options).run();
 }

@@ -58,6 +58,8 @@ export interface ReportDescriptor<MessageId extends string> {
 
 export interface RuleContext<MessageId extends string> {
   readonly sourceFile: ts.SourceFile;
+  /** The configured connection function's name (for messages). */
+  readonly connectionName: string;
   /** `x.aget()`, `aatomic()`, `q.save()` …: a call whose name is on the ORM's async↔sync map. */
   ormCall(call: ts.CallExpression): OrmCallMatch | undefined;
   /** `for (… of x)` / `for await (… of x)` with the evidence that `x` is an ORM QuerySet. */

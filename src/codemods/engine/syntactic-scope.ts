@@ -4,8 +4,12 @@
  * it is the import, a property of it, a call on it, an await of it, a destructured part of it,
  * an element iterated from it, or is annotated with a type imported from it.
  */
-import ts from 'typescript';
+import ts from '../typescript.cjs';
+
 import type { Origin } from './facts.js';
+
+// ts.X is a getter on TypeScript's module object: read the enum once, not in every switch case.
+const { SyntaxKind } = ts;
 
 export type Binding =
   | { kind: 'import'; origin: Origin }
@@ -16,9 +20,39 @@ export type Binding =
   | { kind: 'opaque' };
 
 export class Scope {
-  readonly values = new Map<string, Binding>();
-  readonly types = new Map<string, Binding>();
+  /** Created on first binding: most blocks declare nothing. */
+  values: Map<string, Binding> | undefined;
+  types: Map<string, Binding> | undefined;
   constructor(readonly parent: Scope | undefined) {}
+
+  setValue(name: string, binding: Binding): void {
+    (this.values ??= new Map()).set(name, binding);
+  }
+
+  setType(name: string, binding: Binding): void {
+    (this.types ??= new Map()).set(name, binding);
+  }
+}
+
+/** Does a statement list declare a name (worth a scope of its own)? */
+export function declaresNames(statements: readonly ts.Statement[]): boolean {
+  for (const statement of statements) {
+    switch (statement.kind) {
+      case SyntaxKind.VariableStatement:
+      case SyntaxKind.FunctionDeclaration:
+      case SyntaxKind.ClassDeclaration:
+      case SyntaxKind.ImportDeclaration:
+      case SyntaxKind.ImportEqualsDeclaration:
+      case SyntaxKind.TypeAliasDeclaration:
+      case SyntaxKind.InterfaceDeclaration:
+      case SyntaxKind.EnumDeclaration:
+      case SyntaxKind.ModuleDeclaration:
+        return true;
+      default:
+        break;
+    }
+  }
+  return false;
 }
 
 /** Resolves a module specifier written in `fromFile` to a module key (absolute path or bare specifier). */
@@ -27,13 +61,20 @@ export type SpecifierResolver = (specifier: string) => string | undefined;
 const ARRAY_STEP = '[]';
 const MAX_DEPTH = 40;
 
+/** Strips parentheses, `!`, `as`, `satisfies` and `<T>` casts. */
 export function unwrapExpression(node: ts.Expression): ts.Expression {
   let current = node;
   for (;;) {
-    if (ts.isParenthesizedExpression(current) || ts.isNonNullExpression(current) || ts.isAsExpression(current) || ts.isSatisfiesExpression(current) || ts.isTypeAssertionExpression(current)) {
-      current = current.expression;
-    } else {
-      return current;
+    switch (current.kind) {
+      case SyntaxKind.ParenthesizedExpression:
+      case SyntaxKind.NonNullExpression:
+      case SyntaxKind.AsExpression:
+      case SyntaxKind.SatisfiesExpression:
+      case SyntaxKind.TypeAssertionExpression:
+        current = (current as ts.ParenthesizedExpression).expression;
+        break;
+      default:
+        return current;
     }
   }
 }
@@ -65,7 +106,7 @@ export class ScopeTracker {
 
   lookup(name: string): Binding | undefined {
     for (let scope: Scope | undefined = this.current; scope; scope = scope.parent) {
-      const binding = scope.values.get(name);
+      const binding = scope.values?.get(name);
       if (binding) return binding;
     }
     return undefined;
@@ -73,14 +114,14 @@ export class ScopeTracker {
 
   lookupType(name: string): Binding | undefined {
     for (let scope: Scope | undefined = this.current; scope; scope = scope.parent) {
-      const binding = scope.types.get(name) ?? scope.values.get(name);
+      const binding = scope.types?.get(name) ?? scope.values?.get(name);
       if (binding) return binding;
     }
     return undefined;
   }
 
   bindValue(name: string, binding: Binding): void {
-    this.current.values.set(name, binding);
+    this.current.setValue(name, binding);
   }
 
   /** Binds every name a declaration pattern introduces. */
@@ -116,31 +157,31 @@ export class ScopeTracker {
   private hoistStatement(statement: ts.Statement): void {
     const scope = this.current;
     switch (statement.kind) {
-      case ts.SyntaxKind.VariableStatement:
+      case SyntaxKind.VariableStatement:
         for (const declaration of (statement as ts.VariableStatement).declarationList.declarations) {
           this.bindPattern(declaration.name, declaration, undefined);
         }
         return;
-      case ts.SyntaxKind.FunctionDeclaration: {
+      case SyntaxKind.FunctionDeclaration: {
         const fn = statement as ts.FunctionDeclaration;
         if (!fn.name) return;
-        const existing = scope.values.get(fn.name.text);
+        const existing = scope.values?.get(fn.name.text);
         // Overload signatures come first; the implementation (with a body) wins.
         if (!existing || existing.kind !== 'function' || !existing.node.body) {
-          scope.values.set(fn.name.text, { kind: 'function', node: fn });
+          scope.setValue(fn.name.text, { kind: 'function', node: fn });
         }
         return;
       }
-      case ts.SyntaxKind.ClassDeclaration: {
+      case SyntaxKind.ClassDeclaration: {
         const cls = statement as ts.ClassDeclaration;
         if (cls.name) {
           const binding: Binding = { kind: 'class', node: cls };
-          scope.values.set(cls.name.text, binding);
-          scope.types.set(cls.name.text, binding);
+          scope.setValue(cls.name.text, binding);
+          scope.setType(cls.name.text, binding);
         }
         return;
       }
-      case ts.SyntaxKind.ImportDeclaration: {
+      case SyntaxKind.ImportDeclaration: {
         const declaration = statement as ts.ImportDeclaration;
         const clause = declaration.importClause;
         if (!clause || !ts.isStringLiteral(declaration.moduleSpecifier)) return;
@@ -148,8 +189,8 @@ export class ScopeTracker {
         if (module === undefined) return;
         const bind = (local: string, name: string): void => {
           const binding: Binding = { kind: 'import', origin: { module, name } };
-          scope.values.set(local, binding);
-          scope.types.set(local, binding);
+          scope.setValue(local, binding);
+          scope.setType(local, binding);
         };
         if (clause.name) bind(clause.name.text, 'default');
         const named = clause.namedBindings;
@@ -159,27 +200,27 @@ export class ScopeTracker {
         }
         return;
       }
-      case ts.SyntaxKind.ImportEqualsDeclaration: {
+      case SyntaxKind.ImportEqualsDeclaration: {
         const declaration = statement as ts.ImportEqualsDeclaration;
         const reference = declaration.moduleReference;
         if (ts.isExternalModuleReference(reference) && ts.isStringLiteral(reference.expression)) {
           const module = this.resolveSpecifier(reference.expression.text);
-          if (module !== undefined) scope.values.set(declaration.name.text, { kind: 'import', origin: { module, name: '*' } });
+          if (module !== undefined) scope.setValue(declaration.name.text, { kind: 'import', origin: { module, name: '*' } });
         } else {
-          scope.values.set(declaration.name.text, { kind: 'opaque' });
+          scope.setValue(declaration.name.text, { kind: 'opaque' });
         }
         return;
       }
-      case ts.SyntaxKind.TypeAliasDeclaration:
-      case ts.SyntaxKind.InterfaceDeclaration: {
+      case SyntaxKind.TypeAliasDeclaration:
+      case SyntaxKind.InterfaceDeclaration: {
         const declaration = statement as ts.TypeAliasDeclaration | ts.InterfaceDeclaration;
-        scope.types.set(declaration.name.text, { kind: 'type', node: declaration });
+        scope.setType(declaration.name.text, { kind: 'type', node: declaration });
         return;
       }
-      case ts.SyntaxKind.EnumDeclaration:
-      case ts.SyntaxKind.ModuleDeclaration: {
+      case SyntaxKind.EnumDeclaration:
+      case SyntaxKind.ModuleDeclaration: {
         const declaration = statement as ts.EnumDeclaration | ts.ModuleDeclaration;
-        if (ts.isIdentifier(declaration.name)) scope.values.set(declaration.name.text, { kind: 'opaque' });
+        if (ts.isIdentifier(declaration.name)) scope.setValue(declaration.name.text, { kind: 'opaque' });
         return;
       }
       default:
@@ -192,7 +233,7 @@ export class ScopeTracker {
     const argument = call.arguments[0];
     if (!argument || !ts.isStringLiteralLike(argument)) return undefined;
     const isRequire = ts.isIdentifier(call.expression) && call.expression.text === 'require' && !this.lookup('require');
-    if (!isRequire && call.expression.kind !== ts.SyntaxKind.ImportKeyword) return undefined;
+    if (!isRequire && call.expression.kind !== SyntaxKind.ImportKeyword) return undefined;
     return this.resolveSpecifier(argument.text);
   }
 
@@ -201,45 +242,45 @@ export class ScopeTracker {
     if (depth > MAX_DEPTH) return [];
     const node = unwrapExpression(expression);
     switch (node.kind) {
-      case ts.SyntaxKind.Identifier: {
+      case SyntaxKind.Identifier: {
         const binding = this.lookup((node as ts.Identifier).text);
         return binding ? this.bindingOrigins(binding, depth + 1) : [];
       }
-      case ts.SyntaxKind.PropertyAccessExpression: {
+      case SyntaxKind.PropertyAccessExpression: {
         const access = node as ts.PropertyAccessExpression;
         return refine(this.originsOf(access.expression, depth + 1), access.name.text);
       }
-      case ts.SyntaxKind.ElementAccessExpression: {
+      case SyntaxKind.ElementAccessExpression: {
         const access = node as ts.ElementAccessExpression;
         const inner = this.originsOf(access.expression, depth + 1);
         return ts.isStringLiteralLike(access.argumentExpression) ? refine(inner, access.argumentExpression.text) : inner;
       }
-      case ts.SyntaxKind.CallExpression: {
+      case SyntaxKind.CallExpression: {
         const call = node as ts.CallExpression;
         const required = this.requiredModule(call);
         if (required !== undefined) return [{ module: required, name: '*' }];
         return this.originsOf(call.expression, depth + 1);
       }
-      case ts.SyntaxKind.NewExpression:
+      case SyntaxKind.NewExpression:
         return this.originsOf((node as ts.NewExpression).expression, depth + 1);
-      case ts.SyntaxKind.AwaitExpression:
+      case SyntaxKind.AwaitExpression:
         return this.originsOf((node as ts.AwaitExpression).expression, depth + 1);
-      case ts.SyntaxKind.ArrowFunction:
-      case ts.SyntaxKind.FunctionExpression:
+      case SyntaxKind.ArrowFunction:
+      case SyntaxKind.FunctionExpression:
         return this.returnOrigins(node as ts.ArrowFunction | ts.FunctionExpression, depth + 1);
-      case ts.SyntaxKind.TaggedTemplateExpression:
+      case SyntaxKind.TaggedTemplateExpression:
         return this.originsOf((node as ts.TaggedTemplateExpression).tag, depth + 1);
-      case ts.SyntaxKind.ConditionalExpression: {
+      case SyntaxKind.ConditionalExpression: {
         const conditional = node as ts.ConditionalExpression;
         return [...this.originsOf(conditional.whenTrue, depth + 1), ...this.originsOf(conditional.whenFalse, depth + 1)];
       }
-      case ts.SyntaxKind.BinaryExpression: {
+      case SyntaxKind.BinaryExpression: {
         const binary = node as ts.BinaryExpression;
         const operator = binary.operatorToken.kind;
-        if (operator === ts.SyntaxKind.QuestionQuestionToken || operator === ts.SyntaxKind.BarBarToken) {
+        if (operator === SyntaxKind.QuestionQuestionToken || operator === SyntaxKind.BarBarToken) {
           return [...this.originsOf(binary.left, depth + 1), ...this.originsOf(binary.right, depth + 1)];
         }
-        if (operator === ts.SyntaxKind.AmpersandAmpersandToken || operator === ts.SyntaxKind.CommaToken || operator === ts.SyntaxKind.EqualsToken) {
+        if (operator === SyntaxKind.AmpersandAmpersandToken || operator === SyntaxKind.CommaToken || operator === SyntaxKind.EqualsToken) {
           return this.originsOf(binary.right, depth + 1);
         }
         return [];

@@ -1,0 +1,86 @@
+/**
+ * Follows imports through the project without types: where does an imported name really come
+ * from (re-exports, `export *`, CommonJS `module.exports`), and does it derive from the ORM?
+ */
+import type { EvidenceTarget, ExportFact, FileFacts, Origin } from './facts.js';
+
+/** Facts of a project file by absolute path (loaded on demand for files outside the scan). */
+export type FactsProvider = (file: string) => FileFacts | undefined;
+
+export interface ModuleMatchers {
+  /** The module key is one of the ORM modules. */
+  isOrmModule(module: string): boolean;
+  /** The module key is the connection function's module. */
+  isConnectionModule(module: string): boolean;
+  connectionName: string;
+  syncToAsyncName: string;
+}
+
+export type CanonicalExport =
+  | { kind: 'external'; module: string; name: string }
+  | { kind: 'local'; file: string; name: string; fact: ExportFact | undefined };
+
+export function isProjectModule(module: string): boolean {
+  return module.startsWith('/') || /^[A-Za-z]:[\\/]/.test(module);
+}
+
+const MAX_HOPS = 30;
+
+export class OriginResolver {
+  private readonly ormMemo = new Map<string, boolean>();
+  private readonly ormInProgress = new Set<string>();
+
+  constructor(
+    private readonly facts: FactsProvider,
+    private readonly matchers: ModuleMatchers,
+  ) {}
+
+  /** Where an export really lives, following re-exports and `export *`. */
+  canonical(origin: Origin, hops = 0): CanonicalExport | undefined {
+    if (!isProjectModule(origin.module)) return { kind: 'external', module: origin.module, name: origin.name };
+    if (hops > MAX_HOPS) return undefined;
+    const facts = this.facts(origin.module);
+    if (!facts) return undefined;
+    const fact = facts.exports[origin.name];
+    if (fact?.reexport) return this.canonical(fact.reexport, hops + 1);
+    if (fact || origin.name === '*') return { kind: 'local', file: origin.module, name: origin.name, fact };
+    for (const star of facts.starExports) {
+      const found = this.canonical({ module: star, name: origin.name }, hops + 1);
+      if (found && (found.kind === 'external' || found.fact)) return found;
+    }
+    return undefined;
+  }
+
+  /** Does any of these origins make the value what the evidence asks about? */
+  matches(target: EvidenceTarget, origins: readonly Origin[]): boolean {
+    return origins.some((origin) => this.matchesOne(target, origin));
+  }
+
+  private matchesOne(target: EvidenceTarget, origin: Origin): boolean {
+    const found = this.canonical(origin);
+    if (!found) return false;
+    if (target === 'orm') return this.derivesFromOrm(found);
+    const wanted = target === 'connection' ? this.matchers.connectionName : this.matchers.syncToAsyncName;
+    if (found.name !== wanted) return false;
+    if (found.kind === 'external') {
+      return target === 'connection' ? this.matchers.isConnectionModule(found.module) : this.matchers.isOrmModule(found.module);
+    }
+    // A project file configured as the connection module defines the function itself.
+    return target === 'connection' && this.matchers.isConnectionModule(found.file);
+  }
+
+  private derivesFromOrm(found: CanonicalExport): boolean {
+    if (found.kind === 'external') return this.matchers.isOrmModule(found.module);
+    if (this.matchers.isOrmModule(found.file)) return true;
+    if (!found.fact) return false;
+    const key = `${found.file}\0${found.name}`;
+    const memo = this.ormMemo.get(key);
+    if (memo !== undefined) return memo;
+    if (this.ormInProgress.has(key)) return false;
+    this.ormInProgress.add(key);
+    const result = found.fact.origins.some((origin) => this.matchesOne('orm', origin));
+    this.ormInProgress.delete(key);
+    this.ormMemo.set(key, result);
+    return result;
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * After every file has been walked: decide role candidates (is this callback really passed to
+ * the connection function?), resolve references into a call graph, solve it, and turn the
+ * rules' candidates into findings whose conditions hold.
+ */
+import type { ConditionFact, Evidence, FileFacts, FunctionFact, ReferenceFact } from './facts.js';
+import { ConnectionGraph } from './connection-graph.js';
+import type { OriginResolver } from './origin-resolver.js';
+import { formatMessage } from './rule-api.js';
+import type { RuleMeta } from './rule-api.js';
+import { PARSE_ERROR_RULE_ID } from './types.js';
+import type { ConnectionAnalysis, ConnectionFunctionSummary, Finding, FunctionKind, FunctionRef, RuleId, Severity } from './types.js';
+
+export interface EnabledRule {
+  meta: RuleMeta<string>;
+  severity: Severity;
+}
+
+export interface ProjectAnalysisInput {
+  /** The scanned files, in a stable order. */
+  files: readonly FileFacts[];
+  resolver: OriginResolver;
+  rules: ReadonlyMap<RuleId, EnabledRule>;
+}
+
+export interface ProjectAnalysisOutput {
+  findings: Finding[];
+  connection: ConnectionAnalysis;
+}
+
+export function analyzeProject(input: ProjectAnalysisInput): ProjectAnalysisOutput {
+  return new ProjectAnalysis(input).run();
+}
+
+class ProjectAnalysis {
+  private readonly offsets: number[] = [];
+  private readonly fileIndex = new Map<string, number>();
+  private readonly byPosition = new Map<string, number>();
+  private readonly kinds: FunctionKind[] = [];
+  private readonly facts: FunctionFact[] = [];
+  private readonly owners: number[] = [];
+  private readonly functionNames = new Set<string>();
+  private readonly evidenceMemo = new WeakMap<Evidence, boolean>();
+  private graph!: ConnectionGraph;
+
+  constructor(private readonly input: ProjectAnalysisInput) {}
+
+  run(): ProjectAnalysisOutput {
+    this.indexFunctions();
+    this.decideRoles();
+    this.buildGraph();
+    this.graph.solve();
+    const findings = this.collectFindings();
+    return { findings, connection: this.connectionAnalysis() };
+  }
+
+  private global(fileIdx: number, local: number): number {
+    return (this.offsets[fileIdx] ?? 0) + local;
+  }
+
+  private indexFunctions(): void {
+    let next = 0;
+    this.input.files.forEach((file, fileIdx) => {
+      this.offsets.push(next);
+      this.fileIndex.set(file.file, fileIdx);
+      file.functions.forEach((fn) => {
+        this.byPosition.set(`${file.file}#${fn.start}`, next);
+        this.kinds.push(fn.kind);
+        this.facts.push(fn);
+        this.owners.push(fileIdx);
+        if (fn.name !== undefined && fn.kind === 'named') this.functionNames.add(fn.name);
+        next += 1;
+      });
+    });
+  }
+
+  /** Is the evidence true: the checker's answer when it had one, else imports followed through the project. */
+  private holds(evidence: Evidence): boolean {
+    const memo = this.evidenceMemo.get(evidence);
+    if (memo !== undefined) return memo;
+    const result =
+      evidence.verdict === 'yes' || evidence.verdict === 'no'
+        ? evidence.verdict === 'yes'
+        : this.input.resolver.matches(evidence.target, evidence.origins);
+    this.evidenceMemo.set(evidence, result);
+    return result;
+  }
+
+  private decideRoles(): void {
+    this.facts.forEach((fn, index) => {
+      if (fn.role && this.holds(fn.role.evidence)) this.kinds[index] = fn.role.role;
+    });
+  }
+
+  private buildGraph(): void {
+    this.graph = new ConnectionGraph(this.kinds.map((kind, index) => ({ kind, async: this.facts[index]?.async ?? false })));
+    this.input.files.forEach((file, fileIdx) => {
+      file.functions.forEach((fn, local) => {
+        if (fn.kind === 'inline' && fn.parent >= 0) {
+          this.graph.addEdge(this.global(fileIdx, local), { owner: this.global(fileIdx, fn.parent), via: 'call' });
+        }
+      });
+      for (const reference of file.references) {
+        const targets = this.targetsOf(reference, fileIdx);
+        if (targets.length === 0) continue;
+        let via = reference.via;
+        if ((via === 'connection-entry' || via === 'thread-entry') && !(reference.entryEvidence && this.holds(reference.entryEvidence))) via = 'value';
+        const owner = this.global(fileIdx, reference.owner);
+        for (const target of targets) {
+          if (this.kinds[target] === 'named') this.graph.addEdge(target, { owner, via });
+        }
+      }
+    });
+  }
+
+  /** Functions a reference may call: the checker's answer when it resolves, else the file's own view plus imports. */
+  private targetsOf(reference: ReferenceFact, fileIdx: number): number[] {
+    if (!this.functionNames.has(reference.name)) return [];
+    if (reference.typeTargets) {
+      const ids = reference.typeTargets.map((key) => this.byPosition.get(key)).filter((id): id is number => id !== undefined);
+      if (ids.length > 0) return [...new Set(ids)];
+    }
+    const target = reference.target;
+    switch (target.kind) {
+      case 'local':
+        return [this.global(fileIdx, target.fn)];
+      case 'import':
+      case 'import-member': {
+        const found = this.input.resolver.canonical({ module: target.module, name: target.name });
+        if (!found || found.kind !== 'local' || !found.fact) return [];
+        const targetFile = this.fileIndex.get(found.file);
+        if (targetFile === undefined) return [];
+        const local = target.kind === 'import' ? found.fact.fn : found.fact.members?.[target.member];
+        return local === undefined ? [] : [this.global(targetFile, local)];
+      }
+      case 'none':
+        return [];
+    }
+  }
+
+  private conditionHolds(condition: ConditionFact, fileIdx: number): boolean {
+    switch (condition.kind) {
+      case 'outside-connection':
+        return !this.graph.isInside(this.global(fileIdx, condition.fn));
+      case 'inside-connection':
+        return this.graph.isInside(this.global(fileIdx, condition.fn));
+      case 'orm':
+        return this.holds(condition.evidence);
+    }
+  }
+
+  private functionRef(index: number): FunctionRef {
+    const fn = this.facts[index] as FunctionFact;
+    const facts = this.input.files[this.owners[index] ?? 0];
+    const file = facts?.file ?? '';
+    const { line, column } = positionOf(facts?.lineStarts ?? [], fn.start);
+    return {
+      id: `${file}#${fn.start}`,
+      file,
+      name: fn.name,
+      kind: this.kinds[index] ?? fn.kind,
+      async: fn.async,
+      line,
+      column,
+      start: fn.start,
+      end: fn.end,
+    };
+  }
+
+  private collectFindings(): Finding[] {
+    const findings: Finding[] = [];
+    this.input.files.forEach((file, fileIdx) => {
+      if (file.parseError) {
+        const error = file.parseError;
+        findings.push({
+          ruleId: PARSE_ERROR_RULE_ID,
+          severity: 'error',
+          messageId: 'parseError',
+          message: `Parsing error: ${error.message}`,
+          file: file.file,
+          line: error.line,
+          column: error.column,
+          endLine: error.endLine,
+          endColumn: error.endColumn,
+          start: error.start,
+          end: error.end,
+          fixable: false,
+          data: { error: error.message },
+        });
+        return;
+      }
+      for (const candidate of file.candidates) {
+        const rule = this.input.rules.get(candidate.ruleId);
+        if (!rule) continue;
+        // Cheap call-graph conditions first; the ORM verdict may ask the type checker.
+        const ordered = [...candidate.conditions].sort((a, b) => (a.kind === 'orm' ? 1 : 0) - (b.kind === 'orm' ? 1 : 0));
+        if (!ordered.every((condition) => this.conditionHolds(condition, fileIdx))) continue;
+        const template = rule.meta.messages[candidate.messageId] ?? candidate.messageId;
+        const from = positionOf(file.lineStarts, candidate.start);
+        const to = positionOf(file.lineStarts, candidate.end);
+        const finding: Finding = {
+          ruleId: candidate.ruleId,
+          severity: rule.severity,
+          messageId: candidate.messageId,
+          message: formatMessage(template, candidate.data),
+          file: file.file,
+          line: from.line,
+          column: from.column,
+          endLine: to.line,
+          endColumn: to.column,
+          start: candidate.start,
+          end: candidate.end,
+          fixable: rule.meta.fixable,
+          data: candidate.data,
+        };
+        const outside = candidate.conditions.find((condition) => condition.kind === 'outside-connection');
+        if (outside && outside.kind === 'outside-connection') {
+          finding.roots = this.graph.rootsOf(this.global(fileIdx, outside.fn)).map((root) => this.functionRef(root));
+        }
+        findings.push(finding);
+      }
+    });
+    return findings.sort(compareFindings);
+  }
+
+  private connectionAnalysis(): ConnectionAnalysis {
+    const summaries: ConnectionFunctionSummary[] = this.facts.map((_, index) => ({
+      ...this.functionRef(index),
+      insideConnection: this.graph.isInside(index),
+    }));
+    const byId = new Map(summaries.map((summary, index) => [summary.id, index]));
+    return {
+      functions: summaries,
+      rootsOf: (functionId) => {
+        const index = byId.get(functionId);
+        return index === undefined ? [] : this.graph.rootsOf(index).map((root) => this.functionRef(root));
+      },
+    };
+  }
+}
+
+export function compareFindings(a: Finding, b: Finding): number {
+  if (a.file !== b.file) return a.file < b.file ? -1 : 1;
+  return a.line - b.line || a.column - b.column || (a.ruleId < b.ruleId ? -1 : a.ruleId > b.ruleId ? 1 : 0);
+}
+
+/** 1-based line and column of an offset, by binary search over line starts. */
+export function positionOf(lineStarts: readonly number[], offset: number): { line: number; column: number } {
+  let low = 0;
+  let high = lineStarts.length - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if ((lineStarts[middle] ?? 0) <= offset) low = middle;
+    else high = middle - 1;
+  }
+  return { line: low + 1, column: offset - (lineStarts[low] ?? 0) + 1 };
+}

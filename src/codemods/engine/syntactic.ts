@@ -1,0 +1,66 @@
+/**
+ * Syntactic analysis of one file (no type checker): what the main thread and the worker threads
+ * run identically, configured by plain data.
+ */
+import ts from '../typescript.cjs';
+import { RULES } from '../rules/index.js';
+import type { LoadedConfig } from './config.js';
+import type { FileFacts } from './facts.js';
+import { analyzeFile, buildRuleDispatch } from './file-analysis.js';
+import type { OrmSurface, RuleDispatch } from './file-analysis.js';
+import type { SpecifierResolver } from './module-resolution.js';
+import { SYNC_TO_ASYNC_FUNCTION } from '../../runtime-shim/surface.js';
+import type { RuleId } from './types.js';
+
+/** Settings a worker thread needs to analyse files exactly as the main thread would (plain data). */
+export interface SyntacticSettings {
+  surface: { asyncToSync: [string, string][]; connectionName: string; syncToAsyncName: string };
+  enabledRules: RuleId[];
+}
+
+export function surfaceFromConfig(config: LoadedConfig): OrmSurface {
+  const asyncToSync = new Map(Object.entries(config.methods));
+  const syncToAsync = new Map<string, string>();
+  for (const [asyncName, syncName] of asyncToSync) if (!syncToAsync.has(syncName)) syncToAsync.set(syncName, asyncName);
+  return { asyncToSync, syncToAsync, connectionName: config.connection.name, syncToAsyncName: SYNC_TO_ASYNC_FUNCTION };
+}
+
+export function surfaceFromSettings(settings: SyntacticSettings): OrmSurface {
+  const asyncToSync = new Map(settings.surface.asyncToSync);
+  const syncToAsync = new Map<string, string>();
+  for (const [asyncName, syncName] of asyncToSync) if (!syncToAsync.has(syncName)) syncToAsync.set(syncName, asyncName);
+  return { asyncToSync, syncToAsync, connectionName: settings.surface.connectionName, syncToAsyncName: settings.surface.syncToAsyncName };
+}
+
+export function dispatchFor(ruleIds: readonly RuleId[]): RuleDispatch {
+  return buildRuleDispatch(RULES.filter((rule) => ruleIds.includes(rule.meta.id)));
+}
+
+export function scriptKindOf(file: string): ts.ScriptKind {
+  if (file.endsWith('.tsx')) return ts.ScriptKind.TSX;
+  if (file.endsWith('.jsx')) return ts.ScriptKind.JSX;
+  if (/\.[cm]?js$/.test(file)) return ts.ScriptKind.JS;
+  return ts.ScriptKind.TS;
+}
+
+/** Parses a file for the syntactic walk (no JSDoc: nothing here reads it). */
+export function parseSource(file: string, text: string): ts.SourceFile {
+  return ts.createSourceFile(
+    file,
+    text,
+    { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone },
+    true,
+    scriptKindOf(file),
+  );
+}
+
+/** Parses and walks one file without types (also what worker threads run). */
+export function analyzeSyntactically(file: string, text: string, surface: OrmSurface, dispatch: RuleDispatch, resolver: SpecifierResolver): FileFacts {
+  return analyzeFile(parseSource(file, text), {
+    surface,
+    dispatch,
+    resolveSpecifier: (specifier) => resolver.resolveFrom(file, specifier),
+    keepNodes: false,
+  });
+}
+

@@ -1,0 +1,48 @@
+/**
+ * Type-aware mode asks the checker everything it needs about a chunk of files while that
+ * chunk's program is alive, records the answers in the facts and drops the AST references,
+ * so the program can be freed before the next chunk is built.
+ */
+import type { Evidence, FileFacts, ReferenceFact } from './facts.js';
+import { isProjectModule } from './origin-resolver.js';
+import type { TypeOracle } from './type-oracle.js';
+
+function settleEvidence(evidence: Evidence, oracle: TypeOracle): void {
+  if (!evidence.node) return;
+  evidence.verdict = oracle.verdict(evidence);
+  delete evidence.node;
+  delete evidence.shape;
+  // A definite answer makes the syntactic fallback moot.
+  if (evidence.verdict !== 'unknown') evidence.origins = [];
+}
+
+/** Names the file alone cannot place (a member of a typed value, a path-aliased import) go to the checker. */
+function needsChecker(reference: ReferenceFact): boolean {
+  const target = reference.target;
+  if (target.kind === 'none') return true;
+  return (target.kind === 'import' || target.kind === 'import-member') && !isProjectModule(target.module);
+}
+
+function settleReference(reference: ReferenceFact, oracle: TypeOracle): void {
+  const node = reference.node;
+  if (!node) return;
+  delete reference.node;
+  if (reference.entryEvidence) settleEvidence(reference.entryEvidence, oracle);
+  if (!needsChecker(reference)) return;
+  const functions = oracle.functionsReferencedBy(node);
+  if (functions && functions.length > 0) {
+    reference.typeTargets = functions.map((fn) => `${fn.getSourceFile().fileName}#${fn.getStart()}`);
+  }
+}
+
+export function settleTypeFacts(facts: FileFacts, oracle: TypeOracle): void {
+  for (const fn of facts.functions) if (fn.role) settleEvidence(fn.role.evidence, oracle);
+  for (const reference of facts.references) settleReference(reference, oracle);
+  for (const candidate of facts.candidates) {
+    for (const condition of candidate.conditions) if (condition.kind === 'orm') settleEvidence(condition.evidence, oracle);
+  }
+  // Candidates the checker ruled out (`map.get()`, a decoy's `aget()`) can never become findings.
+  facts.candidates = facts.candidates.filter((candidate) =>
+    candidate.conditions.every((condition) => condition.kind !== 'orm' || condition.evidence.verdict !== 'no'),
+  );
+}
