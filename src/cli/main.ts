@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerScanCommand } from './scan.js';
 import { gateCommand } from './gate.js';
 
 /** Exit codes, as ESLint uses them: 0 clean, 1 findings or pending changes, 2 bad usage or crash. */
@@ -28,14 +29,7 @@ export function buildProgram(result: CommandResult): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
 
-  program
-    .command('scan')
-    .description('report call sites that need migration (not implemented yet)')
-    .argument('[paths...]', 'files, directories or globs', ['.'])
-    .action(() => {
-      process.stderr.write('orm-migrate scan: not implemented yet (tracked by the scan issue)\n');
-      result.exitCode = EXIT_USAGE;
-    });
+  registerScanCommand(program, result);
 
   program
     .command('fix')

@@ -1,0 +1,187 @@
+/**
+ * `orm-migrate scan`: parses flags, runs the engine, picks the formatter, decides the exit code.
+ * No analysis happens here.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
+import { ConfigError } from '../codemods/engine/config.js';
+import { DiscoveryError } from '../codemods/engine/discover.js';
+import { scan } from '../codemods/engine/scan.js';
+import type { RuleId, RuleSetting, ScanProgress } from '../codemods/engine/types.js';
+import { RULE_IDS, isRuleId } from '../codemods/engine/types.js';
+import {
+  BaselineError,
+  FORMATS,
+  FORMATTERS,
+  buildReport,
+  compareWithBaseline,
+  countFindings,
+  gateMessages,
+  readBaseline,
+  updatedBaseline,
+  writeBaseline,
+} from '../codemods/report/index.js';
+import type { BaselineComparison, BaselineCounts, FormatName } from '../codemods/report/index.js';
+// main.ts imports this module too; these bindings are only read when a command runs.
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './main.js';
+
+export const DEFAULT_BASELINE_FILE = 'orm-migrate-baseline.json';
+
+export interface ScanCommandOptions {
+  format: FormatName;
+  maxWarnings?: number;
+  baseline?: string;
+  updateBaseline?: boolean;
+  types: boolean;
+  config?: string;
+  rule: Partial<Record<RuleId, RuleSetting>>;
+  outputFile?: string;
+}
+
+interface CommandResult {
+  exitCode: number;
+}
+
+function parseMaxWarnings(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number of warnings (0 or more).');
+  return Number(value);
+}
+
+function collectRule(value: string, previous: Partial<Record<RuleId, RuleSetting>>): Partial<Record<RuleId, RuleSetting>> {
+  const match = /^([\w-]+)\s*[:=]\s*(off|warn|error)$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('expected <rule-id>:<off|warn|error>, e.g. floating-async-call:warn.');
+  const [, id = '', setting = 'off'] = match;
+  if (!isRuleId(id)) throw new InvalidArgumentError(`unknown rule "${id}" (rules: ${RULE_IDS.join(', ')}).`);
+  return { ...previous, [id]: setting as RuleSetting };
+}
+
+function shellQuote(argument: string): string {
+  return /^[\w@%+=:,./-]+$/.test(argument) ? argument : `'${argument.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command that rewrites the baseline from exactly this scan. */
+export function updateBaselineCommand(paths: readonly string[], options: ScanCommandOptions, baseline: string): string {
+  const args = ['npx', 'orm-migrate', 'scan', ...paths];
+  if (options.config) args.push('--config', options.config);
+  if (!options.types) args.push('--no-types');
+  for (const [rule, setting] of Object.entries(options.rule)) args.push('--rule', `${rule}:${setting}`);
+  args.push('--baseline', baseline, '--update-baseline');
+  return args.map(shellQuote).join(' ');
+}
+
+/** Shows progress on stderr, but only on a terminal and only once the scan has taken a while. */
+function progressReporter(): { onProgress: (progress: ScanProgress) => void; done: () => void } {
+  const stream = process.stderr;
+  if (!stream.isTTY) return { onProgress: () => undefined, done: () => undefined };
+  const started = Date.now();
+  let lastDraw = 0;
+  let drawn = false;
+  return {
+    onProgress: (progress) => {
+      const now = Date.now();
+      if (now - started < 1000 || now - lastDraw < 100) return;
+      lastDraw = now;
+      drawn = true;
+      const counts = progress.total > 0 ? ` ${progress.done}/${progress.total} files` : '';
+      stream.write(`\r\x1b[2Korm-migrate: ${progress.phase === 'analyse' ? 'analysing the call graph' : progress.phase === 'parse' ? 'parsing' : 'finding files'}${counts}…`);
+    },
+    done: () => {
+      if (drawn) stream.write('\r\x1b[2K');
+    },
+  };
+}
+
+export async function runScan(paths: readonly string[], options: ScanCommandOptions): Promise<number> {
+  const cwd = process.cwd();
+  const progress = progressReporter();
+  let result;
+  try {
+    result = await scan({ cwd, paths, configFile: options.config, types: options.types, ruleOverrides: options.rule, onProgress: progress.onProgress });
+  } catch (error) {
+    progress.done();
+    if (error instanceof ConfigError || error instanceof DiscoveryError) {
+      process.stderr.write(`orm-migrate: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+  progress.done();
+
+  const baselineArgument = options.baseline ?? (options.updateBaseline ? DEFAULT_BASELINE_FILE : undefined);
+  const baselinePath = baselineArgument === undefined ? undefined : resolve(cwd, baselineArgument);
+  let comparison: BaselineComparison | undefined;
+  let written: { path: string; entries: number; findings: number } | undefined;
+  try {
+    if (baselinePath && options.updateBaseline) {
+      let previous: BaselineCounts | undefined;
+      try {
+        previous = readBaseline(baselinePath);
+      } catch {
+        previous = undefined;
+      }
+      const next = updatedBaseline(previous, result.findings, dirname(baselinePath), result.files);
+      writeBaseline(baselinePath, next);
+      const entries = Object.values(next).reduce((sum, rules) => sum + Object.keys(rules).length, 0);
+      const findings = Object.values(countFindings(result.findings, dirname(baselinePath))).reduce(
+        (sum, rules) => sum + Object.values(rules).reduce((inner, entry) => inner + entry.count, 0),
+        0,
+      );
+      written = { path: baselinePath, entries, findings };
+      comparison = compareWithBaseline(result.findings, next, baselinePath, result.files);
+    } else if (baselinePath) {
+      comparison = compareWithBaseline(result.findings, readBaseline(baselinePath), baselinePath, result.files);
+    }
+  } catch (error) {
+    if (error instanceof BaselineError) {
+      process.stderr.write(`orm-migrate: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+
+  const report = buildReport(result, { maxWarnings: options.maxWarnings, baseline: comparison, baselineWritten: written });
+  const context = {
+    cwd,
+    color: !options.outputFile && process.stdout.isTTY === true && !process.env.NO_COLOR,
+    toolVersion: toolVersion(),
+    ...(baselineArgument !== undefined ? { updateBaselineCommand: updateBaselineCommand(paths, options, baselineArgument) } : {}),
+  };
+  for (const note of result.notes) process.stderr.write(`orm-migrate: note: ${note}\n`);
+  const output = FORMATTERS[options.format](report, context);
+  if (options.outputFile) {
+    const target = resolve(cwd, options.outputFile);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, output);
+  } else {
+    process.stdout.write(output);
+  }
+  // stylish and github print the gate lines themselves; machine formats keep stdout clean.
+  if (options.format === 'json' || options.format === 'sarif' || options.outputFile) {
+    for (const line of gateMessages(report, context)) process.stderr.write(`orm-migrate: ${line}\n`);
+  }
+  return report.gate.passed ? EXIT_OK : EXIT_FINDINGS;
+}
+
+function toolVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+export function registerScanCommand(program: Command, result: CommandResult): void {
+  program
+    .command('scan')
+    .description('report call sites that need migration (like ESLint, for the move to newConnection blocks)')
+    .argument('[paths...]', 'files, directories or globs', ['.'])
+    .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS).default('stylish'))
+    .option('--max-warnings <number>', 'fail (exit 1) when there are more warnings than this', parseMaxWarnings)
+    .option('--baseline <file>', 'accept the findings recorded in this file; fail only on new or increased counts')
+    .option('--update-baseline', `write the baseline (default ${DEFAULT_BASELINE_FILE}) from this scan`)
+    .option('--no-types', 'do not use tsconfig.json and the type checker; follow ORM imports syntactically')
+    .option('-c, --config <file>', 'config file (orm-migrate.config.json, or a package.json with "ormMigrate")')
+    .option('--rule <rule:severity>', 'override a rule, e.g. --rule floating-async-call:warn (repeatable)', collectRule, {})
+    .option('-o, --output-file <file>', 'write the report to a file instead of stdout')
+    .action(async (paths: string[], options: ScanCommandOptions) => {
+      result.exitCode = await runScan(paths, options);
+    });
+}
