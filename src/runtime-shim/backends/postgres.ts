@@ -157,7 +157,8 @@ abstract class PgConnection implements AsyncDriverConnection {
   /** Set when the connection died; statements fail with it until the transaction it broke ends. */
   private lost: OperationalError | null = null;
   private inTransaction = false;
-  private inFlight = 0;
+  private busy = false;
+  private waiting: Array<{ statement: Statement; resolve: (result: StatementResult) => void; reject: (error: unknown) => void }> = [];
   private closed = false;
   private readonly onClientError = (error: Error) => this.connectionLost(error);
 
@@ -177,25 +178,34 @@ abstract class PgConnection implements AsyncDriverConnection {
     if (this.lost !== null || this.closed) return this.afterLoss(statement);
     const client = this.client;
     if (client === null) return this.acquireThen(statement);
-    this.inFlight++;
+    // One statement at a time per client (tasks of a block share it); pg would queue them too, but deprecates that.
+    if (this.busy) return new Promise((resolve, reject) => this.waiting.push({ statement, resolve, reject }));
+    this.busy = true;
     return client.query(statement.sql, statement.params as unknown[]).then(
       (result) => {
-        this.inFlight--;
+        this.settled();
         const effect = transactionEffect(statement.sql);
         if (effect === 'begin') this.inTransaction = true;
         else if (effect === 'end') this.inTransaction = false;
         return shape(result, statement);
       },
       (error: unknown) => {
-        this.inFlight--;
-        if (isConnectionLoss(error)) {
-          this.connectionLost(error);
-          if (this.lost) throw this.lost;
-          throw connectionLostError(this.context, error);
-        }
+        const lost = isConnectionLoss(error);
+        if (lost) this.connectionLost(error); // before the waiting statements go on
+        this.settled();
+        if (lost) throw this.lost ?? connectionLostError(this.context, error);
         throw wrapPgError(error, this.context);
       },
     );
+  }
+
+  /** The client is free again: send the next waiting statement, in the order they came. */
+  private settled(): void {
+    this.busy = false;
+    while (!this.busy && this.waiting.length > 0) {
+      const { statement, resolve, reject } = this.waiting.shift()!;
+      this.execute(statement).then(resolve, reject);
+    }
   }
 
   private acquireThen(statement: Statement): Promise<StatementResult> {
@@ -256,7 +266,7 @@ abstract class PgConnection implements AsyncDriverConnection {
     if (client === null) return;
     client.off('error', this.onClientError);
     // A client left inside a transaction or with a statement running must not serve anyone else.
-    const unclean = this.inTransaction || this.inFlight > 0;
+    const unclean = this.inTransaction || this.busy;
     this.discard(client, unclean ? new Error('closed inside a transaction or with a statement running') : undefined);
   }
 }
