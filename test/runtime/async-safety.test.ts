@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { SynchronousOnlyOperation, atomic, newConnection } from 'orm-migrate/runtime';
-import { Choice, Question, useTempDatabase } from './support/polls.js';
+import { SynchronousOnlyOperation, TransactionManagementError, aatomic, atomic, newConnection } from 'orm-migrate/runtime';
+import { describeEachEngine, useFreshDatabase } from './support/engines.js';
+import { Choice, Question } from './support/polls.js';
 
-describe('async safety: sync ORM calls inside a newConnection block', () => {
-  useTempDatabase();
+describeEachEngine('async safety: sync ORM calls inside a newConnection block', (engine) => {
+  useFreshDatabase(engine);
   const saved = process.env.ORM_ALLOW_ASYNC_UNSAFE;
   afterEach(() => {
     if (saved === undefined) delete process.env.ORM_ALLOW_ASYNC_UNSAFE;
@@ -39,14 +40,33 @@ describe('async safety: sync ORM calls inside a newConnection block', () => {
     });
   });
 
-  it('works with ORM_ALLOW_ASYNC_UNSAFE=1 (read at each call), on the block connection', async () => {
+  it('works with ORM_ALLOW_ASYNC_UNSAFE=1 (read at each call)', async () => {
     Question.objects.create({ questionText: 'Q', pubDate: new Date() });
     for (const value of ['1', 'true', 'yes', 'TRUE']) {
       process.env.ORM_ALLOW_ASYNC_UNSAFE = value;
       const count = await newConnection(async () => Question.objects.count());
       assert.equal(count, 1, `with ${value}`);
     }
+    process.env.ORM_ALLOW_ASYNC_UNSAFE = '1';
+    assert.equal(await newConnection(async () => atomic(() => Question.objects.filter({ questionText: 'Q' }).update({ questionText: 'R' }))), 1, 'atomic() too');
   });
+
+  it(
+    engine.name === 'sqlite'
+      ? 'allowed sync calls inside aatomic run on the block connection and see its transaction'
+      : 'allowed sync calls inside aatomic are refused: the block connection is async, sync calls use the thread\'s own',
+    async () => {
+      process.env.ORM_ALLOW_ASYNC_UNSAFE = '1';
+      await newConnection(() =>
+        aatomic(async () => {
+          await Question.objects.acreate({ questionText: 'uncommitted', pubDate: new Date() });
+          if (engine.name === 'sqlite') assert.equal(Question.objects.count(), 1);
+          else assert.throws(() => Question.objects.count(), (e: unknown) => e instanceof TransactionManagementError && /cannot join the open aatomic\(\) transaction/.test((e as Error).message));
+        }),
+      );
+      assert.equal(Question.objects.count(), 1, 'the transaction committed');
+    },
+  );
 
   it('still throws with false, 0 or empty', async () => {
     for (const value of ['false', '0', '', 'no']) {

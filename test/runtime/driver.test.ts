@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('the database driver is an optional peer dependency', () => {
-  it('without better-sqlite3 installed, configure() says which package to install', () => {
+  it('without better-sqlite3 or pg installed, configure() says which package to install', () => {
     // The built package alone, with no node_modules anywhere above it.
     const dir = mkdtempSync(join(tmpdir(), 'orm-migrate-nodriver-'));
     try {
@@ -20,10 +20,13 @@ describe('the database driver is an optional peer dependency', () => {
         "defineModel('Q', { table: 'q', fields: { id: fields.autoId() } });", // models load without a driver
         "try { configure({ databases: { default: { engine: 'sqlite', name: 'x.sqlite3' } } }); console.log('configured'); }",
         'catch (e) { console.log(e.name + ": " + e.message); }',
+        "try { configure({ databases: { default: { engine: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test' } } }); console.log('configured'); }",
+        'catch (e) { console.log(e.name + ": " + e.message); }',
       ].join('\n');
       const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8' });
       assert.equal(run.status, 0, run.stderr);
       assert.match(run.stdout, /^DriverNotInstalledError: The 'sqlite' engine needs the 'better-sqlite3' package, which is not installed\. .*npm install better-sqlite3/);
+      assert.match(run.stdout, /\nDriverNotInstalledError: The 'postgres' engine needs the 'pg' package, which is not installed\. .*npm install pg\n/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

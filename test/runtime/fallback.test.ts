@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stickyWorker } from '../../dist/runtime-shim/connections.js';
-import { Question, collectWarnings, useTempDatabase } from './support/polls.js';
+import { describeEachEngine, useFreshDatabase } from './support/engines.js';
+import { Question, collectWarnings } from './support/polls.js';
 
 /** The 1-based line of this file that carries `marker` (so the test does not hard-code line numbers). */
 function lineOf(marker: string): number {
@@ -22,8 +23,8 @@ function recordQueries(): { events: QueryEvent[]; stop: () => void } {
   return { events, stop };
 }
 
-describe('a-methods with no newConnection block (the deprecated fallback)', () => {
-  useTempDatabase();
+describeEachEngine('a-methods with no newConnection block (the deprecated fallback)', (engine) => {
+  useFreshDatabase(engine);
   const saved = process.env.ORM_MIGRATE_WARNINGS;
   afterEach(() => {
     if (saved === undefined) delete process.env.ORM_MIGRATE_WARNINGS;
@@ -108,7 +109,7 @@ describe('a-methods with no newConnection block (the deprecated fallback)', () =
     assert.equal(inWorker.constructor, inBlock.constructor);
     assert.equal(inWorker.name, 'IntegrityError');
     assert.equal(inWorker.message, inBlock.message);
-    assert.equal((inWorker as { code?: string }).code, 'SQLITE_CONSTRAINT_PRIMARYKEY');
+    assert.equal((inWorker as { code?: string }).code, engine.duplicateKeyCode);
   });
 
   it('a worker that dies rejects its pending call and is replaced', async () => {
@@ -131,7 +132,7 @@ describe('a-methods with no newConnection block (the deprecated fallback)', () =
     try {
       const script = [
         "import { configure, defineModel, fields, migrate } from 'orm-migrate/runtime';",
-        `configure({ databases: { default: { engine: 'sqlite', name: ${JSON.stringify(join(dir, 'db.sqlite3'))} } } });`,
+        `configure({ databases: { default: ${JSON.stringify(engine.name === 'sqlite' ? { engine: 'sqlite', name: join(dir, 'db.sqlite3') } : engine.settings())} } });`,
         "const Q = defineModel('Q', { table: 'q', fields: { id: fields.autoId(), n: fields.integer() } });",
         'migrate();',
         'Q.objects.create({ n: 1 });',

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Count, Max, Min, Sum, Avg, ModelBase, closeAllConnections, configure, migrate, newConnection } from 'orm-migrate/runtime';
+import { describeEachEngine } from './support/engines.js';
+import type { TestEngine } from './support/engines.js';
 import { Choice, Question, Sample } from './support/polls.js';
 
 const T0 = new Date('2024-03-01T10:00:00.000Z');
@@ -141,40 +140,39 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 }
 
 /** Runs `action` on a fresh, seeded database; returns its outcome and the database state after. */
-async function onFreshDatabase(action: () => unknown): Promise<{ outcome: Outcome; state: unknown }> {
-  const dir = mkdtempSync(join(tmpdir(), 'orm-migrate-parity-'));
-  configure({ databases: { default: { engine: 'sqlite', name: join(dir, 'db.sqlite3') } } });
+async function onFreshDatabase(engine: TestEngine, action: () => unknown): Promise<{ outcome: Outcome; state: unknown }> {
+  await engine.reset();
+  seed();
+  let outcome: Outcome;
   try {
-    migrate();
-    seed();
-    let outcome: Outcome;
-    try {
-      outcome = { ok: true, value: normalize(await action()) };
-    } catch (error) {
-      outcome = { ok: false, error: `${(error as Error).name}: ${(error as Error).message}` };
-    }
-    return { outcome, state: databaseState() };
-  } finally {
-    await closeAllConnections();
-    rmSync(dir, { recursive: true, force: true });
+    outcome = { ok: true, value: normalize(await action()) };
+  } catch (error) {
+    outcome = { ok: false, error: `${(error as Error).name}: ${(error as Error).message}` };
   }
+  return { outcome, state: databaseState() };
 }
 
-describe('every a-method returns what its sync twin returns (table-driven)', () => {
+describeEachEngine('every a-method returns what its sync twin returns (table-driven)', (engine) => {
   const savedMode = process.env.ORM_MIGRATE_WARNINGS;
-  before(() => {
+  before(async () => {
     process.env.ORM_MIGRATE_WARNINGS = 'ignore';
+    // SQLite: each run gets a new file (reset); PostgreSQL: one schema, emptied between runs.
+    await engine.create();
+    configure({ databases: { default: engine.settings() } });
+    migrate();
   });
-  after(() => {
+  after(async () => {
     if (savedMode === undefined) delete process.env.ORM_MIGRATE_WARNINGS;
     else process.env.ORM_MIGRATE_WARNINGS = savedMode;
+    await closeAllConnections();
+    if (engine.name === 'sqlite') await engine.destroy();
   });
 
   for (const { name, sync, async } of cases) {
     it(name, async () => {
-      const expected = await onFreshDatabase(sync);
-      const native = await onFreshDatabase(() => newConnection(async () => async()));
-      const fallback = await onFreshDatabase(async);
+      const expected = await onFreshDatabase(engine, sync);
+      const native = await onFreshDatabase(engine, () => newConnection(async () => async()));
+      const fallback = await onFreshDatabase(engine, async);
       assert.deepEqual(native, expected, 'inside newConnection (native)');
       assert.deepEqual(fallback, expected, 'with no block (worker fallback)');
     });

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { FieldError, ImproperlyConfigured, IntegrityError, ProtectedError, configure, defineModel, fields, migrate, newConnection, aatomic, onQuery, openConnectionCount } from 'orm-migrate/runtime';
 import type { QueryEvent } from 'orm-migrate/runtime';
-import { Choice, Question, Sample, useTempDatabase } from './support/polls.js';
+import { unregisterModel } from '../../dist/runtime-shim/orm/model.js';
+import { describeEachEngine, useFreshDatabase } from './support/engines.js';
+import { Choice, Question, Sample } from './support/polls.js';
 
 const T0 = new Date('2024-03-01T10:00:00.000Z');
 
@@ -20,8 +22,8 @@ function openDescriptorsTo(file: string): number {
   return count;
 }
 
-describe('queries: lookups, bad input, injection, connection hygiene', () => {
-  const db = useTempDatabase();
+describeEachEngine('queries: lookups, bad input, injection, connection hygiene', (engine) => {
+  useFreshDatabase(engine);
 
   beforeEach(() => {
     Question.objects.bulkCreate([
@@ -99,7 +101,9 @@ describe('queries: lookups, bad input, injection, connection hygiene', () => {
     for (const event of events) assert.ok(!event.sql.includes('DROP'), `no user value in SQL: ${event.sql}`);
   });
 
-  it('after 1,000 newConnection blocks no connection is left open', async () => {
+  // SQLite only: it counts the file's descriptors (PostgreSQL's hygiene is the pool load test in postgres.test.ts).
+  if (engine.name === 'sqlite') it('after 1,000 newConnection blocks no connection is left open', async () => {
+    const db = { file: (engine.settings() as { name: string }).name };
     // SQLite keeps one closed connection's descriptor for reuse while another connection of this
     // process holds a lock on the file; so measure after a first block, then require no growth.
     await newConnection(() => Question.objects.acount());
@@ -141,7 +145,7 @@ describe('queries: lookups, bad input, injection, connection hygiene', () => {
     assert.ok(seen.length > 0);
   });
 
-  it('bad configuration names the key', () => {
+  if (engine.name === 'sqlite') it('bad configuration names the key', () => {
     assert.throws(() => configure({ databases: { default: { engine: 'mysql', name: 'x' } } } as never), (e: unknown) => e instanceof ImproperlyConfigured && /databases\.default\.engine must be one of 'sqlite'/.test((e as Error).message));
     assert.throws(() => configure({ databases: { default: { engine: 'sqlite' } } } as never), /databases\.default\.name must be a non-empty file path/);
     assert.throws(() => configure({ databases: { default: { engine: 'sqlite', name: 'x', timout: 5 } } } as never), /databases\.default\.timout is not a setting of the sqlite engine \(valid: engine, name, timeout\)/);
@@ -151,14 +155,19 @@ describe('queries: lookups, bad input, injection, connection hygiene', () => {
   it('onDelete protect and setNull', () => {
     const Author = defineModel('ProtectAuthor', { table: 'protect_author', fields: { id: fields.autoId(), name: fields.string({ maxLength: 20 }) } });
     const Book = defineModel('ProtectBook', { table: 'protect_book', fields: { id: fields.autoId(), author: fields.foreignKey(() => Author, { onDelete: 'protect' }) } });
-    migrate();
-    const author = Author.objects.create({ name: 'a' });
-    Book.objects.create({ author });
-    assert.throws(() => author.delete(), (e: unknown) => e instanceof ProtectedError && /protected foreign key 'author'/.test((e as Error).message));
-    assert.equal(Author.objects.count(), 1, 'nothing deleted');
-    const q = Question.objects.get({ pk: 1 });
-    const sample = Sample.objects.create({ label: 'linked', question: q });
-    q.delete();
-    assert.equal(Sample.objects.get({ pk: sample.id }).questionId, null);
+    try {
+      migrate();
+      const author = Author.objects.create({ name: 'a' });
+      Book.objects.create({ author });
+      assert.throws(() => author.delete(), (e: unknown) => e instanceof ProtectedError && /protected foreign key 'author'/.test((e as Error).message));
+      assert.equal(Author.objects.count(), 1, 'nothing deleted');
+      const q = Question.objects.get({ pk: 1 });
+      const sample = Sample.objects.create({ label: 'linked', question: q });
+      q.delete();
+      assert.equal(Sample.objects.get({ pk: sample.id }).questionId, null);
+    } finally {
+      // The suite runs once per engine: define the models afresh each time.
+      [Book, Author].forEach((model) => unregisterModel(model));
+    }
   });
 });
