@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { threadId } from 'node:worker_threads';
 import {
   Count,
+  DatabaseError,
   ImproperlyConfigured,
   IntegrityError,
   OperationalError,
@@ -146,6 +147,11 @@ describeEachEngine('the PostgreSQL backend', (engine) => {
       payload: 'jsonb',
       question_id: 'bigint',
     });
+  });
+
+  it('a schema that does not exist is named in the error, with the statement that creates it', () => {
+    configureWith(engine, { schema: `${(engine.settings() as PostgresSettings).schema}_missing` });
+    assert.throws(() => migrate(), (e: unknown) => e instanceof DatabaseError && (e as DatabaseError).code === '3F000' && /databases\.default\.schema is 'orm_test_\w+_missing': create it first, CREATE SCHEMA "orm_test_\w+_missing"/.test((e as Error).message));
   });
 
   it('migrate() is idempotent and the sync calls run on a worker thread that holds the connection', () => {

@@ -114,7 +114,9 @@ export function wrapPgError(error: unknown, context: PgContext): Error {
     return LOST_MESSAGES.test(error.message) ? connectionLostError(context, error) : error;
   }
   const detail = (error as { detail?: unknown }).detail;
-  const message = typeof detail === 'string' && detail ? `${error.message} (${detail})` : error.message;
+  let message = typeof detail === 'string' && detail ? `${error.message} (${detail})` : error.message;
+  const { schema, alias } = context.settings;
+  if (code === '3F000' && schema) message += ` (databases.${alias}.schema is '${schema}': create it first, CREATE SCHEMA "${schema}")`;
   if (code.startsWith('23')) return new IntegrityError(message, code, { cause: error });
   if (isConnectionLoss(error)) return connectionLostError(context, error);
   // Connection problems, lack of resources, cancellations (statement_timeout), serialization failures, lock timeouts.
