@@ -48,14 +48,13 @@ function findGitRoot(start: string): string | undefined {
   }
 }
 
-/** .gitignore files that apply above a walk root: from the repository root down to the root's parent. */
-function ancestorIgnores(root: string): IgnoreFile[] {
-  const gitRoot = findGitRoot(root);
-  if (!gitRoot) return [];
+/** .gitignore files that apply above a walk root: from the repository root (else the working directory) down to the root's parent. */
+function ancestorIgnores(root: string, cwd: string): IgnoreFile[] {
+  const top = findGitRoot(root) ?? cwd;
   const chain: string[] = [];
-  for (let dir = dirname(root); isAbsolute(dir) && (dir === gitRoot || dir.startsWith(gitRoot + sep)); dir = dirname(dir)) {
+  for (let dir = dirname(root); isAbsolute(dir) && (dir === top || dir.startsWith(top + sep)); dir = dirname(dir)) {
     chain.unshift(dir);
-    if (dir === gitRoot) break;
+    if (dir === top) break;
   }
   return chain.map((dir) => IgnoreFile.read(toPosix(dir), join(dir, '.gitignore'))).filter((file): file is IgnoreFile => file !== undefined);
 }
@@ -104,7 +103,7 @@ export function discoverFiles(options: DiscoveryOptions): DiscoveryResult {
     if (existsSync(absolute)) {
       const stats = statSync(absolute);
       if (stats.isDirectory()) {
-        walk(absolute, ancestorIgnores(absolute), (file) => found.add(file));
+        walk(absolute, ancestorIgnores(absolute, options.cwd), (file) => found.add(file));
       } else if (isSourceFile(absolute)) {
         // A file named explicitly is scanned even when a .gitignore would skip it.
         found.add(absolute);
@@ -119,7 +118,7 @@ export function discoverFiles(options: DiscoveryOptions): DiscoveryResult {
     const base = globBase(absolutePattern);
     const before = found.size;
     if (existsSync(base)) {
-      walk(base, ancestorIgnores(base), (file) => {
+      walk(base, ancestorIgnores(base, options.cwd), (file) => {
         if (matches(toPosix(file))) found.add(file);
       });
     }

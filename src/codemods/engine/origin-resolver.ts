@@ -57,16 +57,40 @@ export class OriginResolver {
   }
 
   private matchesOne(target: EvidenceTarget, origin: Origin): boolean {
-    const found = this.canonical(origin);
-    if (!found) return false;
-    if (target === 'orm') return this.derivesFromOrm(found);
-    const wanted = target === 'connection' ? this.matchers.connectionName : this.matchers.syncToAsyncName;
-    if (found.name !== wanted) return false;
-    if (found.kind === 'external') {
-      return target === 'connection' ? this.matchers.isConnectionModule(found.module) : this.matchers.isOrmModule(found.module);
+    if (target === 'orm') {
+      const found = this.canonical(origin);
+      return found !== undefined && this.derivesFromOrm(found);
     }
-    // A project file configured as the connection module defines the function itself.
-    return target === 'connection' && this.matchers.isConnectionModule(found.file);
+    // The connection function (or the thread wrapper) may be re-exported under the configured
+    // name: any hop of the re-export chain that is (module, name) counts.
+    const wanted = target === 'connection' ? this.matchers.connectionName : this.matchers.syncToAsyncName;
+    const isModule = target === 'connection' ? this.matchers.isConnectionModule : this.matchers.isOrmModule;
+    return this.reexportChain(origin).some((hop) => hop.name === wanted && isModule(hop.module));
+  }
+
+  /** The origin itself and every re-export it passes through, up to where the value is defined. */
+  private reexportChain(origin: Origin): Origin[] {
+    const chain: Origin[] = [origin];
+    let current: Origin | undefined = origin;
+    for (let hops = 0; current && isProjectModule(current.module) && hops < MAX_HOPS; hops += 1) {
+      const facts = this.facts(current.module);
+      if (!facts) break;
+      const fact: ExportFact | undefined = facts.exports[current.name];
+      let next: Origin | undefined = fact?.reexport;
+      if (!fact) {
+        for (const star of facts.starExports) {
+          const found = this.canonical({ module: star, name: current.name });
+          if (found) {
+            next = { module: star, name: current.name };
+            break;
+          }
+        }
+      }
+      if (!next) break;
+      chain.push(next);
+      current = next;
+    }
+    return chain;
   }
 
   private derivesFromOrm(found: CanonicalExport): boolean {

@@ -60,8 +60,8 @@ function startWorker(): Worker {
   const url = workerUrl();
   if (url.pathname.endsWith('.ts')) {
     // Running from source under tsx (the test suite): the worker has to register tsx itself.
-    const tsxApi = import.meta.resolve('tsx/esm/api');
-    const bootstrap = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`;
+    // The tsx API resolves from the working directory (the repository, when the tests run).
+    const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); });`;
     return new Worker(bootstrap, { eval: true });
   }
   return new Worker(url);

@@ -54,11 +54,33 @@ export class TypeOracle {
       return this.typeDeclaredIn(type, files) ? 'yes' : 'no';
     }
 
+    if (wantedName !== undefined) return this.namedFunctionVerdict(node as ts.Expression, wantedName, files);
     const symbol = this.calleeSymbol(node as ts.Expression);
     if (symbol === 'unknown') return 'unknown';
     if (!symbol) return 'no';
-    if (wantedName !== undefined && symbol.getName() !== wantedName) return 'no';
     return declaredIn(symbol, files) ? 'yes' : 'no';
+  }
+
+  /** Is the callee the function `name` of those files — itself, or an import/re-export alias named so there? */
+  private namedFunctionVerdict(callee: ts.Expression, name: string, files: ReadonlySet<string>): Verdict {
+    const node = unwrapExpression(callee);
+    let symbol: ts.Symbol | undefined;
+    if (ts.isIdentifier(node)) {
+      symbol = this.checker.getSymbolAtLocation(node);
+    } else {
+      const resolved = this.calleeSymbol(node);
+      if (resolved === 'unknown') return 'unknown';
+      symbol = resolved;
+    }
+    if (!symbol) return 'unknown';
+    let sawDeclaration = false;
+    for (let current: ts.Symbol | undefined = symbol, hops = 0; current && hops < 10; hops += 1) {
+      if (current.declarations?.length) sawDeclaration = true;
+      if (current.getName() === name && declaredIn(current, files)) return 'yes';
+      if (!(current.flags & ts.SymbolFlags.Alias)) break;
+      current = this.checker.getImmediateAliasedSymbol(current);
+    }
+    return sawDeclaration && this.resolveAlias(symbol) ? 'no' : 'unknown';
   }
 
   /** Declarations (function-like nodes with a body) a referenced name resolves to; undefined when the checker cannot tell. */

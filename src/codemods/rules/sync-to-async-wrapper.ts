@@ -66,15 +66,19 @@ export const syncToAsyncWrapper = defineRule({
     if (!argument) return;
     const wrapped = unwrapExpression(argument);
     const isOrmWrapper = context.when.isOrm(wrapper.evidence);
+    // `syncToAsync(fn)()`: the finding spans the invocation too, which is what a rewrite replaces.
+    const parent = wrapper.call.parent;
+    const invoked = ts.isCallExpression(parent) && parent.expression === wrapper.call;
+    const reported = invoked ? parent : wrapper.call;
     if (ts.isArrowFunction(wrapped) || ts.isFunctionExpression(wrapped)) {
       const calls = syncOrmCallsIn(wrapped, context);
       const first = calls[0];
       if (!first) return;
       const sole = soleCall(wrapped);
       const data = { callee: context.excerpt(unwrapExpression(first.call.expression), 60), method: first.name, twin: first.twin };
-      const simple = sole === first.call && wrapped.parameters.length === 0;
+      const simple = sole === first.call && wrapped.parameters.length === 0 && invoked;
       context.report({
-        node: wrapper.call,
+        node: reported,
         messageId: simple ? 'replace' : 'wrapper',
         data: simple ? { ...data, replacement: twinCallText(first, context) } : data,
         when: [isOrmWrapper, context.when.isOrm(first.evidence)],
@@ -82,7 +86,7 @@ export const syncToAsyncWrapper = defineRule({
       return;
     }
     if (ts.isIdentifier(wrapped) || ts.isPropertyAccessExpression(wrapped)) {
-      context.report({ node: wrapper.call, messageId: 'reference', data: { wrapped: context.excerpt(wrapped, 40) }, when: [isOrmWrapper] });
+      context.report({ node: reported, messageId: 'reference', data: { wrapped: context.excerpt(wrapped, 40) }, when: [isOrmWrapper] });
     }
   },
 });
