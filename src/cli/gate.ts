@@ -1,5 +1,5 @@
 /** `orm-migrate gate`: flags → runGate → formatter → exit code. */
-import { resolve } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_BASELINE_FILE, DEFAULT_WARNINGS_FILE, runGate } from '../gate/gate.js';
 import type { StaticCounts } from '../gate/gate.js';
@@ -11,8 +11,28 @@ export interface GateCommandResult {
   exitCode: number;
 }
 
-/** Static findings for --scan, supplied by the scan engine (kept out of the gate's own code). */
-export type StaticCounter = (paths: string[]) => Promise<StaticCounts>;
+/** --scan: the static findings of `orm-migrate scan`, counted per file (relative, /-separated) and rule. */
+async function countStaticFindings(paths: string[]): Promise<StaticCounts> {
+  // Loaded only for --scan: the plain gate never needs the TypeScript compiler.
+  const codemods = await import('../codemods/index.js');
+  let result;
+  try {
+    result = await codemods.scan({ paths });
+  } catch (error) {
+    if (error instanceof codemods.ConfigError || error instanceof codemods.DiscoveryError || error instanceof codemods.TsconfigError) {
+      throw new GateInputError(`--scan: ${error.message}`);
+    }
+    throw error;
+  }
+  const counts: StaticCounts = new Map();
+  for (const finding of result.findings) {
+    const file = relative(process.cwd(), finding.file).split(sep).join('/');
+    const perRule = counts.get(file) ?? new Map<string, number>();
+    perRule.set(finding.ruleId, (perRule.get(finding.ruleId) ?? 0) + 1);
+    counts.set(file, perRule);
+  }
+  return counts;
+}
 
 function nonNegativeInteger(value: string): number {
   const n = Number(value);
@@ -34,7 +54,7 @@ function useColor(): boolean {
   return Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
 }
 
-export function gateCommand(result: GateCommandResult, countStatic?: StaticCounter): Command {
+export function gateCommand(result: GateCommandResult): Command {
   return new Command('gate')
     .description('compare the deprecated calls recorded at run time (ORM_MIGRATE_WARNINGS_FILE) with a baseline')
     .option('--warnings <file>', `the warnings file the runtime wrote (default: $ORM_MIGRATE_WARNINGS_FILE or ${DEFAULT_WARNINGS_FILE})`)
@@ -55,10 +75,7 @@ export function gateCommand(result: GateCommandResult, countStatic?: StaticCount
       if (scanPaths) commandArgs.push('--scan', ...scanPaths);
       try {
         let staticCounts: StaticCounts | null = null;
-        if (scanPaths) {
-          if (!countStatic) throw new GateInputError('--scan is not available in this build');
-          staticCounts = await countStatic(scanPaths);
-        }
+        if (scanPaths) staticCounts = await countStaticFindings(scanPaths);
         const outcome = runGate({
           warningsFile,
           baselineFile,

@@ -122,9 +122,9 @@ describeEachEngine('transactions on a shared connection (the "database is locked
       assert.equal(begins.length, 2);
       assert.ok(begins[1]! < statements.indexOf('COMMIT'), `the transactions overlapped: ${statements.join(' | ')}`);
     }
-    assert.ok(ticks.length >= Math.floor(elapsed / 10) / 2, `timer fired ${ticks.length} times in ${elapsed.toFixed(0)} ms`);
     const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!);
-    assert.ok(Math.max(...gaps) < 50, `no long freeze of the event loop (max gap ${Math.max(...gaps).toFixed(0)} ms)`);
+    // A writer stuck in SQLite's synchronous busy wait would freeze the loop for the whole 5 s timeout.
+    assert.ok(ticks.length >= 3 && Math.max(...gaps) < 250, `the timer kept firing (${ticks.length} ticks, max gap ${Math.max(...gaps).toFixed(0)} ms)`);
   });
 
   it('a plain write in one block waits for another block\'s open transaction instead of failing', async () => {
