@@ -45,6 +45,22 @@ export function buildRuleDispatch(rules: readonly Rule[]): RuleDispatch {
   return table;
 }
 
+const filteredDispatch = new WeakMap<RuleDispatch, Map<string, RuleDispatch>>();
+
+/** The dispatch table without the rules whose text prefilter rules this file out (memoised per combination). */
+function dispatchForText(dispatch: RuleDispatch, text: string, surface: OrmSurface): RuleDispatch {
+  const rules = new Set<Rule>();
+  for (const list of dispatch) for (const rule of list ?? []) rules.add(rule);
+  const skipped = [...rules].filter((rule) => rule.appliesTo && !rule.appliesTo(text, surface));
+  if (skipped.length === 0) return dispatch;
+  const key = skipped.map((rule) => rule.meta.id).join(',');
+  let byKey = filteredDispatch.get(dispatch);
+  if (!byKey) filteredDispatch.set(dispatch, (byKey = new Map()));
+  let filtered = byKey.get(key);
+  if (!filtered) byKey.set(key, (filtered = buildRuleDispatch([...rules].filter((rule) => !skipped.includes(rule)))));
+  return filtered;
+}
+
 export interface FileAnalysisOptions {
   surface: OrmSurface;
   dispatch: RuleDispatch;
@@ -120,15 +136,19 @@ class FileAnalyzer {
   private readonly references: ReferenceFact[] = [];
   private readonly candidates: CandidateFact[] = [];
   private readonly fnStack: number[] = [0];
+  private readonly fnNodeStack: ts.Node[] = [];
   private readonly classStack: ts.ClassLikeDeclaration[] = [];
   private readonly ormCallMemo = new Map<ts.CallExpression, OrmCallMatch | null>();
   private readonly contexts = new Map<Rule, RuleContext<string>>();
+
+  private readonly dispatchTable: RuleDispatch;
 
   constructor(
     private readonly sourceFile: ts.SourceFile,
     private readonly options: FileAnalysisOptions,
   ) {
     this.scopes = new ScopeTracker(options.resolveSpecifier);
+    this.dispatchTable = dispatchForText(options.dispatch, sourceFile.text, options.surface);
     this.functions.push({
       name: undefined,
       kind: 'module',
@@ -175,6 +195,8 @@ class FileAnalyzer {
         this.scopes.bindValue(node.name.text, { kind: 'function', node });
       }
       for (const parameter of node.parameters) this.scopes.bindPattern(parameter.name, parameter, undefined);
+      if (node.body && node.body.kind !== SyntaxKind.Block) this.scopes.recordReturn(node, node.body as ts.Expression);
+      this.fnNodeStack.push(node);
     } else {
       switch (node.kind) {
         case SyntaxKind.Block:
@@ -203,6 +225,12 @@ class FileAnalyzer {
             const iterated = ts.isForOfStatement(statement) ? statement.expression : undefined;
             for (const declaration of initializer.declarations) this.scopes.bindPattern(declaration.name, declaration, iterated);
           }
+          break;
+        }
+        case SyntaxKind.ReturnStatement: {
+          const returned = (node as ts.ReturnStatement).expression;
+          const fn = this.fnNodeStack[this.fnNodeStack.length - 1];
+          if (returned && fn) this.scopes.recordReturn(fn, returned);
           break;
         }
         case SyntaxKind.CatchClause: {
@@ -237,12 +265,15 @@ class FileAnalyzer {
       this.scopes.pop();
       scopes -= 1;
     }
-    if (enteredFunction) this.fnStack.pop();
+    if (enteredFunction) {
+      this.fnStack.pop();
+      this.fnNodeStack.pop();
+    }
     if (enteredClass) this.classStack.pop();
   };
 
   private dispatch(node: ts.Node): void {
-    const rules = this.options.dispatch[node.kind];
+    const rules = this.dispatchTable[node.kind];
     if (!rules) return;
     for (const rule of rules) rule.check(node, this.contextFor(rule));
   }
@@ -331,11 +362,13 @@ class FileAnalyzer {
 
   /** The name a callee is called by: a renamed import counts under its exported name. */
   private calleeName(callee: ts.Expression): string | undefined {
-    if (ts.isPropertyAccessExpression(callee)) return callee.name.text;
-    if (ts.isIdentifier(callee)) {
-      const binding = this.scopes.lookup(callee.text);
+    if (callee.kind === SyntaxKind.PropertyAccessExpression) return (callee as ts.PropertyAccessExpression).name.text;
+    if (callee.kind === SyntaxKind.Identifier) {
+      const text = (callee as ts.Identifier).text;
+      if (!this.scopes.renamedImports.has(text)) return text;
+      const binding = this.scopes.lookup(text);
       if (binding?.kind === 'import' && binding.origin.name !== '*' && binding.origin.name !== 'default') return binding.origin.name;
-      return callee.text;
+      return text;
     }
     return undefined;
   }
@@ -761,7 +794,8 @@ function isCommonJsExportTarget(left: ts.Expression): boolean {
 }
 
 export function excerptOf(node: ts.Node, sourceFile: ts.SourceFile, maxLength: number): string {
-  const text = node.getText(sourceFile).replace(/\s+/g, ' ').trim();
+  const raw = sourceFile.text.slice(node.getStart(sourceFile), node.end);
+  const text = /\s\s|[\t\n\r]/.test(raw) ? raw.replace(/\s+/g, ' ').trim() : raw;
   return text.length <= maxLength ? text : `${text.slice(0, maxLength - 1)}…`;
 }
 

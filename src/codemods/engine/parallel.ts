@@ -1,6 +1,7 @@
 /**
- * Syntactic mode on large scans: the main thread and worker threads each parse and walk a share
- * of the files. Facts are plain data, so they cross threads; the project-wide analysis that
+ * Syntactic mode on large scans: the main thread and worker threads parse and walk batches of
+ * files taken from one queue (so a worker still loading TypeScript, or a busy core, never holds
+ * up the rest). Facts are plain data, so they cross threads; the project-wide analysis that
  * follows stays on the main thread.
  */
 import { availableParallelism } from 'node:os';
@@ -15,45 +16,31 @@ export interface SourceText {
   text: string;
 }
 
-export interface WorkerRequest {
-  files: SourceText[];
-  settings: SyntacticSettings;
-}
+/** Main thread → worker: the settings once, then batches until `done`. */
+export type WorkerRequest = { kind: 'settings'; settings: SyntacticSettings } | { kind: 'batch'; files: SourceText[] } | { kind: 'done' };
 
-export type WorkerResponse = { ok: true; facts: FileFacts[] } | { ok: false; error: string };
+/** Worker → main thread: ready for a batch (with the facts of the previous one), or a failure. */
+export type WorkerResponse = { kind: 'ready'; facts: FileFacts[] } | { kind: 'failed'; error: string };
 
 /** Below this many files a worker's start-up (loading TypeScript) costs more than it saves. */
 const MIN_FILES_FOR_WORKERS = 300;
+const BATCH_FILES = 40;
 
 export function shouldUseWorkers(fileCount: number, workers: number | 'auto' | undefined): boolean {
   if (typeof workers === 'number') return workers > 1 && fileCount > 1;
   return fileCount >= MIN_FILES_FOR_WORKERS && availableParallelism() > 1;
 }
 
-function threadCount(fileCount: number, workers: number | 'auto' | undefined): number {
-  if (typeof workers === 'number') return Math.max(1, Math.min(workers, fileCount));
-  return Math.max(1, Math.min(availableParallelism(), 4, Math.ceil(fileCount / 150)));
+/** Worker threads besides the main thread. */
+function workerCount(fileCount: number, workers: number | 'auto' | undefined): number {
+  const threads = typeof workers === 'number' ? workers : Math.min(availableParallelism(), 4);
+  return Math.max(0, Math.min(threads - 1, Math.ceil(fileCount / BATCH_FILES) - 1));
 }
 
 /** The worker entry sits next to this module, compiled (.js) or run from source (.ts). */
 function workerUrl(): URL {
   const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
   return new URL(`./syntactic-worker${extension}`, import.meta.url);
-}
-
-/** Splits files into shares of about equal text size; the main thread's share is larger (its TypeScript is already loaded). */
-function shares(files: readonly SourceText[], threads: number): SourceText[][] {
-  const buckets: SourceText[][] = Array.from({ length: threads }, () => []);
-  const sizes = new Array<number>(threads).fill(0);
-  const mainHeadStart = files.reduce((sum, file) => sum + file.text.length, 0) * 0.08;
-  sizes[0] = -mainHeadStart;
-  for (const file of files) {
-    let smallest = 0;
-    for (let index = 1; index < threads; index += 1) if ((sizes[index] ?? 0) < (sizes[smallest] ?? 0)) smallest = index;
-    buckets[smallest]?.push(file);
-    sizes[smallest] = (sizes[smallest] ?? 0) + file.text.length;
-  }
-  return buckets;
 }
 
 function startWorker(): Worker {
@@ -67,40 +54,66 @@ function startWorker(): Worker {
   return new Worker(url);
 }
 
-function runWorker(request: WorkerRequest): Promise<FileFacts[]> {
-  return new Promise((resolvePromise, reject) => {
-    const worker = startWorker();
-    worker.once('message', (response: WorkerResponse) => {
-      void worker.terminate();
-      if (response.ok) resolvePromise(response.facts);
-      else reject(new Error(`scan worker failed: ${response.error}`));
-    });
-    worker.once('error', reject);
-    // After a reply, terminate() ends the worker with code 1: only an exit before any reply is a failure.
-    worker.once('exit', (code) => reject(new Error(`scan worker exited with code ${code} before replying`)));
-    worker.postMessage(request);
-  });
-}
-
 export async function analyzeInWorkers(
   files: readonly SourceText[],
   settings: SyntacticSettings,
   workers: number | 'auto' | undefined,
   onFileDone: () => void,
 ): Promise<FileFacts[]> {
-  const [own = [], ...others] = shares(files, threadCount(files.length, workers));
-  const pending = others.filter((share) => share.length > 0).map((share) => runWorker({ files: share, settings }));
+  const queue: SourceText[][] = [];
+  for (let index = 0; index < files.length; index += BATCH_FILES) queue.push(files.slice(index, index + BATCH_FILES));
+  const results: FileFacts[] = [];
+  const collect = (facts: readonly FileFacts[]): void => {
+    for (const fact of facts) {
+      results.push(fact);
+      onFileDone();
+    }
+  };
+
+  const running = Array.from({ length: workerCount(files.length, workers) }, () => startWorker());
+  const finished = running.map(
+    (worker) =>
+      new Promise<void>((resolvePromise, reject) => {
+        let done = false;
+        let inFlight = 0;
+        worker.on('message', (response: WorkerResponse) => {
+          if (response.kind === 'failed') {
+            done = true;
+            void worker.terminate();
+            reject(new Error(`scan worker failed: ${response.error}`));
+            return;
+          }
+          collect(response.facts);
+          if (response.facts.length > 0) inFlight -= 1;
+          // Two batches in flight: the next one waits in the worker's port while the main thread is busy.
+          while (inFlight < 2) {
+            const batch = queue.shift();
+            if (!batch) break;
+            worker.postMessage({ kind: 'batch', files: batch } satisfies WorkerRequest);
+            inFlight += 1;
+          }
+          if (inFlight === 0) {
+            done = true;
+            worker.postMessage({ kind: 'done' } satisfies WorkerRequest);
+            resolvePromise();
+          }
+        });
+        worker.once('error', reject);
+        worker.once('exit', (code) => {
+          if (!done) reject(new Error(`scan worker exited with code ${code} before finishing`));
+        });
+        worker.postMessage({ kind: 'settings', settings } satisfies WorkerRequest);
+      }),
+  );
+
   const surface = surfaceFromSettings(settings);
   const dispatch = dispatchFor(settings.enabledRules);
   const resolver = new SpecifierResolver();
-  const results: FileFacts[] = [];
-  for (const { file, text } of own) {
-    results.push(analyzeSyntactically(file, text, surface, dispatch, resolver));
-    onFileDone();
+  for (let batch = queue.shift(); batch; batch = queue.shift()) {
+    collect(batch.map(({ file, text }) => analyzeSyntactically(file, text, surface, dispatch, resolver)));
+    // Let waiting workers take their next batch before this thread takes another.
+    await new Promise<void>((resolveTurn) => setImmediate(resolveTurn));
   }
-  for (const facts of await Promise.all(pending)) {
-    results.push(...facts);
-    for (let index = 0; index < facts.length; index += 1) onFileDone();
-  }
+  await Promise.all(finished);
   return results;
 }

@@ -149,7 +149,18 @@ class ProjectAnalysis {
     }
   }
 
+  private readonly refs = new Map<number, FunctionRef>();
+
+  /** One shared, frozen FunctionRef per function (many findings have the same root). */
   private functionRef(index: number): FunctionRef {
+    const known = this.refs.get(index);
+    if (known) return known;
+    const ref = Object.freeze(this.createFunctionRef(index));
+    this.refs.set(index, ref);
+    return ref;
+  }
+
+  private createFunctionRef(index: number): FunctionRef {
     const fn = this.facts[index] as FunctionFact;
     const facts = this.input.files[this.owners[index] ?? 0];
     const file = facts?.file ?? '';
@@ -223,15 +234,20 @@ class ProjectAnalysis {
     return findings.sort(compareFindings);
   }
 
+  /** Built on first use: a CLI scan never reads the per-function list, `fix` does. */
   private connectionAnalysis(): ConnectionAnalysis {
-    const summaries: ConnectionFunctionSummary[] = this.facts.map((_, index) => ({
-      ...this.functionRef(index),
-      insideConnection: this.graph.isInside(index),
-    }));
-    const byId = new Map(summaries.map((summary, index) => [summary.id, index]));
+    let summaries: ConnectionFunctionSummary[] | undefined;
+    let byId: Map<string, number> | undefined;
+    const functions = (): ConnectionFunctionSummary[] => {
+      summaries ??= this.facts.map((_, index) => ({ ...this.createFunctionRef(index), insideConnection: this.graph.isInside(index) }));
+      return summaries;
+    };
     return {
-      functions: summaries,
+      get functions() {
+        return functions();
+      },
       rootsOf: (functionId) => {
+        byId ??= new Map(functions().map((summary, index) => [summary.id, index]));
         const index = byId.get(functionId);
         return index === undefined ? [] : this.graph.rootsOf(index).map((root) => this.functionRef(root));
       },

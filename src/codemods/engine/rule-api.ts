@@ -81,10 +81,18 @@ export interface RuleContext<MessageId extends string> {
   report(descriptor: ReportDescriptor<MessageId>): void;
 }
 
+/** What a rule's text prefilter may use besides the file's text. */
+export interface RuleSurface {
+  connectionName: string;
+  syncToAsyncName: string;
+}
+
 export interface Rule<MessageId extends string = string> {
   meta: RuleMeta<MessageId>;
   /** The node kinds `check` is called for, in one walk shared by every rule. */
   nodeKinds: readonly ts.SyntaxKind[];
+  /** A cheap test of the file's text: when false, the rule is not dispatched for that file at all. */
+  appliesTo?(text: string, surface: RuleSurface): boolean;
   check(node: ts.Node, context: RuleContext<MessageId>): void;
 }
 

@@ -80,8 +80,8 @@ function matchesKeys(keys: ModuleKeys, module: string): boolean {
   return keys.exact.has(module) || (!isProjectModule(module) && keys.packages.some((prefix) => module.startsWith(prefix)));
 }
 
-/** About 45k lines of typical TypeScript: a program of this size stays near 150 MB. */
-const DEFAULT_CHUNK_BYTES = 1_800_000;
+/** About 30k lines of typical TypeScript: a program of this size stays near 100 MB. */
+const DEFAULT_CHUNK_BYTES = 1_200_000;
 
 /** Consecutive runs of files whose texts add up to at most `budget` bytes (at least one file each). */
 function chunksOf(files: readonly string[], texts: ReadonlyMap<string, string>, budget: number): string[][] {
@@ -215,6 +215,8 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
           tick();
         }
       }
+      // Free the last chunk's program before the project-wide analysis allocates the findings.
+      if (chunks.length > 1) collectGarbage();
       if (unresolved.size > 0) {
         notes.push(
           `${displayPath(cwd, tsconfig)}: ${[...unresolved].join(', ')} does not resolve, so types cannot tell the ORM apart; receivers are matched by following imports syntactically`,

@@ -86,6 +86,9 @@ function refine(origins: readonly Origin[], member: string): Origin[] {
 export class ScopeTracker {
   private current: Scope;
   private readonly originMemo = new Map<Binding, Origin[]>();
+  private readonly returned = new Map<ts.Node, Origin[]>();
+  /** Local names of imports renamed with `as` (the only names whose exported name differs). */
+  readonly renamedImports = new Set<string>();
   private readonly inProgress = new Set<Binding>();
 
   constructor(private readonly resolveSpecifier: SpecifierResolver) {
@@ -196,7 +199,11 @@ export class ScopeTracker {
         const named = clause.namedBindings;
         if (named && ts.isNamespaceImport(named)) bind(named.name.text, '*');
         if (named && ts.isNamedImports(named)) {
-          for (const element of named.elements) bind(element.name.text, (element.propertyName ?? element.name).text);
+          for (const element of named.elements) {
+            const imported = (element.propertyName ?? element.name).text;
+            if (imported !== element.name.text) this.renamedImports.add(element.name.text);
+            bind(element.name.text, imported);
+          }
         }
         return;
       }
@@ -291,6 +298,8 @@ export class ScopeTracker {
   }
 
   bindingOrigins(binding: Binding, depth = 0): Origin[] {
+    // A function's origins grow once the walk has seen its return: never memoise them.
+    if (binding.kind === 'function') return depth > MAX_DEPTH ? [] : this.returnOrigins(binding.node, depth);
     const memo = this.originMemo.get(binding);
     if (memo) return memo;
     if (this.inProgress.has(binding) || depth > MAX_DEPTH) return [];
@@ -341,16 +350,20 @@ export class ScopeTracker {
     }
   }
 
+  /**
+   * Records where a function's first returned value comes from, while the walk is inside it (so
+   * its locals are in scope). Functions not walked yet are judged by their annotation alone.
+   */
+  recordReturn(fn: ts.Node, expression: ts.Expression): void {
+    if (!this.returned.has(fn)) this.returned.set(fn, this.originsOf(expression));
+  }
+
   /** Origins of what a function returns: its return type annotation and its first returned expression. */
   returnOrigins(fn: ts.FunctionLikeDeclaration, depth = 0): Origin[] {
     if (depth > MAX_DEPTH) return [];
     const origins: Origin[] = fn.type ? this.typeOrigins(fn.type, depth) : [];
-    const body = fn.body;
-    if (body && !ts.isBlock(body)) origins.push(...this.originsOf(body, depth + 1));
-    if (body && ts.isBlock(body)) {
-      const returned = firstReturnedExpression(body);
-      if (returned) origins.push(...this.originsOf(returned, depth + 1));
-    }
+    const returned = this.returned.get(fn);
+    if (returned) origins.push(...returned);
     return origins;
   }
 
@@ -380,19 +393,4 @@ function leftmostIdentifier(name: ts.EntityName): ts.Identifier {
   let current: ts.EntityName = name;
   while (ts.isQualifiedName(current)) current = current.left;
   return current;
-}
-
-/** The expression of the first `return` in a function body, not looking into nested functions. */
-export function firstReturnedExpression(body: ts.Block): ts.Expression | undefined {
-  let found: ts.Expression | undefined;
-  const visit = (node: ts.Node): void => {
-    if (found || ts.isFunctionLike(node) || ts.isClassLike(node)) return;
-    if (ts.isReturnStatement(node) && node.expression) {
-      found = node.expression;
-      return;
-    }
-    ts.forEachChild(node, visit);
-  };
-  ts.forEachChild(body, visit);
-  return found;
 }

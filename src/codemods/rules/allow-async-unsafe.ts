@@ -42,6 +42,7 @@ export const allowAsyncUnsafe = defineRule({
     },
   },
   nodeKinds: [SyntaxKind.BinaryExpression, SyntaxKind.PropertyAssignment, SyntaxKind.ShorthandPropertyAssignment, SyntaxKind.CallExpression],
+  appliesTo: (text) => text.includes(ALLOW_ASYNC_UNSAFE_ENV),
   check(node, context) {
     if (ts.isBinaryExpression(node)) {
       if (!isAssignmentOperator(node.operatorToken.kind)) return;

@@ -59,6 +59,7 @@ export const syncToAsyncWrapper = defineRule({
     },
   },
   nodeKinds: [SyntaxKind.CallExpression],
+  appliesTo: (text, surface) => text.includes(surface.syncToAsyncName),
   check(node, context) {
     const wrapper = context.syncToAsyncCall(node as ts.CallExpression);
     if (!wrapper) return;
