@@ -81,8 +81,11 @@ describe('orm-migrate scan (child process)', () => {
     });
     afterEach(() => project.remove());
 
-    it('warnings pass; --max-warnings fails over the limit', () => {
+    it('warnings pass; --max-warnings fails over the limit; --output-file writes the report there', () => {
       assert.equal(cli(project.dir, ['--no-types']).status, 0);
+      const toFile = cli(project.dir, ['--no-types', '--format', 'sarif', '--output-file', 'reports/scan.sarif']);
+      assert.equal(toFile.stdout, '');
+      assert.deepEqual(sarifErrors(JSON.parse(project.read('reports/scan.sarif'))), []);
       assert.equal(cli(project.dir, ['--no-types', '--max-warnings', '3']).status, 0);
       const over = cli(project.dir, ['--no-types', '--max-warnings', '2']);
       assert.equal(over.status, 1);
@@ -126,6 +129,10 @@ describe('orm-migrate scan (child process)', () => {
 
       assert.equal(cli(project.dir, ['--no-types', '--baseline', 'ci/baseline.json', '--update-baseline']).status, 0);
       assert.deepEqual(Object.keys(JSON.parse(project.read('ci/baseline.json')) as object), ['../a.ts']);
+
+      // Without --baseline, --update-baseline writes the default file next to the working directory.
+      assert.equal(cli(project.dir, ['--no-types', '--update-baseline']).status, 0);
+      assert.deepEqual(Object.keys(JSON.parse(project.read('orm-migrate-baseline.json')) as object), ['a.ts']);
     });
 
     it('a file that does not parse is reported as an error and the scan goes on', () => {

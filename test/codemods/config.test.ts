@@ -1,7 +1,7 @@
 /** The config file: every key validated, errors naming the file and the key, and its effect on a scan. */
 import assert from 'node:assert/strict';
 import { ConfigError, defaultConfig, loadConfig, scan, validateConfig } from '../../src/codemods/index.js';
-import { createTempProject, createTypedProject } from '../support/temp-project.js';
+import { MODELS_SOURCE, createTempProject, createTypedProject } from '../support/temp-project.js';
 
 function configError(raw: unknown): ConfigError {
   try {
@@ -152,6 +152,44 @@ describe('config in effect', () => {
         const result = await scan({ cwd: project.dir, types });
         assert.deepEqual(result.findings.map((finding) => `${finding.line} ${finding.ruleId}`), ['8 async-outside-connection'], `types: ${types}`);
       }
+    } finally {
+      project.remove();
+    }
+  });
+
+  it('type-aware, but the ORM module does not resolve: says so and follows the imports instead', async () => {
+    const project = createTempProject({
+      'package.json': '{ "type": "module" }\n',
+      'tsconfig.json': '{ "compilerOptions": { "module": "NodeNext", "strict": true, "noEmit": true, "types": [] } }\n',
+      'models.ts': MODELS_SOURCE,
+      'app.ts': [
+        "import { Question } from './models.js';",
+        'const cache = { async aget(key: string) { return key; } };',
+        'export async function f() {',
+        "  await cache.aget('x');",
+        '  return Question.objects.aget({ pk: 1 });',
+        '}',
+        '',
+      ].join('\n'),
+      'untyped/tool.js': "import { Question } from '../models.js';\nexport const count = await Question.objects.acount();\n",
+    });
+    try {
+      const result = await scan({ cwd: project.dir });
+      assert.equal(result.mode, 'type-aware');
+      assert.ok(result.notes.some((note) => note.startsWith('tsconfig.json: orm-migrate/runtime does not resolve')), result.notes.join('\n'));
+      assert.deepEqual(result.findings.map((finding) => `${finding.file.slice(project.dir.length + 1)}:${finding.line}`), ['app.ts:5', 'untyped/tool.js:2']);
+    } finally {
+      project.remove();
+    }
+  });
+
+  it('without any tsconfig.json the scan is syntactic and says why', async () => {
+    const project = createTempProject({ 'models.ts': MODELS_SOURCE, 'app.ts': "import { Question } from './models.js';\nQuestion.objects.aget({ pk: 1 });\n" });
+    try {
+      const result = await scan({ cwd: project.dir });
+      assert.equal(result.mode, 'syntactic');
+      assert.deepEqual(result.notes, ['no tsconfig.json found for 2 file(s) (e.g. app.ts): ORM calls there are matched by following imports syntactically']);
+      assert.deepEqual(result.findings.map((finding) => finding.ruleId), ['async-outside-connection', 'floating-async-call']);
     } finally {
       project.remove();
     }

@@ -13,7 +13,6 @@ import type {
   ExportFact,
   FileFacts,
   FunctionFact,
-  Origin,
   ParseErrorFact,
   ReferenceFact,
   ReferenceVia,
@@ -808,4 +807,3 @@ export function analyzeFile(sourceFile: ts.SourceFile, options: FileAnalysisOpti
   return new FileAnalyzer(sourceFile, options).run();
 }
 
-export type { Origin };

@@ -6,12 +6,12 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ALLOW_ASYNC_UNSAFE_ENV, SYNC_TO_ASYNC_FUNCTION } from '../../runtime-shim/surface.js';
 import { RULES } from '../rules/index.js';
-import { loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
 import type { LoadedConfig } from './config.js';
 import { discoverFiles, toPosix } from './discover.js';
 import type { FileFacts } from './facts.js';
 import { analyzeFile, buildRuleDispatch } from './file-analysis.js';
-import type { RuleDispatch } from './file-analysis.js';
+import type { OrmSurface, RuleDispatch } from './file-analysis.js';
 import { SpecifierResolver } from './module-resolution.js';
 import { OriginResolver, isProjectModule } from './origin-resolver.js';
 import { buildPrefilter, hasReexport } from './prefilter.js';
@@ -20,7 +20,7 @@ import type { EnabledRule } from './project-analysis.js';
 import { ProgramFactory, TsconfigError, nearestTsconfig } from './programs.js';
 import { settleTypeFacts } from './type-settlement.js';
 import { collectGarbage } from './memory.js';
-import { isRuleId } from './types.js';
+import { RULE_IDS, isRuleId } from './types.js';
 import type { RuleId, RuleSetting, ScanProgress, ScanResult } from './types.js';
 import { analyzeInWorkers, shouldUseWorkers } from './parallel.js';
 import { analyzeSyntactically, parseSource, surfaceFromConfig } from './syntactic.js';
@@ -107,185 +107,215 @@ function displayPath(cwd: string, file: string): string {
   return rel === '' ? '.' : rel;
 }
 
-export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
-  const started = performance.now();
-  const cwd = resolve(options.cwd ?? process.cwd());
-  const config = options.config ?? loadConfig(cwd, options.configFile);
-  for (const id of Object.keys(options.ruleOverrides ?? {})) if (!isRuleId(id)) throw new Error(`unknown rule ${id}`);
-  const rules = enabledRules(config, options.ruleOverrides);
-  const surface = surfaceFromConfig(config);
-  const dispatch = buildRuleDispatch(RULES.filter((rule) => rules.has(rule.meta.id)));
-  const notes: string[] = [];
-  const progress = options.onProgress;
+/** State shared by the steps of one scan. */
+class ScanSession {
+  readonly notes: string[] = [];
+  readonly factsByFile = new Map<string, FileFacts>();
+  readonly specifierResolver = new SpecifierResolver();
+  readonly surface: OrmSurface;
+  readonly dispatch: RuleDispatch;
+  readonly prefilter: (text: string) => boolean;
+  /** Texts of the files that passed the prefilter (dropped once walked). */
+  readonly texts = new Map<string, string>();
+  private done = 0;
 
-  progress?.({ phase: 'discover', done: 0, total: 0 });
-  const discovery = discoverFiles({
-    cwd,
-    patterns: options.paths ?? ['.'],
-    include: config.include,
-    exclude: config.exclude,
-    configBaseDir: config.baseDir,
-  });
-  notes.push(...discovery.notes);
-
-  const prefilter = buildPrefilter({
-    words: [...surface.asyncToSync.keys(), ...surface.syncToAsync.keys(), surface.connectionName, surface.syncToAsyncName, ALLOW_ASYNC_UNSAFE_ENV],
-    modules: [...config.ormModules, config.connection.module],
-  });
-  const texts = new Map<string, string>();
-  for (const file of discovery.files) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      notes.push(`could not read ${displayPath(cwd, file)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-      continue;
-    }
-    if (prefilter(text)) texts.set(file, text);
+  constructor(
+    readonly cwd: string,
+    readonly config: LoadedConfig,
+    readonly rules: ReadonlyMap<RuleId, EnabledRule>,
+    private readonly options: ScanOptions,
+  ) {
+    this.surface = surfaceFromConfig(config);
+    this.dispatch = buildRuleDispatch(RULES.filter((rule) => rules.has(rule.meta.id)));
+    this.prefilter = buildPrefilter({
+      words: [...this.surface.asyncToSync.keys(), ...this.surface.syncToAsync.keys(), this.surface.connectionName, this.surface.syncToAsyncName, ALLOW_ASYNC_UNSAFE_ENV],
+      modules: [...config.ormModules, config.connection.module],
+    });
   }
-  const candidates = [...texts.keys()];
 
-  const specifierResolver = new SpecifierResolver();
-  const ormKeys = moduleKeys(config.ormModules, config, specifierResolver);
-  const connectionKeys = moduleKeys([config.connection.module], config, specifierResolver);
+  get candidates(): string[] {
+    return [...this.texts.keys()];
+  }
 
-  // Type-aware: files grouped by their nearest tsconfig.json; each group analysed a chunk at a time.
-  const syntacticFiles: string[] = [];
-  const factsByFile = new Map<string, FileFacts>();
-  let done = 0;
-  const tick = (): void => {
-    done += 1;
-    if (progress && done % 50 === 0) progress({ phase: 'parse', done, total: candidates.length });
+  /** Reads every discovered file; keeps those whose text names something of the ORM. */
+  readCandidates(files: readonly string[]): void {
+    for (const file of files) {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        this.notes.push(`could not read ${displayPath(this.cwd, file)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+        continue;
+      }
+      if (this.prefilter(text)) this.texts.set(file, text);
+    }
+  }
+
+  fileDone = (): void => {
+    this.done += 1;
+    if (this.done % 50 === 0) this.options.onProgress?.({ phase: 'parse', done: this.done, total: this.texts.size });
   };
-  let typedFiles = 0;
-  if (options.types === false) {
-    notes.push(`type information off (--no-types): ORM calls are matched by following imports from ${config.ormModules.join(', ')} syntactically`);
-    syntacticFiles.push(...candidates);
-  } else {
+
+  /** Walks the files of each tsconfig group with its type checker; returns the files left for the syntactic walk. */
+  analyzeWithTypes(files: readonly string[]): string[] {
     const tsconfigCache = new Map<string, string | null>();
     const groups = new Map<string, string[]>();
     const untyped: string[] = [];
-    for (const file of candidates) {
+    for (const file of files) {
       const tsconfig = nearestTsconfig(file, tsconfigCache);
       if (!tsconfig) untyped.push(file);
       else if (groups.has(tsconfig)) groups.get(tsconfig)?.push(file);
       else groups.set(tsconfig, [file]);
     }
     if (untyped.length > 0) {
-      notes.push(
-        `no tsconfig.json found for ${untyped.length} file(s) (e.g. ${displayPath(cwd, untyped[0] as string)}): ORM calls there are matched by following imports syntactically`,
+      this.notes.push(
+        `no tsconfig.json found for ${untyped.length} file(s) (e.g. ${displayPath(this.cwd, untyped[0] as string)}): ORM calls there are matched by following imports syntactically`,
       );
-      syntacticFiles.push(...untyped);
     }
-    for (const [tsconfig, files] of groups) {
-      let factory: ProgramFactory;
-      try {
-        factory = new ProgramFactory({
-          tsconfig,
-          ormModules: config.ormModules,
-          connectionModule: config.connection.module,
-          connectionName: config.connection.name,
-          syncToAsyncName: SYNC_TO_ASYNC_FUNCTION,
-          configBaseDir: config.baseDir,
-        });
-      } catch (error) {
-        if (!(error instanceof TsconfigError)) throw error;
-        notes.push(`could not use ${displayPath(cwd, tsconfig)} (${error.message}): its files are matched by following imports syntactically`);
-        syntacticFiles.push(...files);
-        continue;
-      }
-      const unresolved = new Set<string>();
-      const chunks = chunksOf(files, texts, options.typeAwareChunkBytes ?? DEFAULT_CHUNK_BYTES);
-      for (const [index, chunk] of chunks.entries()) {
-        if (index > 0) collectGarbage();
-        const typed = factory.create(chunk);
-        for (const module of typed.unresolvedModules) unresolved.add(module);
-        for (const file of chunk) {
-          const sourceFile = typed.program.getSourceFile(file);
-          if (!sourceFile) continue;
-          const facts = analyzeFile(sourceFile, {
-            surface,
-            dispatch,
-            resolveSpecifier: (specifier) => specifierResolver.resolveFrom(file, specifier),
-            keepNodes: true,
-          });
-          settleTypeFacts(facts, typed.oracle);
-          factsByFile.set(file, facts);
-          typedFiles += 1;
-          tick();
-        }
-      }
-      // Free the last chunk's program before the project-wide analysis allocates the findings.
-      if (chunks.length > 1) collectGarbage();
-      if (unresolved.size > 0) {
-        notes.push(
-          `${displayPath(cwd, tsconfig)}: ${[...unresolved].join(', ')} does not resolve, so types cannot tell the ORM apart; receivers are matched by following imports syntactically`,
-        );
-      }
+    for (const [tsconfig, groupFiles] of groups) {
+      if (!this.analyzeTsconfigGroup(tsconfig, groupFiles)) untyped.push(...groupFiles);
     }
+    return untyped;
   }
-  const mode = typedFiles > 0 ? 'type-aware' : 'syntactic';
 
-  // Syntactic files: one walk each, in worker threads when there are many.
-  if (shouldUseWorkers(syntacticFiles.length, options.workers)) {
-    const settings: SyntacticSettings = {
-      surface: { asyncToSync: [...surface.asyncToSync], connectionName: surface.connectionName, syncToAsyncName: surface.syncToAsyncName },
-      enabledRules: [...rules.keys()],
-    };
-    const shares = syntacticFiles.map((file) => ({ file, text: texts.get(file) as string }));
-    for (const facts of await analyzeInWorkers(shares, settings, options.workers, tick)) factsByFile.set(facts.file, facts);
-  } else {
-    for (const file of syntacticFiles) {
-      factsByFile.set(file, analyzeSyntactically(file, texts.get(file) as string, surface, dispatch, specifierResolver));
-      tick();
-    }
-  }
-  texts.clear();
-
-  // Files outside the scan that imports lead to: parsed on demand, only if their text could matter.
-  const exportOnlyDispatch: RuleDispatch = [];
-  const extraFacts = new Map<string, FileFacts | undefined>();
-  const factsProvider = (file: string): FileFacts | undefined => {
-    const scanned = factsByFile.get(file);
-    if (scanned) return scanned;
-    if (extraFacts.has(file)) return extraFacts.get(file);
-    let facts: FileFacts | undefined;
+  /** One tsconfig's files, a chunk of programs at a time; false when the tsconfig cannot be used. */
+  private analyzeTsconfigGroup(tsconfig: string, files: readonly string[]): boolean {
+    const { config } = this;
+    let factory: ProgramFactory;
     try {
-      const text = readFileSync(file, 'utf8');
-      if (prefilter(text) || hasReexport(text)) {
-        facts = analyzeFile(parseSource(file, text), {
-          surface,
-          dispatch: exportOnlyDispatch,
-          resolveSpecifier: (specifier) => specifierResolver.resolveFrom(file, specifier),
-          keepNodes: false,
-        });
-      }
-    } catch {
-      facts = undefined;
+      factory = new ProgramFactory({
+        tsconfig,
+        ormModules: config.ormModules,
+        connectionModule: config.connection.module,
+        connectionName: config.connection.name,
+        syncToAsyncName: SYNC_TO_ASYNC_FUNCTION,
+        configBaseDir: config.baseDir,
+      });
+    } catch (error) {
+      if (!(error instanceof TsconfigError)) throw error;
+      this.notes.push(`could not use ${displayPath(this.cwd, tsconfig)} (${error.message}): its files are matched by following imports syntactically`);
+      return false;
     }
-    extraFacts.set(file, facts);
-    return facts;
-  };
+    const unresolved = new Set<string>();
+    const chunks = chunksOf(files, this.texts, this.options.typeAwareChunkBytes ?? DEFAULT_CHUNK_BYTES);
+    for (const [index, chunk] of chunks.entries()) {
+      if (index > 0) collectGarbage();
+      const typed = factory.create(chunk);
+      for (const module of typed.unresolvedModules) unresolved.add(module);
+      for (const file of chunk) {
+        const sourceFile = typed.program.getSourceFile(file);
+        if (!sourceFile) continue;
+        const facts = analyzeFile(sourceFile, {
+          surface: this.surface,
+          dispatch: this.dispatch,
+          resolveSpecifier: (specifier) => this.specifierResolver.resolveFrom(file, specifier),
+          keepNodes: true,
+        });
+        settleTypeFacts(facts, typed.oracle);
+        this.factsByFile.set(file, facts);
+        this.texts.delete(file);
+        this.fileDone();
+      }
+    }
+    // Free the last chunk's program before the project-wide analysis allocates the findings.
+    if (chunks.length > 1) collectGarbage();
+    if (unresolved.size > 0) {
+      this.notes.push(
+        `${displayPath(this.cwd, tsconfig)}: ${[...unresolved].join(', ')} does not resolve, so types cannot tell the ORM apart; receivers are matched by following imports syntactically`,
+      );
+    }
+    return true;
+  }
 
-  const resolver = new OriginResolver(factsProvider, {
+  /** One syntactic walk per file, in worker threads when there are many. */
+  async analyzeWithoutTypes(files: readonly string[]): Promise<void> {
+    if (shouldUseWorkers(files.length, this.options.workers)) {
+      const settings: SyntacticSettings = {
+        surface: { asyncToSync: [...this.surface.asyncToSync], connectionName: this.surface.connectionName, syncToAsyncName: this.surface.syncToAsyncName },
+        enabledRules: [...this.rules.keys()],
+      };
+      const sources = files.map((file) => ({ file, text: this.texts.get(file) as string }));
+      for (const facts of await analyzeInWorkers(sources, settings, this.options.workers, this.fileDone)) this.factsByFile.set(facts.file, facts);
+    } else {
+      for (const file of files) {
+        this.factsByFile.set(file, analyzeSyntactically(file, this.texts.get(file) as string, this.surface, this.dispatch, this.specifierResolver));
+        this.fileDone();
+      }
+    }
+    for (const file of files) this.texts.delete(file);
+  }
+
+  /**
+   * Facts of any project file imports lead to: the scanned ones, else parsed on demand (exports
+   * only) — and only if the text could matter (it names the ORM, or re-exports something).
+   */
+  factsProvider(): (file: string) => FileFacts | undefined {
+    const extra = new Map<string, FileFacts | undefined>();
+    const exportsOnly: RuleDispatch = [];
+    return (file) => {
+      const scanned = this.factsByFile.get(file);
+      if (scanned) return scanned;
+      if (extra.has(file)) return extra.get(file);
+      let facts: FileFacts | undefined;
+      try {
+        const text = readFileSync(file, 'utf8');
+        if (this.prefilter(text) || hasReexport(text)) {
+          facts = analyzeFile(parseSource(file, text), {
+            surface: this.surface,
+            dispatch: exportsOnly,
+            resolveSpecifier: (specifier) => this.specifierResolver.resolveFrom(file, specifier),
+            keepNodes: false,
+          });
+        }
+      } catch {
+        facts = undefined;
+      }
+      extra.set(file, facts);
+      return facts;
+    };
+  }
+}
+
+export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
+  const started = performance.now();
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const config = options.config ?? loadConfig(cwd, options.configFile);
+  for (const id of Object.keys(options.ruleOverrides ?? {})) {
+    if (!isRuleId(id)) throw new ConfigError('--rule', id, `is not a rule (rules: ${RULE_IDS.join(', ')})`);
+  }
+  const session = new ScanSession(cwd, config, enabledRules(config, options.ruleOverrides), options);
+
+  options.onProgress?.({ phase: 'discover', done: 0, total: 0 });
+  const discovery = discoverFiles({ cwd, patterns: options.paths ?? ['.'], include: config.include, exclude: config.exclude, configBaseDir: config.baseDir });
+  session.notes.push(...discovery.notes);
+  session.readCandidates(discovery.files);
+  const candidates = session.candidates;
+
+  let untyped: readonly string[] = candidates;
+  if (options.types === false) {
+    session.notes.push(`type information off (--no-types): ORM calls are matched by following imports from ${config.ormModules.join(', ')} syntactically`);
+  } else {
+    untyped = session.analyzeWithTypes(candidates);
+  }
+  await session.analyzeWithoutTypes(untyped);
+
+  const ormKeys = moduleKeys(config.ormModules, config, session.specifierResolver);
+  const connectionKeys = moduleKeys([config.connection.module], config, session.specifierResolver);
+  const resolver = new OriginResolver(session.factsProvider(), {
     isOrmModule: (module) => matchesKeys(ormKeys, module),
     isConnectionModule: (module) => matchesKeys(connectionKeys, module),
     connectionName: config.connection.name,
     syncToAsyncName: SYNC_TO_ASYNC_FUNCTION,
   });
-  progress?.({ phase: 'analyse', done: candidates.length, total: candidates.length });
-  const scannedFacts = candidates.map((file) => factsByFile.get(file)).filter((facts): facts is FileFacts => facts !== undefined);
-  const analysis = analyzeProject({
-    files: scannedFacts,
-    resolver,
-    rules,
-  });
+  options.onProgress?.({ phase: 'analyse', done: candidates.length, total: candidates.length });
+  const files = candidates.map((file) => session.factsByFile.get(file)).filter((facts): facts is FileFacts => facts !== undefined);
+  const analysis = analyzeProject({ files, resolver, rules: session.rules });
 
   return {
     findings: analysis.findings,
     files: discovery.files,
-    mode,
-    notes,
+    mode: options.types === false || (candidates.length > 0 && untyped.length === candidates.length) ? 'syntactic' : 'type-aware',
+    notes: session.notes,
     stats: {
       discovered: discovery.files.length,
       parsed: candidates.length,

@@ -1,0 +1,135 @@
+/**
+ * Wrapping a call chain's root: its body moves, unchanged but one level deeper, into
+ * `return newConnection(async () => { … })`. An arrow callback keeps `this`, `super` and
+ * `new.target`; a `return` inside returns from the callback, which newConnection passes on.
+ */
+import ts from '../typescript.cjs';
+import type { SourceStyle } from './style.js';
+import type { TextEdit } from './text.js';
+import { indentEdits, indentationAt, isFirstOnLine, lineStartOf } from './text.js';
+
+const { SyntaxKind } = ts;
+
+export type WrappableFunction = ts.FunctionDeclaration | ts.FunctionExpression | ts.ArrowFunction | ts.MethodDeclaration;
+
+export function isFunctionLikeWithBody(node: ts.Node): node is ts.FunctionLikeDeclaration & { body: ts.ConciseBody } {
+  switch (node.kind) {
+    case SyntaxKind.FunctionDeclaration:
+    case SyntaxKind.FunctionExpression:
+    case SyntaxKind.ArrowFunction:
+    case SyntaxKind.MethodDeclaration:
+    case SyntaxKind.Constructor:
+    case SyntaxKind.GetAccessor:
+    case SyntaxKind.SetAccessor:
+      return (node as ts.FunctionLikeDeclaration).body !== undefined;
+    default:
+      return false;
+  }
+}
+
+export function isAsyncFunction(node: ts.Node): boolean {
+  return (ts.canHaveModifiers(node) && ts.getModifiers(node)?.some((modifier) => modifier.kind === SyntaxKind.AsyncKeyword)) ?? false;
+}
+
+/** Does the body read `arguments` of this function (nested arrows see the same object; other functions have their own)? */
+function usesArguments(fn: ts.FunctionLikeDeclaration): ts.Node | undefined {
+  let found: ts.Node | undefined;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (node !== fn && isFunctionLikeWithBody(node) && !ts.isArrowFunction(node)) return;
+    if (ts.isClassLike(node) && node !== fn) return;
+    if (ts.isIdentifier(node) && node.text === 'arguments') {
+      const parent = node.parent;
+      if (!(ts.isPropertyAccessExpression(parent) && parent.name === node) && !(ts.isPropertyAssignment(parent) && parent.name === node)) {
+        found = node;
+        return;
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  if (fn.body) visit(fn.body);
+  return found;
+}
+
+/** Why the fix cannot wrap this function's body, or undefined when it can. */
+export function unwrappableReason(node: ts.Node, sourceFile: ts.SourceFile): string | undefined {
+  if (!isFunctionLikeWithBody(node)) return 'it is not a function with a body';
+  if (ts.isConstructorDeclaration(node) || ts.isGetAccessorDeclaration(node) || ts.isSetAccessorDeclaration(node)) {
+    return 'it is a constructor or accessor, which cannot be async: move the ORM calls into an async method';
+  }
+  const async = isAsyncFunction(node);
+  if (node.asteriskToken) {
+    return async
+      ? 'it is an async generator: a connection block cannot stay open across its yields; wrap the code that consumes it instead'
+      : 'it is a generator: wrap the code that consumes it instead';
+  }
+  if (!async) return 'it is not async, so wrapping its body would change what it returns; make it async (or wrap its callers), then run fix again';
+  const argumentsUse = usesArguments(node);
+  if (argumentsUse) {
+    const { line } = sourceFile.getLineAndCharacterOfPosition(argumentsUse.getStart(sourceFile));
+    return `its body uses \`arguments\` (line ${line + 1}): replace it with rest parameters, then run fix again`;
+  }
+  return undefined;
+}
+
+/** Template literals and strings with line continuations: re-indenting their lines would change their value. */
+export function literalRanges(node: ts.Node, sourceFile: ts.SourceFile): [number, number][] {
+  const ranges: [number, number][] = [];
+  const text = sourceFile.text;
+  const visit = (child: ts.Node): void => {
+    switch (child.kind) {
+      case SyntaxKind.NoSubstitutionTemplateLiteral:
+      case SyntaxKind.TemplateExpression:
+      case SyntaxKind.StringLiteral: {
+        const start = child.getStart(sourceFile);
+        if (text.slice(start, child.end).includes('\n')) ranges.push([start, child.end]);
+        return;
+      }
+      default:
+        ts.forEachChild(child, visit);
+    }
+  };
+  visit(node);
+  return ranges;
+}
+
+/** The edits that move a function's body into a `newConnection(async () => …)` callback. */
+export function wrapFunctionEdits(fn: ts.FunctionLikeDeclaration & { body: ts.ConciseBody }, sourceFile: ts.SourceFile, style: SourceStyle, connection: string): TextEdit[] {
+  const text = sourceFile.text;
+  const semicolon = style.semicolons ? ';' : '';
+  const body = fn.body;
+  if (!ts.isBlock(body)) {
+    // `async (id) => expr` → `async (id) => newConnection(async () => expr)`
+    const start = body.getStart(sourceFile);
+    return [
+      { start, end: start, text: `${connection}(async () => ` },
+      { start: body.end, end: body.end, text: ')' },
+    ];
+  }
+  const open = body.getStart(sourceFile);
+  const close = body.end - 1;
+  if (!text.slice(open, close).includes('\n')) {
+    return [
+      { start: open + 1, end: open + 1, text: ` return ${connection}(async () => {` },
+      { start: close, end: close, text: `})${semicolon} ` },
+    ];
+  }
+  const first = body.statements[0];
+  const closeIndent = indentationAt(text, lineStartOf(text, close));
+  const innerIndent = first && isFirstOnLine(text, first.getStart(sourceFile)) ? indentationAt(text, lineStartOf(text, first.getStart(sourceFile))) : closeIndent + style.indentUnit;
+  const header = { start: open + 1, end: open + 1, text: `${style.newline}${innerIndent}return ${connection}(async () => {` };
+  if (isFirstOnLine(text, close)) {
+    const closeLine = lineStartOf(text, close);
+    return [
+      header,
+      ...indentEdits(text, open, closeLine, style.indentUnit, literalRanges(body, sourceFile)),
+      { start: closeLine, end: closeLine, text: `${innerIndent}})${semicolon}${style.newline}` },
+    ];
+  }
+  // The closing brace shares a line with code: indent the lines in between, close on that line.
+  return [
+    header,
+    ...indentEdits(text, open, close, style.indentUnit, literalRanges(body, sourceFile)),
+    { start: close, end: close, text: `})${semicolon} ` },
+  ];
+}
