@@ -1,18 +1,13 @@
 /** Reading the runtime's warnings file (JSON lines) with errors that name the file and line. */
 import { readFileSync } from 'node:fs';
+import type { WarningRecord } from '../runtime-shim/recording.js';
 
 export class GateInputError extends Error {
   override name = 'GateInputError';
 }
 
-export interface RecordedWarning {
-  code: string;
-  method: string;
-  model: string;
-  site: string;
-  pid: number;
-  test?: string;
-}
+/** One line of the warnings file, as the runtime writes it. */
+export type RecordedWarning = WarningRecord;
 
 const SITE = /^.+:\d+:\d+$|^<unknown call site>$/;
 
