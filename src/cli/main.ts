@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerFixCommand } from './fix.js';
 import { registerScanCommand } from './scan.js';
 import { gateCommand } from './gate.js';
 
@@ -31,14 +32,7 @@ export function buildProgram(result: CommandResult): Command {
 
   registerScanCommand(program, result);
 
-  program
-    .command('fix')
-    .description('rewrite call sites into newConnection blocks (not implemented yet)')
-    .argument('[paths...]', 'files, directories or globs', ['.'])
-    .action(() => {
-      process.stderr.write('orm-migrate fix: not implemented yet (tracked by the fix issue)\n');
-      result.exitCode = EXIT_USAGE;
-    });
+  registerFixCommand(program, result);
 
   program.addCommand(gateCommand(result));
   // Commands added with addCommand() do not inherit these: bad usage must exit 2, not 1.

@@ -72,7 +72,7 @@ export function updateBaselineCommand(paths: readonly string[], options: ScanCom
 }
 
 /** Shows progress on stderr, but only on a terminal and only once the scan has taken a while. */
-function progressReporter(): { onProgress: (progress: ScanProgress) => void; done: () => void } {
+export function progressReporter(): { onProgress: (progress: ScanProgress) => void; done: () => void } {
   const stream = process.stderr;
   if (!stream.isTTY) return { onProgress: () => undefined, done: () => undefined };
   const started = Date.now();
@@ -149,6 +149,7 @@ export async function runScan(paths: readonly string[], options: ScanCommandOpti
     ...(baselineArgument !== undefined ? { updateBaselineCommand: updateBaselineCommand(paths, options, baselineArgument) } : {}),
   };
   for (const note of result.notes) process.stderr.write(`orm-migrate: note: ${note}\n`);
+  const formatStarted = performance.now();
   const output = FORMATTERS[options.format](report, context);
   if (options.outputFile) {
     const target = resolve(cwd, options.outputFile);
@@ -156,6 +157,11 @@ export async function runScan(paths: readonly string[], options: ScanCommandOpti
     writeFileSync(target, output);
   } else {
     process.stdout.write(output);
+  }
+  if (process.env.ORM_MIGRATE_TIMING) {
+    // Like ESLint's TIMING=1: where the time went, on stderr.
+    const phases = { ...result.stats.phases, report: Math.round(performance.now() - formatStarted) };
+    process.stderr.write(`orm-migrate: timing (ms): ${Object.entries(phases).map(([phase, ms]) => `${phase} ${ms}`).join(', ')}\n`);
   }
   // stylish and github print the gate lines themselves; machine formats keep stdout clean.
   if (options.format === 'json' || options.format === 'sarif' || options.outputFile) {

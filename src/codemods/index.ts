@@ -42,3 +42,13 @@ export {
   writeBaseline,
 } from './report/index.js';
 export type { BaselineComparison, BaselineCounts, FormatContext, FormatName, GateOptions, Report, ReportedFinding } from './report/index.js';
+export {
+  ConcurrentChangeError,
+  FIXABLE_RULE_IDS,
+  isFixableRuleId,
+  planFix,
+  uncommittedChanges,
+  unifiedDiff,
+  writeFileAtomically,
+} from './fix/index.js';
+export type { DirtyFile, FixFailure, FixOptions, FixPlan, FixableRuleId, FixedFile, GitCheck, ManualItem } from './fix/index.js';

@@ -25,7 +25,9 @@ export class EditConflictError extends Error {
 export function applyEdits(file: string, text: string, edits: readonly TextEdit[]): string {
   if (edits.length === 0) return text;
   const indexed = edits.map((edit, order) => ({ edit, order }));
-  indexed.sort((a, b) => a.edit.start - b.edit.start || Number(b.edit.indent ?? false) - Number(a.edit.indent ?? false) || a.order - b.order);
+  // At one offset: indentation first, then other inserts, then the replacement that starts there.
+  const rank = (edit: TextEdit): number => (edit.end > edit.start ? 2 : edit.indent ? 0 : 1);
+  indexed.sort((a, b) => a.edit.start - b.edit.start || rank(a.edit) - rank(b.edit) || a.order - b.order);
   const replacements = indexed.filter(({ edit }) => edit.end > edit.start);
   for (let index = 1; index < replacements.length; index += 1) {
     const previous = replacements[index - 1] as { edit: TextEdit };

@@ -37,7 +37,7 @@ function usesArguments(fn: ts.FunctionLikeDeclaration): ts.Node | undefined {
   const visit = (node: ts.Node): void => {
     if (found) return;
     if (node !== fn && isFunctionLikeWithBody(node) && !ts.isArrowFunction(node)) return;
-    if (ts.isClassLike(node) && node !== fn) return;
+    if (ts.isClassLike(node)) return;
     if (ts.isIdentifier(node) && node.text === 'arguments') {
       const parent = node.parent;
       if (!(ts.isPropertyAccessExpression(parent) && parent.name === node) && !(ts.isPropertyAssignment(parent) && parent.name === node)) {

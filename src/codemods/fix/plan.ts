@@ -1,0 +1,747 @@
+/**
+ * `orm-migrate fix`, planned: scan once, decide from its findings and call graph which roots to
+ * wrap and which calls to rewrite (and which must stay manual, and why), then compute each
+ * file's new text from precise splices. Nothing is written here; the CLI does that.
+ */
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import ts from '../typescript.cjs';
+import { loadConfig } from '../engine/config.js';
+import type { LoadedConfig } from '../engine/config.js';
+import { toPosix } from '../engine/discover.js';
+import { SpecifierResolver } from '../engine/module-resolution.js';
+import { scan } from '../engine/scan.js';
+import { parseSource } from '../engine/syntactic.js';
+import type { AnalysisMode, ConnectionFunctionSummary, Finding, FunctionRef, RuleId, RuleSetting, ScanProgress, ScanResult } from '../engine/types.js';
+import { countReferences, existingReference, importOfLocal, planImportEdits } from './imports.js';
+import type { BindingRequest, ModuleRef } from './imports.js';
+import { moduleRefFor } from './modules.js';
+import { rewriteSyncCall, rewriteSyncIteration, rewriteWrapper } from './rewrites.js';
+import type { AsyncContext, FunctionTwinLookup } from './rewrites.js';
+import { detectStyle } from './style.js';
+import { SyncCallFinder } from './sync-calls.js';
+import type { SyncCallSite } from './sync-calls.js';
+import { applyEdits, positionAt } from './text.js';
+import type { TextEdit } from './text.js';
+import { planModuleRoot } from './top-level.js';
+import { isAsyncFunction, isFunctionLikeWithBody, unwrappableReason, wrapFunctionEdits } from './wrap.js';
+
+export const FIXABLE_RULE_IDS = ['async-outside-connection', 'sync-in-async-context', 'sync-to-async-wrapper'] as const satisfies readonly RuleId[];
+export type FixableRuleId = (typeof FIXABLE_RULE_IDS)[number];
+
+export function isFixableRuleId(value: string): value is FixableRuleId {
+  return (FIXABLE_RULE_IDS as readonly string[]).includes(value);
+}
+
+export interface FixOptions {
+  /** Directory paths and the config search start from (default: process.cwd()). */
+  cwd?: string;
+  /** Files, directories or globs (default `.`). */
+  paths?: readonly string[];
+  configFile?: string;
+  config?: LoadedConfig;
+  /** Type-aware scan with the nearest tsconfig.json (default true). */
+  types?: boolean;
+  /** The rewrites to apply (default: every fixable rule the config does not turn off). */
+  rules?: readonly FixableRuleId[];
+  workers?: number | 'auto';
+  onProgress?: (progress: ScanProgress) => void;
+}
+
+/** Something the fix left alone on purpose, with what the user should do. */
+export interface ManualItem {
+  file: string;
+  line: number;
+  column: number;
+  ruleId: FixableRuleId;
+  /** What it is about: a function (the root of a call chain), the module's top level, or a call. */
+  subject: string;
+  reason: string;
+  /** Findings of scan it leaves in place. */
+  findings: number;
+}
+
+export interface FixedFile {
+  /** Absolute path. */
+  file: string;
+  original: string;
+  fixed: string;
+  /** Rewrites applied, per rule. */
+  rewrites: Partial<Record<FixableRuleId, number>>;
+}
+
+export interface FixFailure {
+  file: string;
+  message: string;
+}
+
+export interface FixPlan {
+  cwd: string;
+  mode: AnalysisMode;
+  notes: string[];
+  /** Files whose text changes. */
+  files: FixedFile[];
+  /** Scanned files that stay as they are (and did not fail). */
+  unchanged: number;
+  manual: ManualItem[];
+  errors: FixFailure[];
+  /** Every file the scan covered. */
+  scanned: string[];
+  durationMs: number;
+}
+
+/** A rewrite target in one file: a sync call or iteration to turn async. */
+interface SyncTarget {
+  start: number;
+  end: number;
+  kind: 'call' | 'iteration';
+  twin: string;
+  method: string;
+  syncOnly: boolean;
+  excerpt: string;
+}
+
+type SyncPlan = { kind: 'edits'; edits: TextEdit[]; binding?: BindingRequest; consumed?: string } | { kind: 'manual'; reason: string };
+
+interface RootEntry {
+  ref: FunctionRef;
+  findings: number;
+  reason?: string;
+  /** Module roots: the block around the top-level statements, planned once. */
+  moduleEdits?: TextEdit[];
+  moduleRange?: [number, number];
+}
+
+interface ParsedFile {
+  /** The file as it is on disk. */
+  raw: string;
+  /** Without the byte order mark: what is parsed and edited (the mark is put back). */
+  text: string;
+  bom: string;
+  sourceFile: ts.SourceFile;
+  /**
+   * How far scan's offsets for this file are ahead of `text`'s: type-aware scans read files
+   * through TypeScript, which drops a BOM; syntactic scans count it.
+   */
+  delta: number;
+}
+
+const SCAN_RULES: Partial<Record<RuleId, RuleSetting>> = {
+  'async-outside-connection': 'warn',
+  'sync-in-async-context': 'warn',
+  'sync-to-async-wrapper': 'warn',
+  'floating-async-call': 'warn',
+  'allow-async-unsafe': 'off',
+};
+
+/** Parsed files kept between the analysis and the rewrite, up to this much source text. */
+const PARSE_CACHE_CHARS = 24_000_000;
+
+function selectRules(config: LoadedConfig, requested: readonly FixableRuleId[] | undefined): Set<FixableRuleId> {
+  if (requested && requested.length > 0) return new Set(requested);
+  return new Set(FIXABLE_RULE_IDS.filter((id) => config.rules[id] !== 'off'));
+}
+
+/** The deepest node spanning exactly [start, end) that satisfies the test. */
+function nodeAt<T extends ts.Node>(sourceFile: ts.SourceFile, start: number, end: number, test: (node: ts.Node) => node is T): T | undefined {
+  let found: T | undefined;
+  const visit = (node: ts.Node): void => {
+    if (node.pos > start || node.end < end) return;
+    if (node.end === end && node.getStart(sourceFile) === start && test(node)) found = node;
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return found;
+}
+
+function functionAt(sourceFile: ts.SourceFile, start: number): ts.Node | undefined {
+  let found: ts.Node | undefined;
+  const visit = (node: ts.Node): void => {
+    if (found || node.end <= start || node.pos > start) return;
+    if (isFunctionLikeWithBody(node) && node.getStart(sourceFile) === start) {
+      found = node;
+      return;
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return found;
+}
+
+class FunctionIndex {
+  private readonly byId = new Map<string, ConnectionFunctionSummary>();
+  private readonly byFile = new Map<string, ConnectionFunctionSummary[]>();
+  private readonly rootsMemo = new Map<string, FunctionRef[]>();
+
+  constructor(private readonly result: ScanResult) {
+    for (const summary of result.connection.functions) {
+      this.byId.set(summary.id, summary);
+      const list = this.byFile.get(summary.file);
+      if (list) list.push(summary);
+      else this.byFile.set(summary.file, [summary]);
+    }
+  }
+
+  get(id: string): ConnectionFunctionSummary | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): Iterable<ConnectionFunctionSummary> {
+    return this.byId.values();
+  }
+
+  inFile(file: string): readonly ConnectionFunctionSummary[] {
+    return this.byFile.get(file) ?? [];
+  }
+
+  /** The innermost function of the file whose span holds the offset (the module when none does). */
+  enclosing(file: string, offset: number): ConnectionFunctionSummary | undefined {
+    let best: ConnectionFunctionSummary | undefined;
+    for (const summary of this.inFile(file)) {
+      const contains = summary.kind === 'module' || (summary.start <= offset && offset < summary.end);
+      if (contains && (!best || summary.start >= best.start)) best = summary;
+    }
+    return best;
+  }
+
+  rootsOf(id: string): FunctionRef[] {
+    let roots = this.rootsMemo.get(id);
+    if (!roots) {
+      roots = this.result.connection.rootsOf(id);
+      this.rootsMemo.set(id, roots);
+    }
+    return roots;
+  }
+}
+
+class FixPlanner {
+  private readonly index: FunctionIndex;
+  private readonly specifiers = new SpecifierResolver();
+  private readonly parsed = new Map<string, ParsedFile>();
+  private parsedChars = 0;
+  private readonly roots = new Map<string, RootEntry>();
+  private readonly manual: ManualItem[] = [];
+  private readonly errors: FixFailure[] = [];
+  private readonly failed = new Set<string>();
+  private readonly syncFinder: SyncCallFinder;
+  private readonly syncSites = new Map<string, SyncCallSite[]>();
+  private readonly syncPlans = new Map<string, Map<SyncTarget, SyncPlan>>();
+  /** Per file: sync targets from scan's findings (already inside a block). */
+  private readonly insideSyncTargets = new Map<string, { target: SyncTarget; finding: Finding }[]>();
+  private readonly wrapperFindings: Finding[] = [];
+
+  constructor(
+    private readonly result: ScanResult,
+    private readonly config: LoadedConfig,
+    private readonly rules: ReadonlySet<FixableRuleId>,
+    private readonly started: number,
+  ) {
+    this.index = new FunctionIndex(result);
+    this.syncFinder = new SyncCallFinder(config);
+  }
+
+  private display(file: string): string {
+    return toPosix(relative(this.result.cwd, file)) || '.';
+  }
+
+  private parse(file: string): ParsedFile {
+    const cached = this.parsed.get(file);
+    if (cached) return cached;
+    const raw = readFileSync(file, 'utf8');
+    const bom = raw.startsWith('\uFEFF') ? '\uFEFF' : '';
+    const text = raw.slice(bom.length);
+    const sourceFile = parseSource(file, text);
+    const entry: ParsedFile = { raw, text, bom, sourceFile, delta: bom ? this.bomDelta(file, sourceFile) : 0 };
+    if (this.parsedChars + text.length <= PARSE_CACHE_CHARS) {
+      this.parsed.set(file, entry);
+      this.parsedChars += text.length;
+    }
+    return entry;
+  }
+
+  /** Whether scan counted this file's BOM: its functions start one character later if it did. */
+  private bomDelta(file: string, sourceFile: ts.SourceFile): number {
+    for (const summary of this.index.inFile(file)) {
+      if (summary.kind === 'module') continue;
+      if (functionAt(sourceFile, summary.start)) return 0;
+      if (functionAt(sourceFile, summary.start - 1)) return 1;
+    }
+    return this.result.mode === 'syntactic' ? 1 : 0;
+  }
+
+  /** A scan offset of `file` as an offset into the parsed text. */
+  private local(file: string, offset: number): number {
+    return offset - this.parse(file).delta;
+  }
+
+  /** The id scan gives the function that starts at this offset of the parsed text. */
+  private scanFunctionId(file: string, localStart: number, isModule: boolean): string {
+    return `${file}#${isModule ? 0 : localStart + this.parse(file).delta}`;
+  }
+
+  private fail(file: string, error: unknown): void {
+    if (this.failed.has(file)) return;
+    this.failed.add(file);
+    this.errors.push({ file, message: error instanceof Error ? error.message : String(error) });
+  }
+
+  /** `offset` is into the parsed text of the file. */
+  private addManual(file: string, offset: number, ruleId: FixableRuleId, subject: string, reason: string, findings: number): void {
+    let line = 1;
+    let column = 1;
+    try {
+      ({ line, column } = positionAt(this.parse(file).text, offset));
+    } catch {
+      // position stays 1:1 for a file that cannot be read
+    }
+    this.manual.push({ file, line, column, ruleId, subject, reason, findings });
+  }
+
+  private connectionReference(file: string, sourceFile: ts.SourceFile): { reference: string; module: ModuleRef } {
+    const module = moduleRefFor(file, this.config.connection.module, this.config, this.specifiers);
+    const name = this.config.connection.name;
+    return { module, reference: existingReference(sourceFile, { module, name }) ?? name };
+  }
+
+  run(): FixPlan {
+    this.collectFindings();
+    this.checkRoots();
+    this.settleSyncCalls();
+    const files = this.rewriteFiles();
+    this.manual.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
+    return {
+      cwd: this.result.cwd,
+      mode: this.result.mode,
+      notes: this.result.notes,
+      files,
+      unchanged: this.result.files.length - files.length - this.failed.size,
+      manual: this.manual,
+      errors: this.errors,
+      scanned: this.result.files,
+      durationMs: performance.now() - this.started,
+    };
+  }
+
+  // ------------------------------------------------------------ findings → roots and targets
+
+  private collectFindings(): void {
+    const floating: Finding[] = [];
+    for (const finding of this.result.findings) {
+      switch (finding.ruleId) {
+        case 'async-outside-connection': {
+          if (!this.rules.has('async-outside-connection')) break;
+          const roots = finding.roots ?? [];
+          if (roots.length === 0) {
+            this.addManual(finding.file, this.local(finding.file, finding.start), 'async-outside-connection', `\`${finding.data.callee ?? finding.data.method ?? 'call'}()\``, 'its call chain has no root the fix can wrap (a cycle of callers)', 1);
+          }
+          for (const root of roots) {
+            const entry = this.roots.get(root.id);
+            if (entry) entry.findings += 1;
+            else this.roots.set(root.id, { ref: root, findings: 1 });
+          }
+          break;
+        }
+        case 'sync-in-async-context':
+          if (!this.rules.has('sync-in-async-context')) break;
+          this.addInsideSyncTarget(finding);
+          break;
+        case 'sync-to-async-wrapper':
+          if (this.rules.has('sync-to-async-wrapper')) this.wrapperFindings.push(finding);
+          break;
+        case 'floating-async-call':
+          floating.push(finding);
+          break;
+        default:
+          break;
+      }
+    }
+    // A promise nobody awaits could outlive the block the fix would open around it.
+    for (const finding of floating) {
+      const owner = this.index.enclosing(finding.file, finding.start);
+      if (!owner || owner.insideConnection) continue;
+      const roots = owner.kind === 'module' ? [owner] : this.index.rootsOf(owner.id);
+      for (const root of roots) {
+        const entry = this.roots.get(root.id);
+        if (!entry || entry.reason) continue;
+        const { line } = positionAt(this.parse(finding.file).text, this.local(finding.file, finding.start));
+        entry.reason = `\`${finding.data.callee ?? finding.data.method}()\` (${this.display(finding.file)}:${line}) is not awaited: inside a newConnection block it could outlive the block's connection; await it (or move it out), then run fix again`;
+      }
+    }
+  }
+
+  private addInsideSyncTarget(finding: Finding): void {
+    const target: SyncTarget = {
+      start: finding.start,
+      end: finding.end,
+      kind: finding.messageId === 'iteration' ? 'iteration' : 'call',
+      twin: finding.data.twin ?? '',
+      method: finding.data.method ?? 'for…of',
+      syncOnly: false,
+      excerpt: finding.messageId === 'iteration' ? 'for…of over a QuerySet' : `${finding.data.callee ?? finding.data.method}()`,
+    };
+    const list = this.insideSyncTargets.get(finding.file);
+    if (list) list.push({ target, finding });
+    else this.insideSyncTargets.set(finding.file, [{ target, finding }]);
+  }
+
+  /** Roots the fix cannot wrap as they are: not async, generators, `arguments`, top-level code that cannot move. */
+  private checkRoots(): void {
+    const projectFunctionNames = new Set<string>();
+    for (const summary of this.index.all()) if (summary.kind === 'named' && summary.name) projectFunctionNames.add(summary.name);
+    const moduleOffsets = new Map<string, number[]>();
+    for (const finding of this.result.findings) {
+      if (finding.ruleId !== 'async-outside-connection') continue;
+      for (const root of finding.roots ?? []) {
+        if (root.kind !== 'module') continue;
+        moduleOffsets.set(root.id, [...(moduleOffsets.get(root.id) ?? []), this.local(finding.file, finding.start)]);
+      }
+    }
+    for (const entry of this.roots.values()) {
+      if (entry.reason) continue;
+      const ref = entry.ref;
+      try {
+        const { sourceFile } = this.parse(ref.file);
+        if (ref.kind === 'module') {
+          const plan = planModuleRoot(sourceFile, detectStyle(sourceFile), {
+            offsets: moduleOffsets.get(ref.id) ?? [],
+            projectFunctionNames,
+            connection: this.connectionReference(ref.file, sourceFile).reference,
+          });
+          if (plan.kind === 'manual') entry.reason = plan.reason;
+          else {
+            entry.moduleEdits = plan.edits;
+            entry.moduleRange = plan.range;
+          }
+          continue;
+        }
+        if (ref.kind === 'connection-callback' || ref.kind === 'thread-callback') {
+          entry.reason = 'it is a callback of the thread wrapper: rewrite the wrapper first';
+          continue;
+        }
+        const node = functionAt(sourceFile, this.local(ref.file, ref.start));
+        entry.reason = node ? unwrappableReason(node, sourceFile) : 'the function was not found where scan saw it (did the file change?)';
+      } catch (error) {
+        this.fail(ref.file, error);
+        entry.reason = 'its file could not be read or parsed';
+      }
+    }
+  }
+
+  private wrapped(): Set<string> {
+    const ids = new Set<string>();
+    for (const [id, entry] of this.roots) if (!entry.reason) ids.add(id);
+    return ids;
+  }
+
+  /** Functions that wrapping `wrapped` puts (at least sometimes) inside a block, with the wrapped roots that reach each. */
+  private affected(wrapped: ReadonlySet<string>): Map<string, string[]> {
+    const affected = new Map<string, string[]>();
+    for (const summary of this.index.all()) {
+      if (summary.insideConnection || summary.kind === 'module') continue;
+      const roots = this.index.rootsOf(summary.id).filter((root) => wrapped.has(root.id)).map((root) => root.id);
+      if (roots.length > 0) affected.set(summary.id, roots);
+    }
+    for (const id of wrapped) {
+      const entry = this.roots.get(id);
+      if (!entry?.moduleRange) continue;
+      // Top-level code and the callbacks written in the moved range run inside the block.
+      affected.set(id, [id]);
+      const delta = this.parse(entry.ref.file).delta;
+      const [from, to] = [entry.moduleRange[0] + delta, entry.moduleRange[1] + delta];
+      for (const summary of this.index.inFile(entry.ref.file)) {
+        if (summary.kind !== 'module' && summary.start >= from && summary.end <= to) affected.set(summary.id, [...(affected.get(summary.id) ?? []), id]);
+      }
+    }
+    return affected;
+  }
+
+  private sitesOf(file: string): SyncCallSite[] {
+    let sites = this.syncSites.get(file);
+    if (!sites) {
+      sites = this.syncFinder.find(this.parse(file).sourceFile);
+      this.syncSites.set(file, sites);
+    }
+    return sites;
+  }
+
+  /** Module root of a file that the fix wraps, if any: its range is where top-level code may await. */
+  private moduleRangeOf(file: string): [number, number] | undefined {
+    const entry = [...this.roots.values()].find((candidate) => candidate.ref.kind === 'module' && candidate.ref.file === file && !candidate.reason);
+    return entry?.moduleRange;
+  }
+
+  /** Plans for every sync target of a file at once: an atomic() made async lets calls in its callback be awaited. */
+  private planSyncTargets(file: string, targets: readonly SyncTarget[]): Map<SyncTarget, SyncPlan> {
+    const { sourceFile } = this.parse(file);
+    const moduleRange = this.moduleRangeOf(file);
+    const madeAsync = new Set<ts.Node>();
+    const plans = new Map<SyncTarget, SyncPlan>();
+    const functionTwin: FunctionTwinLookup = (local, twin) => {
+      const imported = importOfLocal(sourceFile, local);
+      if (!imported) return undefined;
+      const module: ModuleRef = { specifier: imported.specifier, matches: (specifier) => specifier === imported.specifier };
+      return { module, reference: existingReference(sourceFile, { module, name: twin }) ?? twin };
+    };
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const target of targets) {
+        if (plans.get(target)?.kind === 'edits') continue;
+        const context: AsyncContext = {
+          canAwaitIn: (fn) => isAsyncFunction(fn) || madeAsync.has(fn) || (ts.isSourceFile(fn) && moduleRange !== undefined && target.start >= moduleRange[0] && target.end <= moduleRange[1]),
+        };
+        const plan = this.planSyncTarget(sourceFile, target, context, functionTwin);
+        plans.set(target, plan.plan);
+        if (plan.madeAsync && !madeAsync.has(plan.madeAsync)) {
+          madeAsync.add(plan.madeAsync);
+          changed = true;
+        }
+      }
+    }
+    return plans;
+  }
+
+  private planSyncTarget(sourceFile: ts.SourceFile, target: SyncTarget, context: AsyncContext, functionTwin: FunctionTwinLookup): { plan: SyncPlan; madeAsync?: ts.Node } {
+    if (target.syncOnly) return { plan: { kind: 'manual', reason: `\`${target.method}()\` has no async twin: call it before the block` } };
+    if (target.kind === 'iteration') {
+      const iterated = nodeAt(sourceFile, target.start, target.end, (node): node is ts.Expression => ts.isForOfStatement(node.parent) && node.parent.expression === node);
+      const statement = iterated?.parent;
+      if (!statement || !ts.isForOfStatement(statement)) return { plan: { kind: 'manual', reason: 'the loop was not found where scan saw it' } };
+      const planned = rewriteSyncIteration(statement, sourceFile, context);
+      return { plan: planned.kind === 'edits' ? { kind: 'edits', edits: planned.edits } : { kind: 'manual', reason: planned.reason } };
+    }
+    const call = nodeAt(sourceFile, target.start, target.end, ts.isCallExpression);
+    if (!call) return { plan: { kind: 'manual', reason: 'the call was not found where scan saw it' } };
+    const rewrite = rewriteSyncCall(call, target.twin, sourceFile, context, functionTwin);
+    if ('manual' in rewrite) return { plan: { kind: 'manual', reason: rewrite.manual } };
+    return {
+      plan: { kind: 'edits', edits: rewrite.edits, ...(rewrite.needsBinding ? { binding: rewrite.needsBinding } : {}), ...(rewrite.consumedLocal ? { consumed: rewrite.consumedLocal } : {}) },
+      madeAsync: rewrite.madeAsync,
+    };
+  }
+
+  private siteTarget(site: SyncCallSite): SyncTarget {
+    return { start: site.start, end: site.end, kind: site.kind, twin: site.twin, method: site.method, syncOnly: site.syncOnly, excerpt: site.excerpt };
+  }
+
+  /** Targets of one file: scan's inside findings plus the sync calls in functions a wrap affects. */
+  private targetsOf(file: string, affected: ReadonlyMap<string, string[]>): { target: SyncTarget; roots: string[]; finding?: Finding }[] {
+    const targets: { target: SyncTarget; roots: string[]; finding?: Finding }[] = [];
+    if (this.failed.has(file)) return targets;
+    for (const { target, finding } of this.insideSyncTargets.get(file) ?? []) {
+      const delta = this.parse(file).delta;
+      targets.push({ target: { ...target, start: target.start - delta, end: target.end - delta }, roots: [], finding });
+    }
+    const moduleRange = this.moduleRangeOf(file);
+    try {
+      for (const site of this.sitesOf(file)) {
+        const id = this.scanFunctionId(file, site.functionStart, site.inModule);
+        const roots = affected.get(id);
+        if (!roots) continue;
+        // Top-level code outside the moved range keeps running outside the block.
+        if (site.inModule && !(moduleRange && site.start >= moduleRange[0] && site.end <= moduleRange[1])) continue;
+        targets.push({ target: this.siteTarget(site), roots });
+      }
+    } catch (error) {
+      this.fail(file, error);
+    }
+    return targets;
+  }
+
+  /**
+   * A wrap is safe only if every sync ORM call it brings inside a block can become async too;
+   * otherwise the root stays manual. Dropping a root can only shrink what is affected, so this
+   * settles in a few rounds.
+   */
+  private settleSyncCalls(): void {
+    for (;;) {
+      const wrapped = this.wrapped();
+      const affected = this.affected(wrapped);
+      const files = new Set<string>();
+      for (const id of affected.keys()) files.add(id.slice(0, id.lastIndexOf('#')));
+      let dropped = false;
+      for (const file of files) {
+        const targets = this.targetsOf(file, affected).filter((entry) => !entry.finding);
+        if (targets.length === 0) continue;
+        let plans: Map<SyncTarget, SyncPlan>;
+        try {
+          plans = this.planSyncTargets(file, targets.map((entry) => entry.target));
+        } catch (error) {
+          this.fail(file, error);
+          for (const entry of targets) for (const root of entry.roots) this.dropRoot(root, 'its call chain reaches a file the fix could not read');
+          dropped = true;
+          continue;
+        }
+        for (const { target, roots } of targets) {
+          const plan = plans.get(target);
+          const problem = plan?.kind === 'manual' ? plan.reason : !this.rules.has('sync-in-async-context') ? 'the sync-in-async-context rewrite is not selected' : undefined;
+          if (!problem) continue;
+          const { line } = positionAt(this.parse(file).text, target.start);
+          for (const root of roots) {
+            const what = target.kind === 'iteration' ? 'a for…of over a QuerySet' : `\`${target.excerpt}\``;
+            if (this.dropRoot(root, `wrapping it would run ${what} (${this.display(file)}:${line}) inside the block, where sync ORM calls throw SynchronousOnlyOperation: ${problem}`)) dropped = true;
+          }
+        }
+      }
+      if (!dropped) return;
+    }
+  }
+
+  private dropRoot(id: string, reason: string): boolean {
+    const entry = this.roots.get(id);
+    if (!entry || entry.reason) return false;
+    entry.reason = reason;
+    return true;
+  }
+
+  // ------------------------------------------------------------ rewriting
+
+  private rootSubject(ref: FunctionRef): string {
+    return ref.kind === 'module' ? 'top-level code' : ref.name ? `\`${ref.name}\`` : 'an anonymous function';
+  }
+
+  private rewriteFiles(): FixedFile[] {
+    const wrapped = this.wrapped();
+    for (const entry of this.roots.values()) {
+      if (entry.reason) this.addManual(entry.ref.file, this.local(entry.ref.file, entry.ref.start), 'async-outside-connection', this.rootSubject(entry.ref), entry.reason, entry.findings);
+    }
+    const affected = this.affected(wrapped);
+    const byFile = new Map<string, { wraps: RootEntry[]; wrappers: Finding[] }>();
+    const work = (file: string) => {
+      let entry = byFile.get(file);
+      if (!entry) byFile.set(file, (entry = { wraps: [], wrappers: [] }));
+      return entry;
+    };
+    for (const id of wrapped) {
+      const entry = this.roots.get(id) as RootEntry;
+      work(entry.ref.file).wraps.push(entry);
+    }
+    for (const finding of this.wrapperFindings) work(finding.file).wrappers.push(finding);
+    for (const file of this.insideSyncTargets.keys()) work(file);
+    for (const id of affected.keys()) work(id.slice(0, id.lastIndexOf('#')));
+
+    const fixed: FixedFile[] = [];
+    for (const [file, { wraps, wrappers }] of [...byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (this.failed.has(file)) continue;
+      try {
+        const result = this.rewriteFile(file, wraps, wrappers, affected, wrapped);
+        if (result) fixed.push(result);
+      } catch (error) {
+        this.fail(file, error);
+      }
+    }
+    return fixed;
+  }
+
+  private wrapperMode(finding: Finding, wrapped: ReadonlySet<string>): 'plain' | 'block' {
+    const owner = this.index.enclosing(finding.file, finding.start);
+    if (!owner) return 'block';
+    if (owner.insideConnection) return 'plain';
+    if (owner.kind === 'module') return 'block';
+    const roots = this.index.rootsOf(owner.id);
+    return roots.length > 0 && roots.every((root) => wrapped.has(root.id)) ? 'plain' : 'block';
+  }
+
+  private rewriteFile(file: string, wraps: readonly RootEntry[], wrappers: readonly Finding[], affected: ReadonlyMap<string, string[]>, wrapped: ReadonlySet<string>): FixedFile | undefined {
+    const { raw, text, bom, sourceFile } = this.parse(file);
+    const local = (offset: number): number => this.local(file, offset);
+    const style = detectStyle(sourceFile);
+    const connection = this.connectionReference(file, sourceFile);
+    const edits: TextEdit[] = [];
+    const rewrites: Partial<Record<FixableRuleId, number>> = {};
+    const count = (rule: FixableRuleId): void => {
+      rewrites[rule] = (rewrites[rule] ?? 0) + 1;
+    };
+    const bindings: BindingRequest[] = [];
+    const consumed = new Map<string, number>();
+    const consume = (local: string | undefined): void => {
+      if (local !== undefined) consumed.set(local, (consumed.get(local) ?? 0) + 1);
+    };
+    let needsConnection = false;
+
+    for (const entry of wraps) {
+      if (entry.moduleEdits) {
+        edits.push(...entry.moduleEdits);
+      } else {
+        const node = functionAt(sourceFile, local(entry.ref.start));
+        if (!node || !isFunctionLikeWithBody(node)) throw new Error(`${this.display(file)}: the function at ${entry.ref.line}:${entry.ref.column} was not found`);
+        edits.push(...wrapFunctionEdits(node, sourceFile, style, connection.reference));
+      }
+      needsConnection = true;
+      count('async-outside-connection');
+    }
+
+    const targets = this.targetsOf(file, affected);
+    if (targets.length > 0) {
+      const plans = this.planSyncTargets(file, targets.map((entry) => entry.target));
+      for (const { target, finding } of targets) {
+        const plan = plans.get(target);
+        if (!plan) continue;
+        if (plan.kind === 'manual') {
+          if (finding) this.addManual(file, target.start, 'sync-in-async-context', target.kind === 'iteration' ? 'a for…of over a QuerySet' : `\`${target.excerpt}\``, plan.reason, 1);
+          continue;
+        }
+        edits.push(...plan.edits);
+        if (plan.binding) bindings.push(plan.binding);
+        consume(plan.consumed);
+        count('sync-in-async-context');
+      }
+    }
+
+    for (const finding of wrappers) {
+      const subject = finding.data.wrapped ? `\`syncToAsync(${finding.data.wrapped})\`` : `\`syncToAsync(…)\` around \`${finding.data.callee ?? finding.data.method}()\``;
+      if (finding.messageId !== 'replace') {
+        this.addManual(file, local(finding.start), 'sync-to-async-wrapper', subject, 'the wrapper is not a single sync ORM call invoked in place: call the async twins with await by hand', 1);
+        continue;
+      }
+      const outer = nodeAt(sourceFile, local(finding.start), local(finding.end), ts.isCallExpression);
+      if (!outer) {
+        this.addManual(file, local(finding.start), 'sync-to-async-wrapper', subject, 'the call was not found where scan saw it', 1);
+        continue;
+      }
+      const mode = this.wrapperMode(finding, wrapped);
+      const rewrite = rewriteWrapper(outer, finding.data.twin ?? '', sourceFile, mode, connection.reference);
+      if ('manual' in rewrite) {
+        this.addManual(file, local(finding.start), 'sync-to-async-wrapper', subject, rewrite.manual, 1);
+        continue;
+      }
+      edits.push(...rewrite.edits);
+      consume(rewrite.consumedLocal);
+      if (mode === 'block') needsConnection = true;
+      count('sync-to-async-wrapper');
+    }
+
+    if (edits.length === 0) return undefined;
+    if (needsConnection) bindings.push({ module: connection.module, name: this.config.connection.name });
+    const drop = new Set<string>();
+    for (const [local, uses] of consumed) if (countReferences(sourceFile, local) <= uses) drop.add(local);
+    // A binding the file already has is used as it is; only missing ones are imported.
+    const missing = bindings.filter((binding, index) => bindings.findIndex((other) => other.name === binding.name) === index && existingReference(sourceFile, binding) === undefined);
+    edits.push(...planImportEdits(sourceFile, style, { add: missing, drop }));
+    const next = applyEdits(file, text, edits);
+    if (next === text) return undefined;
+    const reparsed = parseSource(file, next) as ts.SourceFile & { parseDiagnostics?: ts.DiagnosticWithLocation[] };
+    const broken = reparsed.parseDiagnostics?.[0];
+    if (broken) {
+      const { line, column } = positionAt(next, broken.start);
+      throw new Error(`${this.display(file)}: the rewrite would not parse (${ts.flattenDiagnosticMessageText(broken.messageText, ' ')} at ${line}:${column}); the file was left as it is — please report this`);
+    }
+    return { file, original: raw, fixed: bom + next, rewrites };
+  }
+}
+
+export async function planFix(options: FixOptions = {}): Promise<FixPlan> {
+  const started = performance.now();
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const config = options.config ?? loadConfig(cwd, options.configFile);
+  const rules = selectRules(config, options.rules);
+  const result = await scan({
+    cwd,
+    ...(options.paths ? { paths: options.paths } : {}),
+    config,
+    types: options.types ?? true,
+    ruleOverrides: SCAN_RULES,
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  return new FixPlanner(result, config, rules, started).run();
+}

@@ -1,0 +1,121 @@
+/**
+ * Sync ORM calls anywhere (not only inside blocks, where scan reports them): wrapping a root
+ * puts every function it reaches inside a block, and a sync call there would throw. Found by
+ * the engine's own walk with the sync-in-async-context rule, its ORM verdict settled by
+ * following imports (the fix looks at the few functions a wrap affects, not the whole project).
+ */
+import { readFileSync } from 'node:fs';
+import type ts from 'typescript';
+import { SYNC_TO_ASYNC_FUNCTION } from '../../runtime-shim/surface.js';
+import type { LoadedConfig } from '../engine/config.js';
+import type { FileFacts } from '../engine/facts.js';
+import { analyzeFile } from '../engine/file-analysis.js';
+import type { OrmSurface, RuleDispatch } from '../engine/file-analysis.js';
+import { SpecifierResolver } from '../engine/module-resolution.js';
+import { OriginResolver } from '../engine/origin-resolver.js';
+import { dispatchFor, parseSource, surfaceFromConfig } from '../engine/syntactic.js';
+import { ModuleKeys } from './modules.js';
+
+/** Runtime functions with no async twin that run sync queries, so they throw inside a block. */
+export const SYNC_ONLY_FUNCTIONS: readonly string[] = ['migrate'];
+/** The engine matches ORM calls through the async↔sync map: a sync-only function gets a twin no one can call. */
+const NO_TWIN = '\u0000no-async-twin';
+
+export interface SyncCallSite {
+  /** Start of the function the call runs in (0 and `inModule` for top-level code). */
+  functionStart: number;
+  inModule: boolean;
+  start: number;
+  end: number;
+  kind: 'call' | 'iteration';
+  method: string;
+  twin: string;
+  /** A runtime function with no async twin (`migrate()`): never rewritable. */
+  syncOnly: boolean;
+  /** Short source text for messages. */
+  excerpt: string;
+}
+
+export class SyncCallFinder {
+  private readonly surface: OrmSurface;
+  private readonly dispatch: RuleDispatch = dispatchFor(['sync-in-async-context']);
+  private readonly exportsOnly: RuleDispatch = [];
+  private readonly specifiers = new SpecifierResolver();
+  private readonly facts = new Map<string, FileFacts | undefined>();
+  private readonly resolver: OriginResolver;
+
+  constructor(config: LoadedConfig) {
+    const base = surfaceFromConfig(config);
+    const asyncToSync = new Map(base.asyncToSync);
+    const syncToAsync = new Map(base.syncToAsync);
+    for (const name of SYNC_ONLY_FUNCTIONS) {
+      if (syncToAsync.has(name) || asyncToSync.has(name)) continue;
+      asyncToSync.set(`${NO_TWIN}${name}`, name);
+      syncToAsync.set(name, `${NO_TWIN}${name}`);
+    }
+    this.surface = { ...base, asyncToSync, syncToAsync };
+    const orm = new ModuleKeys(config.ormModules, config, this.specifiers);
+    const connection = new ModuleKeys([config.connection.module], config, this.specifiers);
+    this.resolver = new OriginResolver((file) => this.factsOf(file), {
+      isOrmModule: (module) => orm.matches(module),
+      isConnectionModule: (module) => connection.matches(module),
+      connectionName: config.connection.name,
+      syncToAsyncName: SYNC_TO_ASYNC_FUNCTION,
+    });
+  }
+
+  /** Exports of a file imports lead to, parsed on demand. */
+  private factsOf(file: string): FileFacts | undefined {
+    if (this.facts.has(file)) return this.facts.get(file);
+    let facts: FileFacts | undefined;
+    try {
+      const text = readFileSync(file, 'utf8');
+      facts = analyzeFile(parseSource(file, text), {
+        surface: this.surface,
+        dispatch: this.exportsOnly,
+        resolveSpecifier: (specifier) => this.specifiers.resolveFrom(file, specifier),
+        keepNodes: false,
+      });
+    } catch {
+      facts = undefined;
+    }
+    this.facts.set(file, facts);
+    return facts;
+  }
+
+  /** Every sync ORM call (and sync iteration over a QuerySet) in a parsed file, by the function it runs in. */
+  find(sourceFile: ts.SourceFile): SyncCallSite[] {
+    const file = sourceFile.fileName;
+    const facts = analyzeFile(sourceFile, {
+      surface: this.surface,
+      dispatch: this.dispatch,
+      resolveSpecifier: (specifier) => this.specifiers.resolveFrom(file, specifier),
+      keepNodes: false,
+    });
+    if (!this.facts.has(file)) this.facts.set(file, facts);
+    const sites: SyncCallSite[] = [];
+    for (const candidate of facts.candidates) {
+      let fn: number | undefined;
+      let isOrm = true;
+      for (const condition of candidate.conditions) {
+        if (condition.kind === 'inside-connection') fn = condition.fn;
+        else if (condition.kind === 'orm') isOrm &&= this.resolver.matches('orm', condition.evidence.origins);
+      }
+      const owner = fn === undefined ? undefined : facts.functions[fn];
+      if (!isOrm || !owner) continue;
+      const twin = candidate.data.twin ?? '';
+      sites.push({
+        functionStart: owner.start,
+        inModule: fn === 0,
+        start: candidate.start,
+        end: candidate.end,
+        kind: candidate.messageId === 'iteration' ? 'iteration' : 'call',
+        method: candidate.data.method ?? 'for…of',
+        twin,
+        syncOnly: twin.startsWith(NO_TWIN),
+        excerpt: candidate.messageId === 'iteration' ? 'for…of over a QuerySet' : `${candidate.data.callee ?? candidate.data.method}()`,
+      });
+    }
+    return sites;
+  }
+}
