@@ -437,7 +437,8 @@ class FixPlanner {
   private affected(wrapped: ReadonlySet<string>): Map<string, string[]> {
     const affected = new Map<string, string[]>();
     for (const summary of this.index.all()) {
-      if (summary.insideConnection || summary.kind === 'module') continue;
+      // A thread callback runs outside every block wherever it is called from (syncToAsync leaves the context).
+      if (summary.insideConnection || summary.kind === 'module' || summary.kind === 'thread-callback') continue;
       const roots = this.index.rootsOf(summary.id).filter((root) => wrapped.has(root.id)).map((root) => root.id);
       if (roots.length > 0) affected.set(summary.id, roots);
     }
