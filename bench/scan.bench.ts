@@ -45,6 +45,8 @@ interface Tool {
 
 interface Sample {
   seconds: number;
+  /** User + system CPU seconds (all threads): less sensitive than wall time to other load on the machine. */
+  cpuSeconds: number | undefined;
   peakRssMb: number | undefined;
 }
 
@@ -53,16 +55,19 @@ const hasGnuTime = existsSync(GNU_TIME);
 function run(tool: Tool, cwd: string): Sample {
   const started = performance.now();
   const child = hasGnuTime
-    ? spawnSync(GNU_TIME, ['-f', '%M', tool.command, ...tool.args], { cwd, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 })
+    ? spawnSync(GNU_TIME, ['-f', '%M %U %S', tool.command, ...tool.args], { cwd, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 })
     : spawnSync(tool.command, tool.args, { cwd, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
   const seconds = (performance.now() - started) / 1000;
   if (child.status === null || !tool.okStatus.includes(child.status)) {
     throw new Error(`${tool.name} failed (status ${child.status}): ${child.stderr.slice(-2000)}`);
   }
-  // GNU time prints the peak resident set in KB as the last line of stderr.
-  const lastLine = child.stderr.trim().split('\n').pop() ?? '';
-  const peakRssMb = hasGnuTime && /^\d+$/.test(lastLine) ? Number(lastLine) / 1024 : undefined;
-  return { seconds, peakRssMb };
+  // GNU time prints "<peak RSS in KB> <user s> <system s>" as the last line of stderr.
+  const measured = /^(\d+) ([\d.]+) ([\d.]+)$/.exec(child.stderr.trim().split('\n').pop() ?? '');
+  return {
+    seconds,
+    cpuSeconds: measured ? Number(measured[2]) + Number(measured[3]) : undefined,
+    peakRssMb: measured ? Number(measured[1]) / 1024 : undefined,
+  };
 }
 
 function median(values: readonly number[]): number {
@@ -87,9 +92,10 @@ function main(): void {
     const stats = writeScanCorpus(corpus, { modules });
     const typedReport = join(corpus, 'scan-types.json');
     const untypedReport = join(corpus, 'scan-no-types.json');
+    // Timed as users run it (default stylish output, to /dev/null); checked once, untimed, in JSON.
     const tools: Tool[] = [
-      { name: 'orm-migrate scan (type-aware)', command: process.execPath, args: [bin, 'scan', '.', '--format', 'json', '--output-file', typedReport], okStatus: [0, 1] },
-      { name: 'orm-migrate scan --no-types', command: process.execPath, args: [bin, 'scan', '.', '--no-types', '--format', 'json', '--output-file', untypedReport], okStatus: [0, 1] },
+      { name: 'orm-migrate scan (type-aware)', command: process.execPath, args: [bin, 'scan', '.'], okStatus: [0, 1] },
+      { name: 'orm-migrate scan --no-types', command: process.execPath, args: [bin, 'scan', '.', '--no-types'], okStatus: [0, 1] },
       { name: 'tsc --noEmit', command: process.execPath, args: [tscBin, '--noEmit', '-p', '.'], okStatus: [0] },
       { name: 'ast-grep -p $X.aexists()', command: astGrepBinary(), args: ['run', '--pattern', '$X.aexists()', '--lang', 'ts', 'src'], okStatus: [0] },
     ];
@@ -108,19 +114,28 @@ function main(): void {
         process.stderr.write(`  ${tool.name}: ${sample.seconds.toFixed(2)} s\n`);
       }
     }
+    run({ ...(tools[0] as Tool), args: [bin, 'scan', '.', '--format', 'json', '--output-file', typedReport] }, corpus);
+    run({ ...(tools[1] as Tool), args: [bin, 'scan', '.', '--no-types', '--format', 'json', '--output-file', untypedReport] }, corpus);
     verifyFindings(typedReport, stats.expectedFindings, 'type-aware scan');
     verifyFindings(untypedReport, stats.expectedFindings, '--no-types scan');
 
     const medianOf = (name: string): number => median((samples.get(name) ?? []).map((sample) => sample.seconds));
+    const medianCpuOf = (name: string): number | undefined => {
+      const values = (samples.get(name) ?? []).map((sample) => sample.cpuSeconds).filter((value): value is number => value !== undefined);
+      return values.length > 0 ? median(values) : undefined;
+    };
     const peakOf = (name: string): number | undefined => {
       const values = (samples.get(name) ?? []).map((sample) => sample.peakRssMb).filter((value): value is number => value !== undefined);
       return values.length > 0 ? Math.max(...values) : undefined;
     };
     console.log('');
-    console.log(`${'tool'.padEnd(32)} ${'median'.padStart(9)} ${'peak RSS'.padStart(10)}`);
+    console.log(`${'tool'.padEnd(32)} ${'median'.padStart(9)} ${'CPU'.padStart(9)} ${'peak RSS'.padStart(10)}`);
     for (const tool of tools) {
       const peak = peakOf(tool.name);
-      console.log(`${tool.name.padEnd(32)} ${`${medianOf(tool.name).toFixed(2)} s`.padStart(9)} ${(peak === undefined ? 'n/a' : `${peak.toFixed(0)} MB`).padStart(10)}`);
+      const cpu = medianCpuOf(tool.name);
+      console.log(
+        `${tool.name.padEnd(32)} ${`${medianOf(tool.name).toFixed(2)} s`.padStart(9)} ${(cpu === undefined ? 'n/a' : `${cpu.toFixed(2)} s`).padStart(9)} ${(peak === undefined ? 'n/a' : `${peak.toFixed(0)} MB`).padStart(10)}`,
+      );
     }
     const [typed, untyped, tsc, astGrep] = tools.map((tool) => tool.name) as [string, string, string, string];
     const typedRatio = medianOf(typed) / medianOf(tsc);
@@ -131,6 +146,13 @@ function main(): void {
     console.log(`type-aware scan / tsc --noEmit: ${typedRatio.toFixed(2)}× (target ≤ 0.5×: ${verdict(typedRatio <= 0.5)})`);
     console.log(`--no-types scan / ast-grep:     ${untypedRatio.toFixed(2)}× (target ≤ 2×: ${verdict(untypedRatio <= 2)})`);
     console.log(`scan peak RSS:                  ${hasGnuTime ? `${peak.toFixed(0)} MB (target ≤ 500 MB: ${verdict(peak <= 500)})` : 'n/a'}`);
+    const cpuTyped = medianCpuOf(typed);
+    const cpuTsc = medianCpuOf(tsc);
+    const cpuUntyped = medianCpuOf(untyped);
+    const cpuAstGrep = medianCpuOf(astGrep);
+    if (cpuTyped && cpuTsc && cpuUntyped && cpuAstGrep) {
+      console.log(`CPU-time ratios (for a loaded machine): type-aware/tsc ${(cpuTyped / cpuTsc).toFixed(2)}×, --no-types/ast-grep ${(cpuUntyped / cpuAstGrep).toFixed(2)}×`);
+    }
     console.log(`Findings verified: ${Object.entries(stats.expectedFindings).map(([rule, count]) => `${rule} ${count}`).join(', ')}`);
   } finally {
     rmSync(corpus, { recursive: true, force: true });

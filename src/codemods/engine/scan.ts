@@ -285,19 +285,31 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   }
   const session = new ScanSession(cwd, config, enabledRules(config, options.ruleOverrides), options);
 
+  const phases: Record<string, number> = {};
+  let mark = performance.now();
+  const phaseDone = (name: string): void => {
+    const now = performance.now();
+    phases[name] = Math.round(now - mark);
+    mark = now;
+  };
+
   options.onProgress?.({ phase: 'discover', done: 0, total: 0 });
   const discovery = discoverFiles({ cwd, patterns: options.paths ?? ['.'], include: config.include, exclude: config.exclude, configBaseDir: config.baseDir });
   session.notes.push(...discovery.notes);
+  phaseDone('discover');
   session.readCandidates(discovery.files);
   const candidates = session.candidates;
+  phaseDone('read');
 
   let untyped: readonly string[] = candidates;
   if (options.types === false) {
     session.notes.push(`type information off (--no-types): ORM calls are matched by following imports from ${config.ormModules.join(', ')} syntactically`);
   } else {
     untyped = session.analyzeWithTypes(candidates);
+    phaseDone('types');
   }
   await session.analyzeWithoutTypes(untyped);
+  phaseDone('syntax');
 
   const ormKeys = moduleKeys(config.ormModules, config, session.specifierResolver);
   const connectionKeys = moduleKeys([config.connection.module], config, session.specifierResolver);
@@ -310,6 +322,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   options.onProgress?.({ phase: 'analyse', done: candidates.length, total: candidates.length });
   const files = candidates.map((file) => session.factsByFile.get(file)).filter((facts): facts is FileFacts => facts !== undefined);
   const analysis = analyzeProject({ files, resolver, rules: session.rules });
+  phaseDone('analysis');
 
   return {
     findings: analysis.findings,
@@ -321,6 +334,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
       parsed: candidates.length,
       skippedByPrefilter: discovery.files.length - candidates.length,
       durationMs: performance.now() - started,
+      phases,
     },
     connection: analysis.connection,
     cwd,

@@ -100,6 +100,8 @@ export interface ScanStats {
   /** Files never parsed: their text names nothing of the ORM. */
   skippedByPrefilter: number;
   durationMs: number;
+  /** Wall-clock milliseconds per step (discover, read, types, syntax, analysis). */
+  phases: Record<string, number>;
 }
 
 export interface ScanResult {

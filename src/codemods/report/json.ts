@@ -48,5 +48,6 @@ export const formatJson: Formatter = (report, context) => {
       ...(finding.roots ? { roots: finding.roots.map(root) } : {}),
     })),
   };
-  return `${JSON.stringify(document, null, 2)}\n`;
+  // Compact, like ESLint's json formatter: machines read it, and reports run to tens of megabytes.
+  return `${JSON.stringify(document)}\n`;
 };
