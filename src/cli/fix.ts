@@ -55,7 +55,12 @@ function manualLines(items: readonly ManualItem[], display: (file: string) => st
 
 function errorLines(errors: readonly FixFailure[], display: (file: string) => string): string[] {
   if (errors.length === 0) return [];
-  return ['', `Could not fix (${errors.length}):`, ...errors.map((error) => `  ${display(error.file)}: ${error.message}`)];
+  // Error messages name their file already (absolute): show it as the rest of the report does.
+  const line = (error: FixFailure): string => {
+    const message = error.message.split(error.file).join(display(error.file));
+    return message.startsWith(`${display(error.file)}:`) ? `  ${message}` : `  ${display(error.file)}: ${message}`;
+  };
+  return ['', `Could not fix (${errors.length}):`, ...errors.map(line)];
 }
 
 function summaryLine(changed: number, plan: FixPlan, errors: number, dryRun: boolean): string {

@@ -199,17 +199,15 @@ function topInsertion(sourceFile: ts.SourceFile): number {
     const newline = text.indexOf('\n', lastDirective.end);
     return newline === -1 ? text.length : newline + 1;
   }
-  // A comment block followed by a blank line is a file header: the import goes below it.
+  // A comment block followed by a blank line is a file header: the import goes below that blank line.
   const first = sourceFile.statements[0];
   const comments = ts.getLeadingCommentRanges(text, position) ?? [];
+  let afterHeader = position;
   for (const comment of comments) {
-    const after = text.slice(comment.end, first ? first.getStart(sourceFile) : text.length);
-    if (/^[ \t]*\r?\n[ \t]*\r?\n/.test(after)) {
-      const newline = text.indexOf('\n', comment.end);
-      position = newline + 1;
-    }
+    const blank = /^[ \t]*\r?\n[ \t]*\r?\n/.exec(text.slice(comment.end, first ? first.getStart(sourceFile) : text.length));
+    if (blank) afterHeader = comment.end + blank[0].length;
   }
-  return position;
+  return afterHeader;
 }
 
 export interface ImportChanges {
@@ -258,10 +256,13 @@ export function planImportEdits(sourceFile: ts.SourceFile, style: SourceStyle, c
       const list = `{ ${[...names].sort(compareNames).join(', ')} }`;
       return style.modules === 'esm' ? `import ${list} from ${quoted}${semicolon}` : `const ${list} = require(${quoted})${semicolon}`;
     });
-    const sameKind = statements.filter((entry) => (style.modules === 'esm') === ts.isImportDeclaration(entry.statement));
-    const anchor = sameKind[sameKind.length - 1] ?? statements[statements.length - 1];
+    // After the last import (type-only ones too) or require; else near the top.
+    const imports = sourceFile.statements.filter((statement) => ts.isImportDeclaration(statement) || ts.isImportEqualsDeclaration(statement));
+    const requires = statements.filter((entry) => !ts.isImportDeclaration(entry.statement)).map((entry) => entry.statement);
+    const anchors = style.modules === 'esm' ? (imports.length > 0 ? imports : requires) : requires.length > 0 ? requires : imports;
+    const anchor = anchors[anchors.length - 1];
     if (anchor) {
-      edits.push({ start: anchor.statement.end, end: anchor.statement.end, text: lines.map((line) => `${style.newline}${line}`).join('') });
+      edits.push({ start: anchor.end, end: anchor.end, text: lines.map((line) => `${style.newline}${line}`).join('') });
     } else {
       const at = topInsertion(sourceFile);
       const blank = sourceFile.statements.length > 0 && at < sourceFile.text.length ? style.newline : '';
