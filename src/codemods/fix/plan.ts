@@ -135,7 +135,7 @@ const SCAN_RULES: Partial<Record<RuleId, RuleSetting>> = {
 };
 
 /** Parsed files kept between the analysis and the rewrite, up to this much source text. */
-const PARSE_CACHE_CHARS = 24_000_000;
+const PARSE_CACHE_CHARS = 8_000_000;
 
 function selectRules(config: LoadedConfig, requested: readonly FixableRuleId[] | undefined): Set<FixableRuleId> {
   if (requested && requested.length > 0) return new Set(requested);
@@ -467,8 +467,8 @@ class FixPlanner {
 
   /** Module root of a file that the fix wraps, if any: its range is where top-level code may await. */
   private moduleRangeOf(file: string): [number, number] | undefined {
-    const entry = [...this.roots.values()].find((candidate) => candidate.ref.kind === 'module' && candidate.ref.file === file && !candidate.reason);
-    return entry?.moduleRange;
+    const entry = this.roots.get(`${file}#0`);
+    return entry && entry.ref.kind === 'module' && !entry.reason ? entry.moduleRange : undefined;
   }
 
   /** Plans for every sync target of a file at once: an atomic() made async lets calls in its callback be awaited. */
@@ -550,48 +550,40 @@ class FixPlanner {
 
   /**
    * A wrap is safe only if every sync ORM call it brings inside a block can become async too;
-   * otherwise the root stays manual. Dropping a root can only shrink what is affected, so this
-   * settles in a few rounds.
+   * otherwise every root that reaches such a call stays manual. One pass settles it: dropping
+   * roots only shrinks what is affected, and each problem drops all the roots that reach it.
    */
   private settleSyncCalls(): void {
-    for (;;) {
-      const wrapped = this.wrapped();
-      const affected = this.affected(wrapped);
-      const files = new Set<string>();
-      for (const id of affected.keys()) files.add(id.slice(0, id.lastIndexOf('#')));
-      let dropped = false;
-      for (const file of files) {
-        const targets = this.targetsOf(file, affected).filter((entry) => !entry.finding);
-        if (targets.length === 0) continue;
-        let plans: Map<SyncTarget, SyncPlan>;
-        try {
-          plans = this.planSyncTargets(file, targets.map((entry) => entry.target));
-        } catch (error) {
-          this.fail(file, error);
-          for (const entry of targets) for (const root of entry.roots) this.dropRoot(root, 'its call chain reaches a file the fix could not read');
-          dropped = true;
-          continue;
-        }
-        for (const { target, roots } of targets) {
-          const plan = plans.get(target);
-          const problem = plan?.kind === 'manual' ? plan.reason : !this.rules.has('sync-in-async-context') ? 'the sync-in-async-context rewrite is not selected' : undefined;
-          if (!problem) continue;
-          const { line } = positionAt(this.parse(file).text, target.start);
-          for (const root of roots) {
-            const what = target.kind === 'iteration' ? 'a for…of over a QuerySet' : `\`${target.excerpt}\``;
-            if (this.dropRoot(root, `wrapping it would run ${what} (${this.display(file)}:${line}) inside the block, where sync ORM calls throw SynchronousOnlyOperation: ${problem}`)) dropped = true;
-          }
+    const affected = this.affected(this.wrapped());
+    const files = new Set<string>();
+    for (const id of affected.keys()) files.add(id.slice(0, id.lastIndexOf('#')));
+    for (const file of files) {
+      const targets = this.targetsOf(file, affected).filter((entry) => !entry.finding);
+      if (targets.length === 0) continue;
+      let plans: Map<SyncTarget, SyncPlan>;
+      try {
+        plans = this.planSyncTargets(file, targets.map((entry) => entry.target));
+      } catch (error) {
+        this.fail(file, error);
+        for (const entry of targets) for (const root of entry.roots) this.dropRoot(root, 'its call chain reaches a file the fix could not read');
+        continue;
+      }
+      for (const { target, roots } of targets) {
+        const plan = plans.get(target);
+        const problem = plan?.kind === 'manual' ? plan.reason : !this.rules.has('sync-in-async-context') ? 'the sync-in-async-context rewrite is not selected' : undefined;
+        if (!problem) continue;
+        const { line } = positionAt(this.parse(file).text, target.start);
+        const what = target.kind === 'iteration' ? 'a for…of over a QuerySet' : `\`${target.excerpt}\``;
+        for (const root of roots) {
+          this.dropRoot(root, `wrapping it would run ${what} (${this.display(file)}:${line}) inside the block, where sync ORM calls throw SynchronousOnlyOperation: ${problem}`);
         }
       }
-      if (!dropped) return;
     }
   }
 
-  private dropRoot(id: string, reason: string): boolean {
+  private dropRoot(id: string, reason: string): void {
     const entry = this.roots.get(id);
-    if (!entry || entry.reason) return false;
-    entry.reason = reason;
-    return true;
+    if (entry && !entry.reason) entry.reason = reason;
   }
 
   // ------------------------------------------------------------ rewriting
