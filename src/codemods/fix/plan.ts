@@ -18,6 +18,7 @@ import type { BindingRequest, ModuleRef } from './imports.js';
 import { moduleRefFor } from './modules.js';
 import { rewriteSyncCall, rewriteSyncIteration, rewriteWrapper } from './rewrites.js';
 import type { AsyncContext, FunctionTwinLookup } from './rewrites.js';
+import { floatingWork } from './floating.js';
 import { detectStyle } from './style.js';
 import { SyncCallFinder } from './sync-calls.js';
 import type { SyncCallSite } from './sync-calls.js';
@@ -396,6 +397,7 @@ class FixPlanner {
         moduleOffsets.set(root.id, [...(moduleOffsets.get(root.id) ?? []), this.local(finding.file, finding.start)]);
       }
     }
+    const workFunctions = this.functionsWithOrmWork();
     for (const entry of this.roots.values()) {
       if (entry.reason) continue;
       const ref = entry.ref;
@@ -419,12 +421,41 @@ class FixPlanner {
           continue;
         }
         const node = functionAt(sourceFile, this.local(ref.file, ref.start));
-        entry.reason = node ? unwrappableReason(node, sourceFile) : 'the function was not found where scan saw it (did the file change?)';
+        entry.reason = node ? (unwrappableReason(node, sourceFile) ?? this.floatingReason(ref, node, sourceFile, workFunctions)) : 'the function was not found where scan saw it (did the file change?)';
       } catch (error) {
         this.fail(ref.file, error);
         entry.reason = 'its file could not be read or parsed';
       }
     }
+  }
+
+  /** Functions that make a-calls outside a block themselves: their promises carry ORM work. */
+  private functionsWithOrmWork(): { ids: Set<string>; byName: Map<string, ConnectionFunctionSummary[]> } {
+    const ids = new Set<string>();
+    const byName = new Map<string, ConnectionFunctionSummary[]>();
+    for (const finding of this.result.findings) {
+      if (finding.ruleId !== 'async-outside-connection') continue;
+      const owner = this.index.enclosing(finding.file, finding.start);
+      if (!owner || ids.has(owner.id)) continue;
+      ids.add(owner.id);
+      if (owner.async && owner.name) byName.set(owner.name, [...(byName.get(owner.name) ?? []), owner]);
+    }
+    return { ids, byName };
+  }
+
+  /** Why a root that starts ORM work without awaiting it cannot get a block (its work could outlive it). */
+  private floatingReason(root: FunctionRef, node: ts.Node, sourceFile: ts.SourceFile, work: { ids: Set<string>; byName: Map<string, ConnectionFunctionSummary[]> }): string | undefined {
+    if (!isFunctionLikeWithBody(node)) return undefined;
+    for (const floating of floatingWork(node.body, sourceFile)) {
+      const where = `${this.display(root.file)}:${positionAt(sourceFile.text, floating.start).line}`;
+      if (floating.kind === 'forEach') {
+        if (!work.ids.has(this.scanFunctionId(root.file, floating.callbackStart, false))) continue;
+        return `an async callback passed to forEach (${where}) is not awaited: its ORM calls could outlive the block's connection; use for…of with await (or Promise.all), then run fix again`;
+      }
+      const reached = (work.byName.get(floating.name) ?? []).some((fn) => this.index.rootsOf(fn.id).some((candidate) => candidate.id === root.id));
+      if (reached) return `\`${floating.name}()\` (${where}) is not awaited: its ORM calls could outlive the block's connection; await it, then run fix again`;
+    }
+    return undefined;
   }
 
   private wrapped(): Set<string> {
