@@ -36,7 +36,7 @@ export interface ScanCommandOptions {
   updateBaseline?: boolean;
   types: boolean;
   config?: string;
-  rule: Partial<Record<RuleId, RuleSetting>>;
+  rule?: Partial<Record<RuleId, RuleSetting>>;
   outputFile?: string;
 }
 
@@ -49,7 +49,7 @@ function parseMaxWarnings(value: string): number {
   return Number(value);
 }
 
-function collectRule(value: string, previous: Partial<Record<RuleId, RuleSetting>>): Partial<Record<RuleId, RuleSetting>> {
+function collectRule(value: string, previous: Partial<Record<RuleId, RuleSetting>> | undefined): Partial<Record<RuleId, RuleSetting>> {
   const match = /^([\w-]+)\s*[:=]\s*(off|warn|error)$/.exec(value.trim());
   if (!match) throw new InvalidArgumentError('expected <rule-id>:<off|warn|error>, e.g. floating-async-call:warn.');
   const [, id = '', setting = 'off'] = match;
@@ -66,7 +66,7 @@ export function updateBaselineCommand(paths: readonly string[], options: ScanCom
   const args = ['npx', 'orm-migrate', 'scan', ...paths];
   if (options.config) args.push('--config', options.config);
   if (!options.types) args.push('--no-types');
-  for (const [rule, setting] of Object.entries(options.rule)) args.push('--rule', `${rule}:${setting}`);
+  for (const [rule, setting] of Object.entries(options.rule ?? {})) args.push('--rule', `${rule}:${setting}`);
   args.push('--baseline', baseline, '--update-baseline');
   return args.map(shellQuote).join(' ');
 }
@@ -185,7 +185,7 @@ export function registerScanCommand(program: Command, result: CommandResult): vo
     .option('--update-baseline', `write the baseline (default ${DEFAULT_BASELINE_FILE}) from this scan`)
     .option('--no-types', 'do not use tsconfig.json and the type checker; follow ORM imports syntactically')
     .option('-c, --config <file>', 'config file (orm-migrate.config.json, or a package.json with "ormMigrate")')
-    .option('--rule <rule:severity>', 'override a rule, e.g. --rule floating-async-call:warn (repeatable)', collectRule, {})
+    .option('--rule <rule:severity>', 'override a rule, e.g. --rule floating-async-call:warn (repeatable)', collectRule)
     .option('-o, --output-file <file>', 'write the report to a file instead of stdout')
     .action(async (paths: string[], options: ScanCommandOptions) => {
       result.exitCode = await runScan(paths, options);

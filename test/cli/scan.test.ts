@@ -91,6 +91,9 @@ describe('orm-migrate scan (child process)', () => {
       const over = cli(project.dir, ['--no-types', '--max-warnings', '2']);
       assert.equal(over.status, 1);
       assert.match(over.stdout, /Too many warnings: 3 found, --max-warnings is 2\./);
+      const strict = cli(project.dir, ['--no-types', '--rule', 'async-outside-connection:error']);
+      assert.equal(strict.status, 1);
+      assert.match(strict.stdout, /3 problems \(3 errors, 0 warnings\)/);
     });
 
     it('baseline: written, then new or increased counts fail, dropped counts print the command, stale entries are reported', () => {
