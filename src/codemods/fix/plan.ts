@@ -12,84 +12,23 @@ import { toPosix } from '../engine/discover.js';
 import { SpecifierResolver } from '../engine/module-resolution.js';
 import { scan } from '../engine/scan.js';
 import { parseSource } from '../engine/syntactic.js';
-import type { AnalysisMode, ConnectionFunctionSummary, Finding, FunctionRef, RuleId, RuleSetting, ScanProgress, ScanResult } from '../engine/types.js';
+import type { ConnectionFunctionSummary, Finding, FunctionRef, RuleId, RuleSetting, ScanResult } from '../engine/types.js';
+import { floatingWork } from './floating.js';
+import { FunctionIndex, functionAt, nodeAt } from './functions.js';
 import { countReferences, existingReference, importOfLocal, planImportEdits } from './imports.js';
 import type { BindingRequest, ModuleRef } from './imports.js';
 import { moduleRefFor } from './modules.js';
 import { rewriteSyncCall, rewriteSyncIteration, rewriteWrapper } from './rewrites.js';
 import type { AsyncContext, FunctionTwinLookup } from './rewrites.js';
-import { floatingWork } from './floating.js';
 import { detectStyle } from './style.js';
 import { SyncCallFinder } from './sync-calls.js';
 import type { SyncCallSite } from './sync-calls.js';
 import { applyEdits, positionAt } from './text.js';
 import type { TextEdit } from './text.js';
 import { planModuleRoot } from './top-level.js';
+import { FIXABLE_RULE_IDS } from './types.js';
+import type { FixFailure, FixOptions, FixPlan, FixableRuleId, FixedFile, ManualItem } from './types.js';
 import { isAsyncFunction, isFunctionLikeWithBody, unwrappableReason, wrapFunctionEdits } from './wrap.js';
-
-export const FIXABLE_RULE_IDS = ['async-outside-connection', 'sync-in-async-context', 'sync-to-async-wrapper'] as const satisfies readonly RuleId[];
-export type FixableRuleId = (typeof FIXABLE_RULE_IDS)[number];
-
-export function isFixableRuleId(value: string): value is FixableRuleId {
-  return (FIXABLE_RULE_IDS as readonly string[]).includes(value);
-}
-
-export interface FixOptions {
-  /** Directory paths and the config search start from (default: process.cwd()). */
-  cwd?: string;
-  /** Files, directories or globs (default `.`). */
-  paths?: readonly string[];
-  configFile?: string;
-  config?: LoadedConfig;
-  /** Type-aware scan with the nearest tsconfig.json (default true). */
-  types?: boolean;
-  /** The rewrites to apply (default: every fixable rule the config does not turn off). */
-  rules?: readonly FixableRuleId[];
-  workers?: number | 'auto';
-  onProgress?: (progress: ScanProgress) => void;
-}
-
-/** Something the fix left alone on purpose, with what the user should do. */
-export interface ManualItem {
-  file: string;
-  line: number;
-  column: number;
-  ruleId: FixableRuleId;
-  /** What it is about: a function (the root of a call chain), the module's top level, or a call. */
-  subject: string;
-  reason: string;
-  /** Findings of scan it leaves in place. */
-  findings: number;
-}
-
-export interface FixedFile {
-  /** Absolute path. */
-  file: string;
-  original: string;
-  fixed: string;
-  /** Rewrites applied, per rule. */
-  rewrites: Partial<Record<FixableRuleId, number>>;
-}
-
-export interface FixFailure {
-  file: string;
-  message: string;
-}
-
-export interface FixPlan {
-  cwd: string;
-  mode: AnalysisMode;
-  notes: string[];
-  /** Files whose text changes. */
-  files: FixedFile[];
-  /** Scanned files that stay as they are (and did not fail). */
-  unchanged: number;
-  manual: ManualItem[];
-  errors: FixFailure[];
-  /** Every file the scan covered. */
-  scanned: string[];
-  durationMs: number;
-}
 
 /** A rewrite target in one file: a sync call or iteration to turn async. */
 interface SyncTarget {
@@ -143,78 +82,6 @@ function selectRules(config: LoadedConfig, requested: readonly FixableRuleId[] |
   return new Set(FIXABLE_RULE_IDS.filter((id) => config.rules[id] !== 'off'));
 }
 
-/** The deepest node spanning exactly [start, end) that satisfies the test. */
-function nodeAt<T extends ts.Node>(sourceFile: ts.SourceFile, start: number, end: number, test: (node: ts.Node) => node is T): T | undefined {
-  let found: T | undefined;
-  const visit = (node: ts.Node): void => {
-    if (node.pos > start || node.end < end) return;
-    if (node.end === end && node.getStart(sourceFile) === start && test(node)) found = node;
-    ts.forEachChild(node, visit);
-  };
-  visit(sourceFile);
-  return found;
-}
-
-function functionAt(sourceFile: ts.SourceFile, start: number): ts.Node | undefined {
-  let found: ts.Node | undefined;
-  const visit = (node: ts.Node): void => {
-    if (found || node.end <= start || node.pos > start) return;
-    if (isFunctionLikeWithBody(node) && node.getStart(sourceFile) === start) {
-      found = node;
-      return;
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(sourceFile);
-  return found;
-}
-
-class FunctionIndex {
-  private readonly byId = new Map<string, ConnectionFunctionSummary>();
-  private readonly byFile = new Map<string, ConnectionFunctionSummary[]>();
-  private readonly rootsMemo = new Map<string, FunctionRef[]>();
-
-  constructor(private readonly result: ScanResult) {
-    for (const summary of result.connection.functions) {
-      this.byId.set(summary.id, summary);
-      const list = this.byFile.get(summary.file);
-      if (list) list.push(summary);
-      else this.byFile.set(summary.file, [summary]);
-    }
-  }
-
-  get(id: string): ConnectionFunctionSummary | undefined {
-    return this.byId.get(id);
-  }
-
-  all(): Iterable<ConnectionFunctionSummary> {
-    return this.byId.values();
-  }
-
-  inFile(file: string): readonly ConnectionFunctionSummary[] {
-    return this.byFile.get(file) ?? [];
-  }
-
-  /** The innermost function of the file whose span holds the offset (the module when none does). */
-  enclosing(file: string, offset: number): ConnectionFunctionSummary | undefined {
-    let best: ConnectionFunctionSummary | undefined;
-    for (const summary of this.inFile(file)) {
-      const contains = summary.kind === 'module' || (summary.start <= offset && offset < summary.end);
-      if (contains && (!best || summary.start >= best.start)) best = summary;
-    }
-    return best;
-  }
-
-  rootsOf(id: string): FunctionRef[] {
-    let roots = this.rootsMemo.get(id);
-    if (!roots) {
-      roots = this.result.connection.rootsOf(id);
-      this.rootsMemo.set(id, roots);
-    }
-    return roots;
-  }
-}
-
 class FixPlanner {
   private readonly index: FunctionIndex;
   private readonly specifiers = new SpecifierResolver();
@@ -226,7 +93,6 @@ class FixPlanner {
   private readonly failed = new Set<string>();
   private readonly syncFinder: SyncCallFinder;
   private readonly syncSites = new Map<string, SyncCallSite[]>();
-  private readonly syncPlans = new Map<string, Map<SyncTarget, SyncPlan>>();
   /** Per file: sync targets from scan's findings (already inside a block). */
   private readonly insideSyncTargets = new Map<string, { target: SyncTarget; finding: Finding }[]>();
   private readonly wrapperFindings: Finding[] = [];
