@@ -52,18 +52,21 @@ interface RootEntry {
   moduleRange?: [number, number];
 }
 
-interface ParsedFile {
+interface SourceText {
   /** The file as it is on disk. */
   raw: string;
   /** Without the byte order mark: what is parsed and edited (the mark is put back). */
   text: string;
   bom: string;
-  sourceFile: ts.SourceFile;
   /**
    * How far scan's offsets for this file are ahead of `text`'s: type-aware scans read files
    * through TypeScript, which drops a BOM; syntactic scans count it.
    */
   delta: number;
+}
+
+interface ParsedFile extends SourceText {
+  sourceFile: ts.SourceFile;
 }
 
 const SCAN_RULES: Partial<Record<RuleId, RuleSetting>> = {
@@ -74,8 +77,8 @@ const SCAN_RULES: Partial<Record<RuleId, RuleSetting>> = {
   'allow-async-unsafe': 'off',
 };
 
-/** Parsed files kept between the analysis and the rewrite, up to this much source text. */
-const PARSE_CACHE_CHARS = 8_000_000;
+/** Syntax trees kept between the analysis and the rewrite, up to this much source text (texts are always kept). */
+const TREE_CACHE_CHARS = 8_000_000;
 
 function selectRules(config: LoadedConfig, requested: readonly FixableRuleId[] | undefined): Set<FixableRuleId> {
   if (requested && requested.length > 0) return new Set(requested);
@@ -85,8 +88,9 @@ function selectRules(config: LoadedConfig, requested: readonly FixableRuleId[] |
 class FixPlanner {
   private readonly index: FunctionIndex;
   private readonly specifiers = new SpecifierResolver();
-  private readonly parsed = new Map<string, ParsedFile>();
-  private parsedChars = 0;
+  private readonly texts = new Map<string, SourceText>();
+  private readonly trees = new Map<string, ts.SourceFile>();
+  private treeChars = 0;
   private readonly roots = new Map<string, RootEntry>();
   private readonly manual: ManualItem[] = [];
   private readonly errors: FixFailure[] = [];
@@ -111,19 +115,32 @@ class FixPlanner {
     return toPosix(relative(this.result.cwd, file)) || '.';
   }
 
-  private parse(file: string): ParsedFile {
-    const cached = this.parsed.get(file);
-    if (cached) return cached;
+  /** The file's text, read once (the version every offset of this run refers to). */
+  private source(file: string): SourceText {
+    let entry = this.texts.get(file);
+    if (entry) return entry;
     const raw = readFileSync(file, 'utf8');
     const bom = raw.startsWith('\uFEFF') ? '\uFEFF' : '';
-    const text = raw.slice(bom.length);
-    const sourceFile = parseSource(file, text);
-    const entry: ParsedFile = { raw, text, bom, sourceFile, delta: bom ? this.bomDelta(file, sourceFile) : 0 };
-    if (this.parsedChars + text.length <= PARSE_CACHE_CHARS) {
-      this.parsed.set(file, entry);
-      this.parsedChars += text.length;
-    }
+    entry = { raw, text: raw.slice(bom.length), bom, delta: 0 };
+    this.texts.set(file, entry);
+    if (bom) entry.delta = this.bomDelta(file, this.tree(file));
     return entry;
+  }
+
+  private tree(file: string): ts.SourceFile {
+    const cached = this.trees.get(file);
+    if (cached) return cached;
+    const text = this.source(file).text;
+    const sourceFile = parseSource(file, text);
+    if (this.treeChars + text.length <= TREE_CACHE_CHARS) {
+      this.trees.set(file, sourceFile);
+      this.treeChars += text.length;
+    }
+    return sourceFile;
+  }
+
+  private parse(file: string): ParsedFile {
+    return { ...this.source(file), sourceFile: this.tree(file) };
   }
 
   /** Whether scan counted this file's BOM: its functions start one character later if it did. */
@@ -138,12 +155,12 @@ class FixPlanner {
 
   /** A scan offset of `file` as an offset into the parsed text. */
   private local(file: string, offset: number): number {
-    return offset - this.parse(file).delta;
+    return offset - this.source(file).delta;
   }
 
   /** The id scan gives the function that starts at this offset of the parsed text. */
   private scanFunctionId(file: string, localStart: number, isModule: boolean): string {
-    return `${file}#${isModule ? 0 : localStart + this.parse(file).delta}`;
+    return `${file}#${isModule ? 0 : localStart + this.source(file).delta}`;
   }
 
   private fail(file: string, error: unknown): void {
@@ -157,7 +174,7 @@ class FixPlanner {
     let line = 1;
     let column = 1;
     try {
-      ({ line, column } = positionAt(this.parse(file).text, offset));
+      ({ line, column } = positionAt(this.source(file).text, offset));
     } catch {
       // position stays 1:1 for a file that cannot be read
     }
@@ -230,7 +247,7 @@ class FixPlanner {
       for (const root of roots) {
         const entry = this.roots.get(root.id);
         if (!entry || entry.reason) continue;
-        const { line } = positionAt(this.parse(finding.file).text, this.local(finding.file, finding.start));
+        const { line } = positionAt(this.source(finding.file).text, this.local(finding.file, finding.start));
         entry.reason = `\`${finding.data.callee ?? finding.data.method}()\` (${this.display(finding.file)}:${line}) is not awaited: inside a newConnection block it could outlive the block's connection; await it (or move it out), then run fix again`;
       }
     }
@@ -268,7 +285,7 @@ class FixPlanner {
       if (entry.reason) continue;
       const ref = entry.ref;
       try {
-        const { sourceFile } = this.parse(ref.file);
+        const sourceFile = this.tree(ref.file);
         if (ref.kind === 'module') {
           const plan = planModuleRoot(sourceFile, detectStyle(sourceFile), {
             offsets: moduleOffsets.get(ref.id) ?? [],
@@ -344,7 +361,7 @@ class FixPlanner {
       if (!entry?.moduleRange) continue;
       // Top-level code and the callbacks written in the moved range run inside the block.
       affected.set(id, [id]);
-      const delta = this.parse(entry.ref.file).delta;
+      const delta = this.source(entry.ref.file).delta;
       const [from, to] = [entry.moduleRange[0] + delta, entry.moduleRange[1] + delta];
       for (const summary of this.index.inFile(entry.ref.file)) {
         if (summary.kind !== 'module' && summary.start >= from && summary.end <= to) affected.set(summary.id, [...(affected.get(summary.id) ?? []), id]);
@@ -356,7 +373,7 @@ class FixPlanner {
   private sitesOf(file: string): SyncCallSite[] {
     let sites = this.syncSites.get(file);
     if (!sites) {
-      sites = this.syncFinder.find(this.parse(file).sourceFile);
+      sites = this.syncFinder.find(this.tree(file));
       this.syncSites.set(file, sites);
     }
     return sites;
@@ -370,7 +387,7 @@ class FixPlanner {
 
   /** Plans for every sync target of a file at once: an atomic() made async lets calls in its callback be awaited. */
   private planSyncTargets(file: string, targets: readonly SyncTarget[]): Map<SyncTarget, SyncPlan> {
-    const { sourceFile } = this.parse(file);
+    const sourceFile = this.tree(file);
     const moduleRange = this.moduleRangeOf(file);
     const madeAsync = new Set<ts.Node>();
     const plans = new Map<SyncTarget, SyncPlan>();
@@ -426,7 +443,7 @@ class FixPlanner {
     const targets: { target: SyncTarget; roots: string[]; finding?: Finding }[] = [];
     if (this.failed.has(file)) return targets;
     for (const { target, finding } of this.insideSyncTargets.get(file) ?? []) {
-      const delta = this.parse(file).delta;
+      const delta = this.source(file).delta;
       targets.push({ target: { ...target, start: target.start - delta, end: target.end - delta }, roots: [], finding });
     }
     const moduleRange = this.moduleRangeOf(file);
@@ -469,7 +486,7 @@ class FixPlanner {
         const plan = plans.get(target);
         const problem = plan?.kind === 'manual' ? plan.reason : !this.rules.has('sync-in-async-context') ? 'the sync-in-async-context rewrite is not selected' : undefined;
         if (!problem) continue;
-        const { line } = positionAt(this.parse(file).text, target.start);
+        const { line } = positionAt(this.source(file).text, target.start);
         const what = target.kind === 'iteration' ? 'a for…of over a QuerySet' : `\`${target.excerpt}\``;
         for (const root of roots) {
           this.dropRoot(root, `wrapping it would run ${what} (${this.display(file)}:${line}) inside the block, where sync ORM calls throw SynchronousOnlyOperation: ${problem}`);
