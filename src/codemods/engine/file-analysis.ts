@@ -798,12 +798,21 @@ export function excerptOf(node: ts.Node, sourceFile: ts.SourceFile, maxLength: n
   return text.length <= maxLength ? text : `${text.slice(0, maxLength - 1)}…`;
 }
 
-/** Walks a parsed file once; a file with a syntax error yields only its parse error. */
+function failedFacts(sourceFile: ts.SourceFile, parseError: ParseErrorFact): FileFacts {
+  return { file: sourceFile.fileName, parseError, lineStarts: [], functions: [], references: [], exports: {}, starExports: [], candidates: [] };
+}
+
+/** Walks a parsed file once; a file with a syntax error (or too deep to walk) yields only that error. */
 export function analyzeFile(sourceFile: ts.SourceFile, options: FileAnalysisOptions): FileFacts {
   const parseError = parseErrorOf(sourceFile);
-  if (parseError) {
-    return { file: sourceFile.fileName, parseError, lineStarts: [], functions: [], references: [], exports: {}, starExports: [], candidates: [] };
+  if (parseError) return failedFacts(sourceFile, parseError);
+  try {
+    return new FileAnalyzer(sourceFile, options).run();
+  } catch (error) {
+    // A pathologically deep tree (tens of thousands of chained operators) overflows the stack:
+    // report the file instead of ending the whole scan.
+    if (!(error instanceof RangeError)) throw error;
+    return failedFacts(sourceFile, { message: `the file could not be analysed (${error.message})`, start: 0, end: 0, line: 1, column: 1, endLine: 1, endColumn: 1 });
   }
-  return new FileAnalyzer(sourceFile, options).run();
 }
 

@@ -211,7 +211,9 @@ class ScanSession {
           resolveSpecifier: (specifier) => this.specifierResolver.resolveFrom(file, specifier),
           keepNodes: true,
         });
-        settleTypeFacts(facts, typed.oracle);
+        if (!settleTypeFacts(facts, typed.oracle)) {
+          this.notes.push(`${displayPath(this.cwd, file)}: the type checker overflowed the stack on it; its calls are matched by following imports syntactically`);
+        }
         this.factsByFile.set(file, facts);
         this.texts.delete(file);
         this.fileDone();

@@ -35,7 +35,36 @@ function settleReference(reference: ReferenceFact, oracle: TypeOracle): void {
   }
 }
 
-export function settleTypeFacts(facts: FileFacts, oracle: TypeOracle): void {
+/** Drops every AST reference unanswered: the syntactic origins decide instead. */
+function abandonTypeFacts(facts: FileFacts): void {
+  const forget = (evidence: Evidence): void => {
+    delete evidence.node;
+    delete evidence.shape;
+  };
+  for (const fn of facts.functions) if (fn.role) forget(fn.role.evidence);
+  for (const reference of facts.references) {
+    delete reference.node;
+    if (reference.entryEvidence) forget(reference.entryEvidence);
+  }
+  for (const candidate of facts.candidates) for (const condition of candidate.conditions) if (condition.kind === 'orm') forget(condition.evidence);
+}
+
+/**
+ * Settles a file's facts with the checker; false (facts left to the syntactic answers) when the
+ * checker overflows the stack on a pathologically deep expression.
+ */
+export function settleTypeFacts(facts: FileFacts, oracle: TypeOracle): boolean {
+  try {
+    settle(facts, oracle);
+    return true;
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    abandonTypeFacts(facts);
+    return false;
+  }
+}
+
+function settle(facts: FileFacts, oracle: TypeOracle): void {
   for (const fn of facts.functions) if (fn.role) settleEvidence(fn.role.evidence, oracle);
   for (const reference of facts.references) settleReference(reference, oracle);
   for (const candidate of facts.candidates) {
