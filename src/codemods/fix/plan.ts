@@ -11,7 +11,7 @@ import type { LoadedConfig } from '../engine/config.js';
 import { toPosix } from '../engine/discover.js';
 import { SpecifierResolver } from '../engine/module-resolution.js';
 import { scan } from '../engine/scan.js';
-import { parseSource } from '../engine/syntactic.js';
+import { parseSource, scriptKindOf } from '../engine/syntactic.js';
 import type { ConnectionFunctionSummary, Finding, FunctionRef, RuleId, RuleSetting, ScanResult } from '../engine/types.js';
 import { floatingWork } from './floating.js';
 import { FunctionIndex, functionAt, nodeAt } from './functions.js';
@@ -447,6 +447,7 @@ class FixPlanner {
       targets.push({ target: { ...target, start: target.start - delta, end: target.end - delta }, roots: [], finding });
     }
     const moduleRange = this.moduleRangeOf(file);
+    if (!this.affectedTextMayCallSync(file, affected, moduleRange)) return targets;
     try {
       for (const site of this.sitesOf(file)) {
         const id = this.scanFunctionId(file, site.functionStart, site.inModule);
@@ -460,6 +461,17 @@ class FixPlanner {
       this.fail(file, error);
     }
     return targets;
+  }
+
+  /** Most affected functions name no sync method at all: then the file is not walked for them. */
+  private affectedTextMayCallSync(file: string, affected: ReadonlyMap<string, string[]>, moduleRange: [number, number] | undefined): boolean {
+    const { text } = this.source(file);
+    for (const summary of this.index.inFile(file)) {
+      if (!affected.has(summary.id)) continue;
+      const [from, to] = summary.kind === 'module' ? (moduleRange ?? [0, 0]) : [this.local(file, summary.start), this.local(file, summary.end)];
+      if (this.syncFinder.mayContainSyncCall(text.slice(from, to))) return true;
+    }
+    return false;
   }
 
   /**
@@ -626,7 +638,10 @@ class FixPlanner {
     edits.push(...planImportEdits(sourceFile, style, { add: missing, drop }));
     const next = applyEdits(file, text, edits);
     if (next === text) return undefined;
-    const reparsed = parseSource(file, next) as ts.SourceFile & { parseDiagnostics?: ts.DiagnosticWithLocation[] };
+    // A safety net, not analysis: no parent pointers needed, only the parser's own diagnostics.
+    const reparsed = ts.createSourceFile(file, next, { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone }, false, scriptKindOf(file)) as ts.SourceFile & {
+      parseDiagnostics?: ts.DiagnosticWithLocation[];
+    };
     const broken = reparsed.parseDiagnostics?.[0];
     if (broken) {
       const { line, column } = positionAt(next, broken.start);

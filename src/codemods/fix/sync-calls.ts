@@ -43,6 +43,8 @@ export class SyncCallFinder {
   private readonly specifiers = new SpecifierResolver();
   private readonly facts = new Map<string, FileFacts | undefined>();
   private readonly resolver: OriginResolver;
+  /** A sync method name called, or a `for (`: text without either has no sync ORM call. */
+  private readonly mention: RegExp;
 
   constructor(config: LoadedConfig) {
     const base = surfaceFromConfig(config);
@@ -54,6 +56,8 @@ export class SyncCallFinder {
       syncToAsync.set(name, `${NO_TWIN}${name}`);
     }
     this.surface = { ...base, asyncToSync, syncToAsync };
+    const names = [...syncToAsync.keys()].map((name) => name.replace(/[$]/g, '\\$&')).join('|');
+    this.mention = new RegExp(`\\b(?:${names})\\s*\\(|\\bfor\\s*\\(`);
     const orm = new ModuleKeys(config.ormModules, config, this.specifiers);
     const connection = new ModuleKeys([config.connection.module], config, this.specifiers);
     this.resolver = new OriginResolver((file) => this.factsOf(file), {
@@ -81,6 +85,11 @@ export class SyncCallFinder {
     }
     this.facts.set(file, facts);
     return facts;
+  }
+
+  /** Could this source text contain a sync ORM call or iteration (a cheap test before a walk)? */
+  mayContainSyncCall(text: string): boolean {
+    return this.mention.test(text);
   }
 
   /** Every sync ORM call (and sync iteration over a QuerySet) in a parsed file, by the function it runs in. */
