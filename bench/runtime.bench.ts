@@ -36,18 +36,14 @@ stop();
 const { sql, params } = captured!;
 process.env.ORM_MIGRATE_WARNINGS = 'ignore';
 
-/** Median of ROUNDS timings of `ops` sequential awaited calls, in µs per call. */
-async function median(ops: number, body: () => unknown): Promise<number> {
-  const perCall: number[] = [];
-  for (let round = 0; round < ROUNDS + 1; round++) {
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < ops; i++) await body();
-    const micros = Number(process.hrtime.bigint() - started) / 1000 / ops;
-    if (round > 0) perCall.push(micros); // round 0 warms up
-  }
-  perCall.sort((a, b) => a - b);
-  return perCall[Math.floor(perCall.length / 2)]!;
+/** µs per call of `ops` sequential awaited calls. */
+async function perCall(ops: number, body: () => unknown): Promise<number> {
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < ops; i++) await body();
+  return Number(process.hrtime.bigint() - started) / 1000 / ops;
 }
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const raw = new Database(file);
 const rawStatement = raw.prepare(sql);
@@ -70,12 +66,23 @@ const workerRoundTrip = () =>
 const qs = Question.objects.filter({ pk: 500 });
 const results: Array<{ name: string; us: number; baseline: string; baseUs: number; target?: number }> = [];
 
-const rawUs = await median(IN_THREAD_OPS, rawExists);
-const blockUs = await newConnection(() => median(IN_THREAD_OPS, () => Question.objects.filter({ pk: 500 }).aexists()));
-const blockSameQsUs = await newConnection(() => median(IN_THREAD_OPS, () => qs.aexists()));
-const syncUs = await median(IN_THREAD_OPS, () => Question.objects.filter({ pk: 500 }).exists());
-const bareWorkerUs = await median(WORKER_OPS, workerRoundTrip);
-const fallbackUs = await median(WORKER_OPS, () => Question.objects.filter({ pk: 500 }).aexists());
+// Rounds alternate between the variants, so a change of machine load hits them all alike.
+const variants: Record<string, { ops: number; run: () => Promise<number> }> = {
+  raw: { ops: IN_THREAD_OPS, run: () => perCall(IN_THREAD_OPS, rawExists) },
+  block: { ops: IN_THREAD_OPS, run: () => newConnection(() => perCall(IN_THREAD_OPS, () => Question.objects.filter({ pk: 500 }).aexists())) },
+  blockSameQs: { ops: IN_THREAD_OPS, run: () => newConnection(() => perCall(IN_THREAD_OPS, () => qs.aexists())) },
+  sync: { ops: IN_THREAD_OPS, run: () => perCall(IN_THREAD_OPS, () => Question.objects.filter({ pk: 500 }).exists()) },
+  bareWorker: { ops: WORKER_OPS, run: () => perCall(WORKER_OPS, workerRoundTrip) },
+  fallback: { ops: WORKER_OPS, run: () => perCall(WORKER_OPS, () => Question.objects.filter({ pk: 500 }).aexists()) },
+};
+const samples: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
+for (let round = 0; round < ROUNDS + 1; round++) {
+  for (const [name, variant] of Object.entries(variants)) {
+    const us = await variant.run();
+    if (round > 0) samples[name]!.push(us); // round 0 warms up
+  }
+}
+const [rawUs, blockUs, blockSameQsUs, syncUs, bareWorkerUs, fallbackUs] = ['raw', 'block', 'blockSameQs', 'sync', 'bareWorker', 'fallback'].map((name) => median(samples[name]!)) as [number, number, number, number, number, number];
 
 results.push({ name: '(i)   aexists() in newConnection', us: blockUs, baseline: 'raw prepared statement', baseUs: rawUs, target: 2 });
 results.push({ name: '      same, reusing one QuerySet', us: blockSameQsUs, baseline: 'raw prepared statement', baseUs: rawUs });
@@ -83,7 +90,7 @@ results.push({ name: '(ii)  fallback aexists(), no block', us: fallbackUs, basel
 results.push({ name: '(iii) sync exists()', us: syncUs, baseline: 'raw prepared statement', baseUs: rawUs });
 
 console.log(`SQL: ${sql}  params: ${JSON.stringify(params)}`);
-console.log(`medians of ${ROUNDS} rounds (${IN_THREAD_OPS} in-thread / ${WORKER_OPS} worker calls each), node ${process.version}\n`);
+console.log(`medians of ${ROUNDS} alternating rounds (${IN_THREAD_OPS} in-thread / ${WORKER_OPS} worker calls each), node ${process.version}\n`);
 for (const r of results) {
   const ratio = r.us / r.baseUs;
   const verdict = r.target === undefined ? '' : ratio <= r.target ? `  ≤ ${r.target}× ✓` : `  > ${r.target}× ✗ (target missed)`;

@@ -118,10 +118,16 @@ describeEachEngine('a-methods with no newConnection block (the deprecated fallba
     const worker = stickyWorker('default');
     const firstThread = worker.threadId;
     assert.notEqual(firstThread, null);
-    // A slow statement is in flight when the thread is killed.
-    const slow = Question.objects.filter({ questionText__contains: 'x' }).acount();
+    // Keep the worker busy with a long statement so the ORM call below is surely still queued when the thread dies.
+    const longSql =
+      engine.name === 'sqlite'
+        ? 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000000) SELECT count(*) AS n FROM c'
+        : 'SELECT pg_sleep(2) AS n';
+    const busy = worker.execute({ sql: longSql, params: [], mode: 'get', writes: false });
+    const queued = Question.objects.filter({ questionText__contains: 'x' }).acount();
     await worker.terminate({ final: false });
-    await assert.rejects(slow, /worker thread of database alias 'default' (was terminated|exited)/);
+    await assert.rejects(busy, /worker thread of database alias 'default' (was terminated|exited)/);
+    await assert.rejects(queued, /worker thread of database alias 'default' (was terminated|exited)/);
     assert.equal(await Question.objects.acount(), 1, 'a new worker serves the next call');
     assert.notEqual(worker.threadId, firstThread);
     assert.equal(openConnectionCount().workers, 1);

@@ -37,7 +37,8 @@ export class StickyWorker {
   private worker: Worker | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
-  private queue: Promise<unknown> = Promise.resolve();
+  private busy = false;
+  private readonly waiting: Array<() => void> = [];
   private terminated = false;
 
   constructor(readonly settings: ResolvedDatabaseSettings) {}
@@ -92,10 +93,17 @@ export class StickyWorker {
   }
 
   /** Runs `call` with exclusive use of the worker's connection: calls are served one at a time. */
-  exclusive<T>(call: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(call, call);
-    this.queue = run.catch(() => undefined);
-    return run;
+  async exclusive<T>(call: () => Promise<T>): Promise<T> {
+    // An idle worker starts the call at once; otherwise it queues (FIFO) behind the running one.
+    if (this.busy) await new Promise<void>((turn) => this.waiting.push(turn));
+    this.busy = true;
+    try {
+      return await call();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(); // hand over without releasing, so no newcomer jumps the queue
+      else this.busy = false;
+    }
   }
 
   /**
