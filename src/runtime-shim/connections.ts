@@ -201,4 +201,3 @@ onReconfigure((previous) => {
   for (const alias of previous.keys()) void closeAlias(alias);
 });
 
-export type { ResolvedDatabaseSettings };

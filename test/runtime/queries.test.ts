@@ -125,7 +125,6 @@ describeEachEngine('queries: lookups, bad input, injection, connection hygiene',
   });
 
   it('nested blocks shadow the outer connection and restore it; Promise.all children share the block', async () => {
-    const connections = new Set<number>();
     const seen: string[] = [];
     const stop = onQuery((e) => seen.push(e.sql));
     await newConnection(async () => {
@@ -141,7 +140,6 @@ describeEachEngine('queries: lookups, bad input, injection, connection hygiene',
       });
     });
     stop();
-    void connections;
     assert.ok(seen.length > 0);
   });
 

@@ -123,21 +123,18 @@ export class SqlCompiler {
     return this.dialect.quote(identifier);
   }
 
-  private condition(meta: ModelMeta, filter: ParsedFilter, params: Params): string {
-    if (filter.through) {
-      const { target, fkColumn } = filter.through;
-      const inner = this.dialect.lookup(filter.lookup, this.q(filter.column), filter.value, filter.field, params);
-      return `${this.q(fkColumn)} IN (SELECT ${this.q(target.pkColumn)} FROM ${this.q(target.table)} WHERE ${inner})`;
-    }
-    void meta;
-    return this.dialect.lookup(filter.lookup, this.q(filter.column), filter.value, filter.field, params);
+  private condition(filter: ParsedFilter, params: Params): string {
+    const sql = this.dialect.lookup(filter.lookup, this.q(filter.column), filter.value, filter.field, params);
+    if (!filter.through) return sql;
+    const { target, fkColumn } = filter.through;
+    return `${this.q(fkColumn)} IN (SELECT ${this.q(target.pkColumn)} FROM ${this.q(target.table)} WHERE ${sql})`;
   }
 
   where(state: QueryState, params: Params): string {
     if (state.where.length === 0) return '';
     const groups = state.where.map((group) => {
       const parts = group.filters.map((filter) => {
-        const sql = this.condition(state.meta, filter, params);
+        const sql = this.condition(filter, params);
         // exclude() on a nullable column must not drop the NULL rows (SQL's NOT (NULL = x) is NULL).
         if (group.negated && filter.field.nullable && !filter.through && filter.lookup !== 'isnull' && filter.value !== null) {
           return `(${sql} AND ${this.q(filter.column)} IS NOT NULL)`;
