@@ -364,7 +364,19 @@ export class ContextConnection {
       end(rollback);
       throw new TransactionManagementError('the body of atomic() returned a promise: use `await aatomic(async () => …)` for async code');
     }
-    end([inner.savepoint ? `RELEASE SAVEPOINT ${this.q(inner.savepoint)}` : 'COMMIT']);
+    try {
+      this.executeSync(inner, control(inner.savepoint ? `RELEASE SAVEPOINT ${this.q(inner.savepoint)}` : 'COMMIT'));
+    } catch (error) {
+      // A failed COMMIT (a deferred foreign key, say) leaves the transaction open: end it, as endFrame does.
+      try {
+        for (const sql of rollback) this.executeSync(inner, control(sql));
+      } catch {
+        // keep the commit's error
+      }
+      throw error;
+    } finally {
+      this.closeFrame(inner);
+    }
     return result;
   }
 

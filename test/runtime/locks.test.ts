@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { IntegrityError, aatomic, newConnection } from 'orm-migrate/runtime';
-import { Question, useTempDatabase } from './support/polls.js';
+import { IntegrityError, aatomic, atomic, newConnection } from 'orm-migrate/runtime';
+import { Choice, Question, useTempDatabase } from './support/polls.js';
 
 describe('the SQLite file write lock', () => {
   useTempDatabase();
@@ -27,5 +27,17 @@ describe('the SQLite file write lock', () => {
     }), /body fails/));
     Question.objects.create({ questionText: 'sync after', pubDate: new Date() });
     assert.equal(Question.objects.count(), 1);
+  });
+});
+
+describe('sync atomic() whose COMMIT fails', () => {
+  useTempDatabase();
+
+  it('rolls back, so the connection can start the next transaction', () => {
+    // Foreign keys are DEFERRABLE INITIALLY DEFERRED: a dangling key only fails at COMMIT.
+    assert.throws(() => atomic(() => Choice.objects.create({ questionId: 999, choiceText: 'orphan' })), IntegrityError);
+    atomic(() => Question.objects.create({ questionText: 'next', pubDate: new Date() }));
+    assert.equal(Question.objects.count(), 1);
+    assert.equal(Choice.objects.count(), 0, 'the failed transaction left nothing behind');
   });
 });
