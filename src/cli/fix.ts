@@ -2,17 +2,18 @@
  * `orm-migrate fix`: parses flags, plans the rewrites, guards uncommitted work, writes (or
  * prints diffs), reports what is left by hand and chooses the exit code. No analysis here.
  */
-import { relative } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
 import { ConfigError } from '../codemods/engine/config.js';
-import { DiscoveryError, toPosix } from '../codemods/engine/discover.js';
+import { DiscoveryError } from '../codemods/engine/discover.js';
 import { isRuleId } from '../codemods/engine/types.js';
 import { FIXABLE_RULE_IDS, isFixableRuleId, planFix, unifiedDiff, uncommittedChanges, writeFileAtomically } from '../codemods/fix/index.js';
 import type { FixFailure, FixPlan, FixableRuleId, ManualItem } from '../codemods/fix/index.js';
 // main.ts imports this module too; these bindings are only read when a command runs.
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './main.js';
+import type { CommandResult } from './main.js';
 import { progressReporter } from './scan.js';
+import { displayPath } from '../codemods/report/format.js';
 
 export interface FixCommandOptions {
   dryRun?: boolean;
@@ -22,9 +23,6 @@ export interface FixCommandOptions {
   config?: string;
 }
 
-interface CommandResult {
-  exitCode: number;
-}
 
 function collectRule(value: string, previous: FixableRuleId[]): FixableRuleId[] {
   const id = value.trim();
@@ -70,7 +68,7 @@ function summaryLine(changed: number, plan: FixPlan, errors: number, dryRun: boo
 
 export async function runFix(paths: readonly string[], options: FixCommandOptions): Promise<number> {
   const cwd = process.cwd();
-  const display = (file: string): string => toPosix(relative(cwd, file)) || '.';
+  const display = (file: string): string => displayPath(cwd, file);
   const progress = progressReporter();
   let plan: FixPlan;
   try {

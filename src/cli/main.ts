@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerFixCommand } from './fix.js';
 import { registerScanCommand } from './scan.js';
-import { gateCommand } from './gate.js';
+import { registerGateCommand } from './gate.js';
 
 /** Exit codes, as ESLint uses them: 0 clean, 1 findings or pending changes, 2 bad usage or crash. */
 export const EXIT_OK = 0;
@@ -19,7 +19,7 @@ function packageVersion(): string {
 }
 
 /** Each subcommand sets this; the program returns it instead of calling process.exit. */
-interface CommandResult {
+export interface CommandResult {
   exitCode: number;
 }
 
@@ -34,9 +34,7 @@ export function buildProgram(result: CommandResult): Command {
 
   registerFixCommand(program, result);
 
-  program.addCommand(gateCommand(result));
-  // Commands added with addCommand() do not inherit these: bad usage must exit 2, not 1.
-  for (const command of program.commands) command.exitOverride().configureOutput({ outputError: (text, write) => write(text) });
+  registerGateCommand(program, result);
 
   return program;
 }

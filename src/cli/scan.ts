@@ -26,6 +26,7 @@ import {
 import type { BaselineComparison, BaselineCounts, FormatName } from '../codemods/report/index.js';
 // main.ts imports this module too; these bindings are only read when a command runs.
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './main.js';
+import type { CommandResult } from './main.js';
 
 export const DEFAULT_BASELINE_FILE = 'orm-migrate-baseline.json';
 
@@ -40,9 +41,6 @@ export interface ScanCommandOptions {
   outputFile?: string;
 }
 
-interface CommandResult {
-  exitCode: number;
-}
 
 function parseMaxWarnings(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number of warnings (0 or more).');

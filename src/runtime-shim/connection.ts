@@ -128,10 +128,9 @@ export class ContextConnection {
     const driver = this.driver;
     const started = hasQueryListeners() ? performance.now() : 0;
     if (driver.kind === 'async') {
-      return driver.execute(statement).then((result) => {
-        if (started) this.report(statement, started);
-        return result;
-      });
+      const pending = driver.execute(statement);
+      // No listener: no extra promise per statement.
+      return started ? pending.then((result) => (this.report(statement, started), result)) : pending;
     }
     try {
       const result = driver.execute(statement);

@@ -124,7 +124,8 @@ export function stickyWorker(alias: string): StickyWorker {
 /** Runs an operation on the alias's sticky worker, with the whole call served exclusively. */
 export function runOnStickyWorker<T>(alias: string, op: Op<T>): Promise<T> {
   const worker = stickyWorker(alias);
-  const { writeLock: lock, beginSql } = engineTraits(databaseSettings(alias));
+  // The worker's settings are the alias's: a reconfigured alias gets a new worker.
+  const { writeLock: lock, beginSql } = engineTraits(worker.settings);
   const owner = {};
   const send = async (statement: Statement): Promise<StatementResult> => {
     const { result, durationMs } = await worker.execute(statement);

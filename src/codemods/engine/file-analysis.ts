@@ -428,10 +428,6 @@ class FileAnalyzer {
         flavor: statement.awaitModifier ? 'async' : 'sync',
         evidence: analyzer.evidence('orm', statement.expression, 'iterated'),
       }),
-      connectionCall: (call): CalleeMatch | undefined => {
-        const evidence = analyzer.calleeEvidence(call, 'connection');
-        return evidence ? { call, evidence } : undefined;
-      },
       syncToAsyncCall: (call): CalleeMatch | undefined => {
         const evidence = analyzer.calleeEvidence(call, 'sync-to-async');
         return evidence ? { call, evidence } : undefined;

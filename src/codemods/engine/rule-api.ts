@@ -64,8 +64,6 @@ export interface RuleContext<MessageId extends string> {
   ormCall(call: ts.CallExpression): OrmCallMatch | undefined;
   /** `for (… of x)` / `for await (… of x)` with the evidence that `x` is an ORM QuerySet. */
   ormIteration(statement: ts.ForOfStatement): OrmIterationMatch | undefined;
-  /** A call of the configured connection function (`newConnection(...)`), by name. */
-  connectionCall(call: ts.CallExpression): CalleeMatch | undefined;
   /** A call of the ORM's legacy thread wrapper (`syncToAsync(...)`), by name. */
   syncToAsyncCall(call: ts.CallExpression): CalleeMatch | undefined;
   /** Source text of a node, shortened for a message. */

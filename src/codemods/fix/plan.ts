@@ -4,11 +4,10 @@
  * file's new text from precise splices. Nothing is written here; the CLI does that.
  */
 import { readFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import ts from '../typescript.cjs';
 import { loadConfig } from '../engine/config.js';
 import type { LoadedConfig } from '../engine/config.js';
-import { toPosix } from '../engine/discover.js';
 import { SpecifierResolver } from '../engine/module-resolution.js';
 import { scan } from '../engine/scan.js';
 import { parseSource, scriptKindOf } from '../engine/syntactic.js';
@@ -18,6 +17,7 @@ import { FunctionIndex, functionAt, nodeAt } from './functions.js';
 import { countReferences, existingReference, importOfLocal, planImportEdits } from './imports.js';
 import type { BindingRequest, ModuleRef } from './imports.js';
 import { moduleRefFor } from './modules.js';
+import { displayPath } from '../report/format.js';
 import { rewriteSyncCall, rewriteSyncIteration, rewriteWrapper } from './rewrites.js';
 import type { AsyncContext, FunctionTwinLookup } from './rewrites.js';
 import { detectStyle } from './style.js';
@@ -112,7 +112,7 @@ class FixPlanner {
   }
 
   private display(file: string): string {
-    return toPosix(relative(this.result.cwd, file)) || '.';
+    return displayPath(this.result.cwd, file);
   }
 
   /** The file's text, read once (the version every offset of this run refers to). */

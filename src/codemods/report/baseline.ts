@@ -4,9 +4,10 @@
  * directory with forward slashes; keys are sorted so the file diffs cleanly.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Finding } from '../engine/types.js';
 import { PARSE_ERROR_RULE_ID } from '../engine/types.js';
+import { toPosix } from '../engine/discover.js';
 
 export type BaselineCounts = Record<string, Record<string, { count: number }>>;
 
@@ -20,10 +21,6 @@ export class BaselineError extends Error {
   ) {
     super(key === undefined ? `${file}: ${problem}` : `${file}: "${key}" ${problem}`);
   }
-}
-
-function toPosix(path: string): string {
-  return sep === '/' ? path : path.split(sep).join('/');
 }
 
 /** The baseline key of an absolute file path. */

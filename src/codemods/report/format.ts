@@ -1,5 +1,6 @@
 /** What every formatter gets, and the lines about the gate that several of them print. */
-import { relative, sep } from 'node:path';
+import { relative } from 'node:path';
+import { toPosix } from '../engine/discover.js';
 import type { Report } from './gate.js';
 import { plural } from './gate.js';
 
@@ -16,8 +17,7 @@ export interface FormatContext {
 export type Formatter = (report: Report, context: FormatContext) => string;
 
 export function displayPath(cwd: string, file: string): string {
-  const rel = relative(cwd, file);
-  return (sep === '/' ? rel : rel.split(sep).join('/')) || '.';
+  return toPosix(relative(cwd, file)) || '.';
 }
 
 function entries(count: number): string {

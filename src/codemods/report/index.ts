@@ -15,9 +15,6 @@ export const FORMATTERS: Record<FormatName, Formatter> = {
   github: formatGithub,
 };
 
-export function isFormatName(value: string): value is FormatName {
-  return (FORMATS as readonly string[]).includes(value);
-}
 
 export { buildReport, summarize } from './gate.js';
 export type { GateOptions, GateOutcome, Report, ReportedFinding, Summary } from './gate.js';

@@ -3,7 +3,7 @@ import ts from '../typescript.cjs';
 import type { OrmCallMatch, RuleContext } from '../engine/rule-api.js';
 import { defineRule } from '../engine/rule-api.js';
 import { unwrapExpression } from '../engine/syntactic-scope.js';
-import { twinCallText } from './support.js';
+import { calleeText, twinCallText } from './support.js';
 
 // ts.X is a getter on TypeScript's module object: read the enum once, not in every switch case.
 const { SyntaxKind } = ts;
@@ -76,7 +76,7 @@ export const syncToAsyncWrapper = defineRule({
       const first = calls[0];
       if (!first) return;
       const sole = soleCall(wrapped);
-      const data = { callee: context.excerpt(unwrapExpression(first.call.expression), 60), method: first.name, twin: first.twin };
+      const data = { callee: calleeText(first, context), method: first.name, twin: first.twin };
       const simple = sole === first.call && wrapped.parameters.length === 0 && invoked;
       context.report({
         node: reported,
