@@ -72,7 +72,7 @@ for (const types of [true, false]) {
   describe(`connection analysis on the fixtures (${types ? 'type-aware' : 'syntactic'})`, () => {
     let result: ScanResult;
     before(async () => {
-      result = await scan({ cwd: fixturesRoot, paths: ['async-outside-connection', 'sync-in-async-context'], types, workers: 1 });
+      result = await scan({ cwd: fixturesRoot, paths: ['async-outside-connection', 'sync-in-async-context'], types });
     });
 
     const findingAt = (file: string, line: number): Finding | undefined =>

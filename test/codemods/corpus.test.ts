@@ -11,7 +11,7 @@ describe('the benchmark corpus', () => {
 
   for (const types of [true, false]) {
     it(`${types ? 'type-aware' : '--no-types'}: every ORM call found, no decoy reported`, async () => {
-      const result = await scan({ cwd: project.dir, types, typeAwareChunkBytes: 12_000, workers: 1 });
+      const result = await scan({ cwd: project.dir, types, typeAwareChunkBytes: 12_000 });
       assert.equal(result.mode, types ? 'type-aware' : 'syntactic');
       const counts: Record<string, number> = {};
       for (const finding of result.findings) counts[finding.ruleId] = (counts[finding.ruleId] ?? 0) + 1;

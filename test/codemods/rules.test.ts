@@ -30,7 +30,7 @@ for (const mode of ['type-aware', 'syntactic'] as const satisfies readonly Analy
   describe(`rule fixtures (${mode})`, () => {
     let result: ScanResult;
     before(async () => {
-      result = await scan({ cwd: fixturesRoot, paths: ruleDirectories, types: mode === 'type-aware', workers: 1 });
+      result = await scan({ cwd: fixturesRoot, paths: ruleDirectories, types: mode === 'type-aware' });
     });
 
     it(`runs in ${mode} mode`, () => {

@@ -22,9 +22,7 @@ import { settleTypeFacts } from './type-settlement.js';
 import { collectGarbage } from './memory.js';
 import { RULE_IDS, isRuleId } from './types.js';
 import type { RuleId, RuleSetting, ScanProgress, ScanResult } from './types.js';
-import { analyzeInWorkers, shouldUseWorkers } from './parallel.js';
 import { analyzeSyntactically, parseSource, surfaceFromConfig } from './syntactic.js';
-import type { SyntacticSettings } from './syntactic.js';
 
 export interface ScanOptions {
   /** Directory paths and the config search start from (default: process.cwd()). */
@@ -39,8 +37,6 @@ export interface ScanOptions {
   types?: boolean;
   /** Severity overrides on top of the config (`--rule id:severity`). */
   ruleOverrides?: Partial<Record<RuleId, RuleSetting>>;
-  /** Worker threads for syntactic parsing: 'auto' (default) uses them for large scans only. */
-  workers?: number | 'auto';
   /** Type-aware mode builds one program per this many bytes of source, to bound memory. */
   typeAwareChunkBytes?: number;
   onProgress?: (progress: ScanProgress) => void;
@@ -229,22 +225,17 @@ class ScanSession {
     return true;
   }
 
-  /** One syntactic walk per file, in worker threads when there are many. */
-  async analyzeWithoutTypes(files: readonly string[]): Promise<void> {
-    if (shouldUseWorkers(files.length, this.options.workers)) {
-      const settings: SyntacticSettings = {
-        surface: { asyncToSync: [...this.surface.asyncToSync], connectionName: this.surface.connectionName, syncToAsyncName: this.surface.syncToAsyncName },
-        enabledRules: [...this.rules.keys()],
-      };
-      const sources = files.map((file) => ({ file, text: this.texts.get(file) as string }));
-      for (const facts of await analyzeInWorkers(sources, settings, this.options.workers, this.fileDone)) this.factsByFile.set(facts.file, facts);
-    } else {
-      for (const file of files) {
-        this.factsByFile.set(file, analyzeSyntactically(file, this.texts.get(file) as string, this.surface, this.dispatch, this.specifierResolver));
-        this.fileDone();
-      }
+  /**
+   * One syntactic walk per file, on this thread. (Worker threads were measured slower on a
+   * 2-core machine: cloning the facts back cost as much as parsing them, and every thread warms
+   * TypeScript's parser up from cold.)
+   */
+  analyzeWithoutTypes(files: readonly string[]): void {
+    for (const file of files) {
+      this.factsByFile.set(file, analyzeSyntactically(file, this.texts.get(file) as string, this.surface, this.dispatch, this.specifierResolver));
+      this.texts.delete(file);
+      this.fileDone();
     }
-    for (const file of files) this.texts.delete(file);
   }
 
   /**
@@ -310,7 +301,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     untyped = session.analyzeWithTypes(candidates);
     phaseDone('types');
   }
-  await session.analyzeWithoutTypes(untyped);
+  session.analyzeWithoutTypes(untyped);
   phaseDone('syntax');
 
   const ormKeys = moduleKeys(config.ormModules, config, session.specifierResolver);

@@ -1,7 +1,4 @@
-/**
- * Syntactic analysis of one file (no type checker): what the main thread and the worker threads
- * run identically, configured by plain data.
- */
+/** Syntactic analysis of one file (no type checker), and the pieces scan and fix share for it. */
 import ts from '../typescript.cjs';
 import { RULES } from '../rules/index.js';
 import type { LoadedConfig } from './config.js';
@@ -12,24 +9,11 @@ import type { SpecifierResolver } from './module-resolution.js';
 import { SYNC_TO_ASYNC_FUNCTION } from '../../runtime-shim/surface.js';
 import type { RuleId } from './types.js';
 
-/** Settings a worker thread needs to analyse files exactly as the main thread would (plain data). */
-export interface SyntacticSettings {
-  surface: { asyncToSync: [string, string][]; connectionName: string; syncToAsyncName: string };
-  enabledRules: RuleId[];
-}
-
 export function surfaceFromConfig(config: LoadedConfig): OrmSurface {
   const asyncToSync = new Map(Object.entries(config.methods));
   const syncToAsync = new Map<string, string>();
   for (const [asyncName, syncName] of asyncToSync) if (!syncToAsync.has(syncName)) syncToAsync.set(syncName, asyncName);
   return { asyncToSync, syncToAsync, connectionName: config.connection.name, syncToAsyncName: SYNC_TO_ASYNC_FUNCTION };
-}
-
-export function surfaceFromSettings(settings: SyntacticSettings): OrmSurface {
-  const asyncToSync = new Map(settings.surface.asyncToSync);
-  const syncToAsync = new Map<string, string>();
-  for (const [asyncName, syncName] of asyncToSync) if (!syncToAsync.has(syncName)) syncToAsync.set(syncName, asyncName);
-  return { asyncToSync, syncToAsync, connectionName: settings.surface.connectionName, syncToAsyncName: settings.surface.syncToAsyncName };
 }
 
 export function dispatchFor(ruleIds: readonly RuleId[]): RuleDispatch {
@@ -54,7 +38,7 @@ export function parseSource(file: string, text: string): ts.SourceFile {
   );
 }
 
-/** Parses and walks one file without types (also what worker threads run). */
+/** Parses and walks one file without types. */
 export function analyzeSyntactically(file: string, text: string, surface: OrmSurface, dispatch: RuleDispatch, resolver: SpecifierResolver): FileFacts {
   return analyzeFile(parseSource(file, text), {
     surface,

@@ -662,7 +662,6 @@ export async function planFix(options: FixOptions = {}): Promise<FixPlan> {
     config,
     types: options.types ?? true,
     ruleOverrides: SCAN_RULES,
-    ...(options.workers !== undefined ? { workers: options.workers } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   return new FixPlanner(result, config, rules, started).run();

@@ -20,7 +20,6 @@ export interface FixOptions {
   types?: boolean;
   /** The rewrites to apply (default: every fixable rule the config does not turn off). */
   rules?: readonly FixableRuleId[];
-  workers?: number | 'auto';
   onProgress?: (progress: ScanProgress) => void;
 }
 
