@@ -141,12 +141,15 @@ class FileAnalyzer {
   private readonly contexts = new Map<Rule, RuleContext<string>>();
 
   private readonly dispatchTable: RuleDispatch;
+  /** The node whose children the walk is visiting: each visited node is linked to it. */
+  private walkParent: ts.Node;
 
   constructor(
     private readonly sourceFile: ts.SourceFile,
     private readonly options: FileAnalysisOptions,
   ) {
     this.scopes = new ScopeTracker(options.resolveSpecifier);
+    this.walkParent = sourceFile;
     this.dispatchTable = dispatchForText(options.dispatch, sourceFile.text, options.surface);
     this.functions.push({
       name: undefined,
@@ -181,6 +184,9 @@ class FileAnalyzer {
   // ---------------------------------------------------------------- walk
 
   private readonly visit = (node: ts.Node): void => {
+    // Parsed without parent links (see parseSource): link each node on the way down, so a node's
+    // ancestors are linked whenever a rule looks at it.
+    (node as { parent: ts.Node }).parent = this.walkParent;
     let scopes = 0;
     let enteredFunction = false;
     let enteredClass = false;
@@ -258,7 +264,9 @@ class FileAnalyzer {
 
     this.collectReferences(node);
     this.dispatch(node);
+    this.walkParent = node;
     ts.forEachChild(node, this.visit);
+    this.walkParent = node.parent;
 
     while (scopes > 0) {
       this.scopes.pop();
@@ -287,6 +295,8 @@ class FileAnalyzer {
     const known = this.functionIndex.get(node);
     if (known !== undefined) return known;
     const fn = node as FunctionNode;
+    // Scopes hand out functions declared further down, which the walk has not linked yet.
+    if (fn.parent === undefined) linkAncestors(this.sourceFile, fn);
     const index = this.functions.length;
     this.functionIndex.set(node, index);
     // Reserve the slot first: computing the parent may recurse.
@@ -769,6 +779,22 @@ class FileAnalyzer {
       }
     }
     return { exports, starExports };
+  }
+}
+
+/**
+ * Links `node` and its ancestors to their parents, descending from the file by position (for a
+ * node the walk has not reached yet). Siblings' ranges do not overlap, so exactly one child of each
+ * ancestor contains the node.
+ */
+function linkAncestors(sourceFile: ts.SourceFile, node: ts.Node): void {
+  let current: ts.Node = sourceFile;
+  while (current !== node) {
+    const parent: ts.Node = current;
+    const next: ts.Node | undefined = ts.forEachChild(parent, (child) => (child.pos <= node.pos && node.end <= child.end ? child : undefined));
+    if (!next) return;
+    (next as { parent: ts.Node }).parent = parent;
+    current = next;
   }
 }
 

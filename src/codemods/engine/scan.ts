@@ -253,7 +253,7 @@ class ScanSession {
       try {
         const text = readFileSync(file, 'utf8');
         if (this.prefilter(text) || hasReexport(text)) {
-          facts = analyzeFile(parseSource(file, text), {
+          facts = analyzeFile(parseSource(file, text, false), {
             surface: this.surface,
             dispatch: exportsOnly,
             resolveSpecifier: (specifier) => this.specifierResolver.resolveFrom(file, specifier),
