@@ -3,6 +3,7 @@
  * synthetic corpus, in one run: medians of several interleaved repetitions, ratios, peak RSS.
  *
  * Targets (issue 3): type-aware ≤ 0.5× tsc --noEmit; --no-types ≤ 2× ast-grep; peak RSS ≤ 500 MB.
+ * Also timed: the floor under --no-types, TypeScript's parser alone over the same files.
  * BENCH_REPS (default 3) and BENCH_MODULES (default 2000) change the size of the run.
  */
 import { spawnSync } from 'node:child_process';
@@ -98,6 +99,7 @@ function main(): void {
       { name: 'orm-migrate scan --no-types', command: process.execPath, args: [bin, 'scan', '.', '--no-types'], okStatus: [0, 1] },
       { name: 'tsc --noEmit', command: process.execPath, args: [tscBin, '--noEmit', '-p', '.'], okStatus: [0] },
       { name: 'ast-grep -p $X.aexists()', command: astGrepBinary(), args: ['run', '--pattern', '$X.aexists()', '--lang', 'ts', 'src'], okStatus: [0] },
+      { name: 'TypeScript parse only (floor)', command: process.execPath, args: [join(repositoryRoot, 'bench', 'parse-floor.mjs'), 'src'], okStatus: [0] },
     ];
 
     console.log(`Corpus: ${stats.files} files, ${stats.lines.toLocaleString('en-US')} lines (${modules} modules) in a temp directory`);
@@ -137,7 +139,7 @@ function main(): void {
         `${tool.name.padEnd(32)} ${`${medianOf(tool.name).toFixed(2)} s`.padStart(9)} ${(cpu === undefined ? 'n/a' : `${cpu.toFixed(2)} s`).padStart(9)} ${(peak === undefined ? 'n/a' : `${peak.toFixed(0)} MB`).padStart(10)}`,
       );
     }
-    const [typed, untyped, tsc, astGrep] = tools.map((tool) => tool.name) as [string, string, string, string];
+    const [typed, untyped, tsc, astGrep, floor] = tools.map((tool) => tool.name) as [string, string, string, string, string];
     const typedRatio = medianOf(typed) / medianOf(tsc);
     const untypedRatio = medianOf(untyped) / medianOf(astGrep);
     const peak = Math.max(peakOf(typed) ?? 0, peakOf(untyped) ?? 0);
@@ -145,6 +147,7 @@ function main(): void {
     console.log('');
     console.log(`type-aware scan / tsc --noEmit: ${typedRatio.toFixed(2)}× (target ≤ 0.5×: ${verdict(typedRatio <= 0.5)})`);
     console.log(`--no-types scan / ast-grep:     ${untypedRatio.toFixed(2)}× (target ≤ 2×: ${verdict(untypedRatio <= 2)})`);
+    console.log(`  floor, TypeScript's parser alone / ast-grep: ${(medianOf(floor) / medianOf(astGrep)).toFixed(2)}× (the scan spends ${((medianOf(floor) / medianOf(untyped)) * 100).toFixed(0)}% of its time there)`);
     console.log(`scan peak RSS:                  ${hasGnuTime ? `${peak.toFixed(0)} MB (target ≤ 500 MB: ${verdict(peak <= 500)})` : 'n/a'}`);
     const cpuTyped = medianCpuOf(typed);
     const cpuTsc = medianCpuOf(tsc);
