@@ -3,7 +3,7 @@
  * type-aware mode, plain parses otherwise) → one walk per file → project-wide analysis → findings.
  */
 import { readFileSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { ALLOW_ASYNC_UNSAFE_ENV, SYNC_TO_ASYNC_FUNCTION } from '../../runtime-shim/surface.js';
 import { RULES } from '../rules/index.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -13,7 +13,8 @@ import type { FileFacts } from './facts.js';
 import { analyzeFile, buildRuleDispatch } from './file-analysis.js';
 import type { OrmSurface, RuleDispatch } from './file-analysis.js';
 import { SpecifierResolver } from './module-resolution.js';
-import { OriginResolver, isProjectModule } from './origin-resolver.js';
+import { ModuleKeys } from './module-keys.js';
+import { OriginResolver } from './origin-resolver.js';
 import { buildPrefilter, hasReexport } from './prefilter.js';
 import { analyzeProject } from './project-analysis.js';
 import type { EnabledRule } from './project-analysis.js';
@@ -22,7 +23,7 @@ import { settleTypeFacts } from './type-settlement.js';
 import { collectGarbage } from './memory.js';
 import { RULE_IDS, isRuleId } from './types.js';
 import type { RuleId, RuleSetting, ScanProgress, ScanResult } from './types.js';
-import { analyzeSyntactically, parseSource, surfaceFromConfig } from './syntactic.js';
+import { analyzeSyntactically, surfaceFromConfig } from './syntactic.js';
 
 export interface ScanOptions {
   /** Directory paths and the config search start from (default: process.cwd()). */
@@ -51,29 +52,6 @@ function enabledRules(config: LoadedConfig, overrides: Partial<Record<RuleId, Ru
     enabled.set(rule.meta.id, { meta: rule.meta, severity });
   }
   return enabled;
-}
-
-interface ModuleKeys {
-  exact: Set<string>;
-  packages: string[];
-}
-
-function moduleKeys(specifiers: readonly string[], config: LoadedConfig, resolver: SpecifierResolver): ModuleKeys {
-  const keys: ModuleKeys = { exact: new Set(), packages: [] };
-  for (const specifier of specifiers) {
-    if (specifier.startsWith('.') || isAbsolute(specifier)) {
-      const file = resolver.resolvePath(resolve(config.baseDir, specifier));
-      keys.exact.add(file ?? resolve(config.baseDir, specifier));
-    } else {
-      keys.exact.add(specifier);
-      keys.packages.push(`${specifier}/`);
-    }
-  }
-  return keys;
-}
-
-function matchesKeys(keys: ModuleKeys, module: string): boolean {
-  return keys.exact.has(module) || (!isProjectModule(module) && keys.packages.some((prefix) => module.startsWith(prefix)));
 }
 
 /** About 30k lines of typical TypeScript: a program of this size stays near 100 MB. */
@@ -253,12 +231,7 @@ class ScanSession {
       try {
         const text = readFileSync(file, 'utf8');
         if (this.prefilter(text) || hasReexport(text)) {
-          facts = analyzeFile(parseSource(file, text, false), {
-            surface: this.surface,
-            dispatch: exportsOnly,
-            resolveSpecifier: (specifier) => this.specifierResolver.resolveFrom(file, specifier),
-            keepNodes: false,
-          });
+          facts = analyzeSyntactically(file, text, this.surface, exportsOnly, this.specifierResolver);
         }
       } catch {
         facts = undefined;
@@ -304,11 +277,11 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   session.analyzeWithoutTypes(untyped);
   phaseDone('syntax');
 
-  const ormKeys = moduleKeys(config.ormModules, config, session.specifierResolver);
-  const connectionKeys = moduleKeys([config.connection.module], config, session.specifierResolver);
+  const ormKeys = new ModuleKeys(config.ormModules, config, session.specifierResolver);
+  const connectionKeys = new ModuleKeys([config.connection.module], config, session.specifierResolver);
   const resolver = new OriginResolver(session.factsProvider(), {
-    isOrmModule: (module) => matchesKeys(ormKeys, module),
-    isConnectionModule: (module) => matchesKeys(connectionKeys, module),
+    isOrmModule: (module) => ormKeys.matches(module),
+    isConnectionModule: (module) => connectionKeys.matches(module),
     connectionName: config.connection.name,
     syncToAsyncName: SYNC_TO_ASYNC_FUNCTION,
   });

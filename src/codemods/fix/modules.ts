@@ -1,36 +1,10 @@
-/** Configured module specifiers (bare, or paths relative to the config) as the fix compares and writes them. */
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+/** Configured module specifiers (bare, or paths relative to the config) as the fix writes them. */
+import { dirname, relative, resolve } from 'node:path';
 import type { LoadedConfig } from '../engine/config.js';
 import { toPosix } from '../engine/discover.js';
+import { isPathSpecifier } from '../engine/module-keys.js';
 import type { SpecifierResolver } from '../engine/module-resolution.js';
-import { isProjectModule } from '../engine/origin-resolver.js';
 import type { ModuleRef } from './imports.js';
-
-function isPathSpecifier(specifier: string): boolean {
-  return specifier.startsWith('.') || isAbsolute(specifier);
-}
-
-/** Module keys as the engine uses them: absolute paths for project files, the specifier for packages. */
-export class ModuleKeys {
-  private readonly exact = new Set<string>();
-  private readonly packages: string[] = [];
-
-  constructor(specifiers: readonly string[], config: LoadedConfig, resolver: SpecifierResolver) {
-    for (const specifier of specifiers) {
-      if (isPathSpecifier(specifier)) {
-        const base = resolve(config.baseDir, specifier);
-        this.exact.add(resolver.resolvePath(base) ?? base);
-      } else {
-        this.exact.add(specifier);
-        this.packages.push(`${specifier}/`);
-      }
-    }
-  }
-
-  matches(module: string): boolean {
-    return this.exact.has(module) || (!isProjectModule(module) && this.packages.some((prefix) => module.startsWith(prefix)));
-  }
-}
 
 const TS_TO_JS: Record<string, string> = { '.ts': '.js', '.tsx': '.js', '.mts': '.mjs', '.cts': '.cjs' };
 

@@ -30,16 +30,8 @@ import { FIXABLE_RULE_IDS } from './types.js';
 import type { FixFailure, FixOptions, FixPlan, FixableRuleId, FixedFile, ManualItem } from './types.js';
 import { isAsyncFunction, isFunctionLikeWithBody, unwrappableReason, wrapFunctionEdits } from './wrap.js';
 
-/** A rewrite target in one file: a sync call or iteration to turn async. */
-interface SyncTarget {
-  start: number;
-  end: number;
-  kind: 'call' | 'iteration';
-  twin: string;
-  method: string;
-  syncOnly: boolean;
-  excerpt: string;
-}
+/** A rewrite target in one file: a sync call or iteration to turn async (a site, wherever it runs). */
+type SyncTarget = Omit<SyncCallSite, 'functionStart' | 'inModule'>;
 
 type SyncPlan = { kind: 'edits'; edits: TextEdit[]; binding?: BindingRequest; consumed?: string } | { kind: 'manual'; reason: string };
 

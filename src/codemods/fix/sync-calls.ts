@@ -13,8 +13,8 @@ import { analyzeFile } from '../engine/file-analysis.js';
 import type { OrmSurface, RuleDispatch } from '../engine/file-analysis.js';
 import { SpecifierResolver } from '../engine/module-resolution.js';
 import { OriginResolver } from '../engine/origin-resolver.js';
-import { dispatchFor, parseSource, surfaceFromConfig } from '../engine/syntactic.js';
-import { ModuleKeys } from './modules.js';
+import { analyzeSyntactically, dispatchFor, surfaceFromConfig } from '../engine/syntactic.js';
+import { ModuleKeys } from '../engine/module-keys.js';
 
 /** Runtime functions with no async twin that run sync queries, so they throw inside a block. */
 export const SYNC_ONLY_FUNCTIONS: readonly string[] = ['migrate'];
@@ -74,12 +74,7 @@ export class SyncCallFinder {
     let facts: FileFacts | undefined;
     try {
       const text = readFileSync(file, 'utf8');
-      facts = analyzeFile(parseSource(file, text), {
-        surface: this.surface,
-        dispatch: this.exportsOnly,
-        resolveSpecifier: (specifier) => this.specifiers.resolveFrom(file, specifier),
-        keepNodes: false,
-      });
+      facts = analyzeSyntactically(file, text, this.surface, this.exportsOnly, this.specifiers);
     } catch {
       facts = undefined;
     }
