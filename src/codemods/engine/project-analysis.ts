@@ -237,7 +237,6 @@ class ProjectAnalysis {
   /** Built on first use: a CLI scan never reads the per-function list, `fix` does. */
   private connectionAnalysis(): ConnectionAnalysis {
     let summaries: ConnectionFunctionSummary[] | undefined;
-    let byId: Map<string, number> | undefined;
     const functions = (): ConnectionFunctionSummary[] => {
       summaries ??= this.facts.map((_, index) => ({ ...this.createFunctionRef(index), insideConnection: this.graph.isInside(index) }));
       return summaries;
@@ -247,8 +246,8 @@ class ProjectAnalysis {
         return functions();
       },
       rootsOf: (functionId) => {
-        byId ??= new Map(functions().map((summary, index) => [summary.id, index]));
-        const index = byId.get(functionId);
+        // A function's id is its `file#start` position key.
+        const index = this.byPosition.get(functionId);
         return index === undefined ? [] : this.graph.rootsOf(index).map((root) => this.functionRef(root));
       },
     };
