@@ -42,7 +42,13 @@ function loadWithCodeCache(filename: string): void {
     cachedData = undefined;
   }
 
-  const script = new vm.Script(Module.wrap(source), { filename, cachedData });
+  const script = new vm.Script(Module.wrap(source), {
+    filename,
+    cachedData,
+    // A dynamic import() inside it (TypeScript's own code has none today) resolves as in any module.
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+
   const loaded = new Module(filename, module);
   loaded.filename = filename;
   loaded.paths = (Module as unknown as { _nodeModulePaths(from: string): string[] })._nodeModulePaths(path.dirname(filename));
