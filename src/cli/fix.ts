@@ -4,15 +4,13 @@
  */
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import { ConfigError } from '../codemods/engine/config.js';
-import { DiscoveryError } from '../codemods/engine/discover.js';
 import { isRuleId } from '../codemods/engine/types.js';
 import { FIXABLE_RULE_IDS, isFixableRuleId, planFix, unifiedDiff, uncommittedChanges, writeFileAtomically } from '../codemods/fix/index.js';
 import type { FixFailure, FixPlan, FixableRuleId, ManualItem } from '../codemods/fix/index.js';
 // main.ts imports this module too; these bindings are only read when a command runs.
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './main.js';
 import type { CommandResult } from './main.js';
-import { progressReporter } from './scan.js';
+import { runEngine } from './scan.js';
 import { displayPath } from '../codemods/report/format.js';
 
 export interface FixCommandOptions {
@@ -69,19 +67,8 @@ function summaryLine(changed: number, plan: FixPlan, errors: number, dryRun: boo
 export async function runFix(paths: readonly string[], options: FixCommandOptions): Promise<number> {
   const cwd = process.cwd();
   const display = (file: string): string => displayPath(cwd, file);
-  const progress = progressReporter();
-  let plan: FixPlan;
-  try {
-    plan = await planFix({ cwd, paths, configFile: options.config, types: options.types, rules: options.rule, onProgress: progress.onProgress });
-  } catch (error) {
-    progress.done();
-    if (error instanceof ConfigError || error instanceof DiscoveryError) {
-      process.stderr.write(`orm-migrate: ${error.message}\n`);
-      return EXIT_USAGE;
-    }
-    throw error;
-  }
-  progress.done();
+  const plan = await runEngine((onProgress) => planFix({ cwd, paths, configFile: options.config, types: options.types, rules: options.rule, onProgress }));
+  if (plan === undefined) return EXIT_USAGE;
   for (const note of plan.notes) process.stderr.write(`orm-migrate: note: ${note}\n`);
 
   if (options.dryRun) {

@@ -91,21 +91,31 @@ export function progressReporter(): { onProgress: (progress: ScanProgress) => vo
   };
 }
 
-export async function runScan(paths: readonly string[], options: ScanCommandOptions): Promise<number> {
-  const cwd = process.cwd();
+/**
+ * Runs the engine (scan, or fix's planning) with the progress line; a bad config or path prints
+ * its message and yields undefined, which the command turns into exit 2.
+ */
+export async function runEngine<T>(run: (onProgress: (progress: ScanProgress) => void) => Promise<T>): Promise<T | undefined> {
   const progress = progressReporter();
-  let result;
+  let result: T;
   try {
-    result = await scan({ cwd, paths, configFile: options.config, types: options.types, ruleOverrides: options.rule, onProgress: progress.onProgress });
+    result = await run(progress.onProgress);
   } catch (error) {
     progress.done();
     if (error instanceof ConfigError || error instanceof DiscoveryError) {
       process.stderr.write(`orm-migrate: ${error.message}\n`);
-      return EXIT_USAGE;
+      return undefined;
     }
     throw error;
   }
   progress.done();
+  return result;
+}
+
+export async function runScan(paths: readonly string[], options: ScanCommandOptions): Promise<number> {
+  const cwd = process.cwd();
+  const result = await runEngine((onProgress) => scan({ cwd, paths, configFile: options.config, types: options.types, ruleOverrides: options.rule, onProgress }));
+  if (result === undefined) return EXIT_USAGE;
 
   const baselineArgument = options.baseline ?? (options.updateBaseline ? DEFAULT_BASELINE_FILE : undefined);
   const baselinePath = baselineArgument === undefined ? undefined : resolve(cwd, baselineArgument);

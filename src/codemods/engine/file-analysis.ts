@@ -69,7 +69,7 @@ export interface FileAnalysisOptions {
   keepNodes: boolean;
 }
 
-type FunctionNode =
+export type FunctionNode =
   | ts.FunctionDeclaration
   | ts.FunctionExpression
   | ts.ArrowFunction
@@ -78,7 +78,8 @@ type FunctionNode =
   | ts.GetAccessorDeclaration
   | ts.SetAccessorDeclaration;
 
-function isFunctionWithBody(node: ts.Node): node is FunctionNode {
+/** A function-like declaration that has a body (not an overload or abstract signature). */
+export function isFunctionWithBody(node: ts.Node): node is FunctionNode & { body: ts.ConciseBody } {
   switch (node.kind) {
     case SyntaxKind.FunctionDeclaration:
     case SyntaxKind.FunctionExpression:

@@ -1,7 +1,7 @@
 /** Finding functions: scan's call-graph summaries by file and offset, and AST nodes at scan's offsets. */
 import ts from '../typescript.cjs';
 import type { ConnectionFunctionSummary, FunctionRef, ScanResult } from '../engine/types.js';
-import { isFunctionLikeWithBody } from './wrap.js';
+import { isFunctionWithBody } from '../engine/file-analysis.js';
 
 /** The deepest node spanning exactly [start, end) that satisfies the test. */
 export function nodeAt<T extends ts.Node>(sourceFile: ts.SourceFile, start: number, end: number, test: (node: ts.Node) => node is T): T | undefined {
@@ -19,7 +19,7 @@ export function functionAt(sourceFile: ts.SourceFile, start: number): ts.Node | 
   let found: ts.Node | undefined;
   const visit = (node: ts.Node): void => {
     if (found || node.end <= start || node.pos > start) return;
-    if (isFunctionLikeWithBody(node) && node.getStart(sourceFile) === start) {
+    if (isFunctionWithBody(node) && node.getStart(sourceFile) === start) {
       found = node;
       return;
     }

@@ -28,7 +28,8 @@ import type { TextEdit } from './text.js';
 import { planModuleRoot } from './top-level.js';
 import { FIXABLE_RULE_IDS } from './types.js';
 import type { FixFailure, FixOptions, FixPlan, FixableRuleId, FixedFile, ManualItem } from './types.js';
-import { isAsyncFunction, isFunctionLikeWithBody, unwrappableReason, wrapFunctionEdits } from './wrap.js';
+import { isAsyncFunction, unwrappableReason, wrapFunctionEdits } from './wrap.js';
+import { isFunctionWithBody } from '../engine/file-analysis.js';
 
 /** A rewrite target in one file: a sync call or iteration to turn async (a site, wherever it runs). */
 type SyncTarget = Omit<SyncCallSite, 'functionStart' | 'inModule'>;
@@ -320,7 +321,7 @@ class FixPlanner {
 
   /** Why a root that starts ORM work without awaiting it cannot get a block (its work could outlive it). */
   private floatingReason(root: FunctionRef, node: ts.Node, sourceFile: ts.SourceFile, work: { ids: Set<string>; byName: Map<string, ConnectionFunctionSummary[]> }): string | undefined {
-    if (!isFunctionLikeWithBody(node)) return undefined;
+    if (!isFunctionWithBody(node)) return undefined;
     for (const floating of floatingWork(node.body, sourceFile)) {
       const where = `${this.display(root.file)}:${positionAt(sourceFile.text, floating.start).line}`;
       if (floating.kind === 'forEach') {
@@ -574,7 +575,7 @@ class FixPlanner {
         edits.push(...entry.moduleEdits);
       } else {
         const node = functionAt(sourceFile, local(entry.ref.start));
-        if (!node || !isFunctionLikeWithBody(node)) throw new Error(`${this.display(file)}: the function at ${entry.ref.line}:${entry.ref.column} was not found`);
+        if (!node || !isFunctionWithBody(node)) throw new Error(`${this.display(file)}: the function at ${entry.ref.line}:${entry.ref.column} was not found`);
         edits.push(...wrapFunctionEdits(node, sourceFile, style, connection.reference));
       }
       needsConnection = true;

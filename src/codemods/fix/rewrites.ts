@@ -6,7 +6,8 @@
 import ts from '../typescript.cjs';
 import type { ModuleRef } from './imports.js';
 import type { TextEdit } from './text.js';
-import { isAsyncFunction, isFunctionLikeWithBody } from './wrap.js';
+import { isAsyncFunction } from './wrap.js';
+import { isFunctionWithBody } from '../engine/file-analysis.js';
 
 const { SyntaxKind } = ts;
 
@@ -15,7 +16,7 @@ export type Planned = { kind: 'edits'; edits: TextEdit[] } | { kind: 'manual'; r
 /** The innermost function (or the source file) a node runs in. */
 export function enclosingFunction(node: ts.Node): ts.Node {
   for (let current = node.parent; current; current = current.parent) {
-    if (isFunctionLikeWithBody(current) || ts.isSourceFile(current)) return current;
+    if (isFunctionWithBody(current) || ts.isSourceFile(current)) return current;
     // Class field initializers and static blocks run in a function of their own.
     if (ts.isPropertyDeclaration(current) || ts.isClassStaticBlockDeclaration(current)) return current;
   }
@@ -132,7 +133,7 @@ function usesThis(node: ts.Node): boolean {
       found = true;
       return;
     }
-    if (child !== node && isFunctionLikeWithBody(child) && !ts.isArrowFunction(child)) return;
+    if (child !== node && isFunctionWithBody(child) && !ts.isArrowFunction(child)) return;
     ts.forEachChild(child, visit);
   };
   visit(node);

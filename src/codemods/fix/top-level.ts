@@ -7,7 +7,8 @@ import ts from '../typescript.cjs';
 import type { SourceStyle } from './style.js';
 import type { TextEdit } from './text.js';
 import { indentEdits, lineStartOf } from './text.js';
-import { isFunctionLikeWithBody, literalRanges } from './wrap.js';
+import { literalRanges } from './wrap.js';
+import { isFunctionWithBody } from '../engine/file-analysis.js';
 
 const { SyntaxKind } = ts;
 
@@ -49,7 +50,7 @@ function namesUsedOutside(sourceFile: ts.SourceFile, from: number, to: number): 
 function hasTopLevelAwait(statements: readonly ts.Statement[]): boolean {
   let found = false;
   const visit = (node: ts.Node): void => {
-    if (found || isFunctionLikeWithBody(node) || ts.isClassLike(node)) return;
+    if (found || isFunctionWithBody(node) || ts.isClassLike(node)) return;
     if (ts.isAwaitExpression(node) || (ts.isForOfStatement(node) && node.awaitModifier)) {
       found = true;
       return;

@@ -4,6 +4,7 @@
  * `new.target`; a `return` inside returns from the callback, which newConnection passes on.
  */
 import ts from '../typescript.cjs';
+import { isFunctionWithBody } from '../engine/file-analysis.js';
 import type { SourceStyle } from './style.js';
 import type { TextEdit } from './text.js';
 import { indentEdits, indentationAt, isFirstOnLine, lineStartOf } from './text.js';
@@ -11,21 +12,6 @@ import { indentEdits, indentationAt, isFirstOnLine, lineStartOf } from './text.j
 const { SyntaxKind } = ts;
 
 export type WrappableFunction = ts.FunctionDeclaration | ts.FunctionExpression | ts.ArrowFunction | ts.MethodDeclaration;
-
-export function isFunctionLikeWithBody(node: ts.Node): node is ts.FunctionLikeDeclaration & { body: ts.ConciseBody } {
-  switch (node.kind) {
-    case SyntaxKind.FunctionDeclaration:
-    case SyntaxKind.FunctionExpression:
-    case SyntaxKind.ArrowFunction:
-    case SyntaxKind.MethodDeclaration:
-    case SyntaxKind.Constructor:
-    case SyntaxKind.GetAccessor:
-    case SyntaxKind.SetAccessor:
-      return (node as ts.FunctionLikeDeclaration).body !== undefined;
-    default:
-      return false;
-  }
-}
 
 export function isAsyncFunction(node: ts.Node): boolean {
   return (ts.canHaveModifiers(node) && ts.getModifiers(node)?.some((modifier) => modifier.kind === SyntaxKind.AsyncKeyword)) ?? false;
@@ -36,7 +22,7 @@ function usesArguments(fn: ts.FunctionLikeDeclaration): ts.Node | undefined {
   let found: ts.Node | undefined;
   const visit = (node: ts.Node): void => {
     if (found) return;
-    if (node !== fn && isFunctionLikeWithBody(node) && !ts.isArrowFunction(node)) return;
+    if (node !== fn && isFunctionWithBody(node) && !ts.isArrowFunction(node)) return;
     if (ts.isClassLike(node)) return;
     if (ts.isIdentifier(node) && node.text === 'arguments') {
       const parent = node.parent;
@@ -53,7 +39,7 @@ function usesArguments(fn: ts.FunctionLikeDeclaration): ts.Node | undefined {
 
 /** Why the fix cannot wrap this function's body, or undefined when it can. */
 export function unwrappableReason(node: ts.Node, sourceFile: ts.SourceFile): string | undefined {
-  if (!isFunctionLikeWithBody(node)) return 'it is not a function with a body';
+  if (!isFunctionWithBody(node)) return 'it is not a function with a body';
   if (ts.isConstructorDeclaration(node) || ts.isGetAccessorDeclaration(node) || ts.isSetAccessorDeclaration(node)) {
     return 'it is a constructor or accessor, which cannot be async: move the ORM calls into an async method';
   }
