@@ -20,7 +20,7 @@ const Item = defineModel('FieldsItem', {
   fields: {
     id: fields.autoId(),
     label: fields.string({ maxLength: 10 }),
-    note: fields.text(),
+    note: fields.text({ nullable: true }),
     count: fields.integer({ default: 0 }),
     ratio: fields.float({ default: 0 }),
     active: fields.boolean({ default: false }),
@@ -224,10 +224,16 @@ describeEachEngine('defaults', (engine) => {
   });
 
   it("string and text fields with no default and not nullable start as '' (Django's Field.get_default)", () => {
-    const item = Item.objects.create({});
-    assert.equal(item.label, '');
-    assert.equal(item.note, '');
-    assert.deepEqual(table('label', 'note'), [['', '']]);
+    const Blank = defineModel('FieldsBlank', { table: 'fields_blank', fields: { id: fields.autoId(), title: fields.string({ maxLength: 9 }), body: fields.text(), extra: fields.text({ nullable: true }) } });
+    try {
+      migrate();
+      const blank = Blank.objects.create({});
+      assert.deepEqual([blank.title, blank.body, blank.extra], ['', '', null]);
+      const stored = Blank.objects.get({ pk: blank.pk });
+      assert.deepEqual([stored.title, stored.body, stored.extra], ['', '', null]);
+    } finally {
+      unregisterModel(Blank);
+    }
   });
 
   it('migrate writes no DEFAULT: a callable default never becomes DDL text', async () => {
