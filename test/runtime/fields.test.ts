@@ -248,6 +248,76 @@ describeEachEngine('defaults', (engine) => {
   });
 });
 
+/**
+ * What still differs between the engines after preparation (the README's "Known differences"),
+ * and what is the same although the column types differ. Each row states both engines' result.
+ */
+const engineDifferences: Array<{ name: string; seed: Array<Record<string, unknown>>; run: () => unknown; sqlite: unknown; postgres: unknown }> = [
+  {
+    name: 'NULLs sort first in ascending order on SQLite, last on PostgreSQL',
+    seed: [{ label: 'b', seenAt: new Date('2024-01-02T00:00:00Z') }, { label: 'null', seenAt: null }, { label: 'a', seenAt: new Date('2024-01-01T00:00:00Z') }],
+    run: () => [...Item.objects.orderBy('seenAt')].map((item) => item.label),
+    sqlite: ['null', 'a', 'b'],
+    postgres: ['a', 'b', 'null'],
+  },
+  {
+    name: 'iexact/icontains fold ASCII case only on SQLite, all of Unicode on PostgreSQL',
+    seed: [{ label: 'Äpfel' }, { label: 'Apfel' }],
+    run: () => [Item.objects.filter({ label__iexact: 'äpfel' }).count(), Item.objects.filter({ label__icontains: 'PF' }).count()],
+    sqlite: [0, 2],
+    postgres: [1, 2],
+  },
+  {
+    name: "json objects keep their key order on SQLite; PostgreSQL's jsonb reorders keys (shorter first, then bytewise)",
+    seed: [{ label: 'j', payload: { zeta: 1, b: 2, alpha: 3 } }],
+    run: () => Object.keys(Item.objects.get({ label: 'j' }).payload as object),
+    sqlite: ['zeta', 'b', 'alpha'],
+    postgres: ['b', 'zeta', 'alpha'],
+  },
+  {
+    name: "pattern lookups on non-text fields match each engine's text form of the value",
+    seed: [{ label: 'p', active: true, seenAt: new Date('2024-03-01T10:00:00Z'), payload: { a: 1 } }],
+    run: () => [
+      Item.objects.filter({ seenAt__contains: 'T10:00' }).count(),
+      Item.objects.filter({ payload__contains: '"a":1' }).count(),
+      Item.objects.filter({ active__contains: 'true' }).count(),
+    ],
+    sqlite: [1, 1, 0],
+    postgres: [0, 0, 1],
+  },
+  {
+    name: 'the same on both: maxLength counts characters (code points), not UTF-16 units or bytes',
+    seed: [{ label: '😀é'.repeat(5) }],
+    run: () => Item.objects.get({ label__startswith: '😀' }).label,
+    sqlite: '😀é'.repeat(5),
+    postgres: '😀é'.repeat(5),
+  },
+  {
+    name: 'the same on both: datetimes keep milliseconds (a JS Date has no microseconds) and come back in UTC',
+    seed: [{ label: 'd', seenAt: '2024-03-01T12:00:00.123456+02:00' }],
+    run: () => Item.objects.get({ label: 'd' }).seenAt!.toISOString(),
+    sqlite: '2024-03-01T10:00:00.123Z',
+    postgres: '2024-03-01T10:00:00.123Z',
+  },
+  {
+    name: 'the same on both: floats are IEEE doubles, to the last bit (and -0 reads back as 0)',
+    seed: [0.1 + 0.2, 5e-324, 1.7976931348623157e308, -0].map((ratio, index) => ({ label: `f${index}`, ratio })),
+    run: () => [...Item.objects.orderBy('id')].map((item) => Object.is(item.ratio, -0) ? '-0' : item.ratio),
+    sqlite: [0.1 + 0.2, 5e-324, 1.7976931348623157e308, 0],
+    postgres: [0.1 + 0.2, 5e-324, 1.7976931348623157e308, 0],
+  },
+];
+
+describeEachEngine('known engine differences (the README lists these)', (engine) => {
+  useFreshDatabase(engine);
+  for (const difference of engineDifferences) {
+    it(difference.name, () => {
+      Item.objects.bulkCreate(difference.seed);
+      assert.deepEqual(difference.run(), difference[engine.name]);
+    });
+  }
+});
+
 /** The DDL default of each column of `table`, read from the database's catalog (the identity of PostgreSQL's key aside). */
 async function columnDefaults(engine: TestEngine, table: string): Promise<Record<string, string | null>> {
   if (engine.name === 'postgres') {
