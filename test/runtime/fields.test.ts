@@ -5,7 +5,7 @@
  * differences the README lists.
  */
 import assert from 'node:assert/strict';
-import { FieldError, ValidationError, defineModel, fields, migrate, newConnection, onQuery } from 'orm-migrate/runtime';
+import { FieldError, Sum, ValidationError, defineModel, fields, migrate, newConnection, onQuery } from 'orm-migrate/runtime';
 import type { FieldMap } from 'orm-migrate/runtime';
 import { unregisterModel } from '../../dist/runtime-shim/orm/model.js';
 import Database from 'better-sqlite3';
@@ -284,6 +284,19 @@ const engineDifferences: Array<{ name: string; seed: Array<Record<string, unknow
     ],
     sqlite: [1, 1, 0],
     postgres: [0, 0, 1],
+  },
+  {
+    name: 'Sum/Avg of a boolean field count the true rows on SQLite; PostgreSQL has no sum(boolean)',
+    seed: [{ label: 'a', active: true }, { label: 'b', active: true }, { label: 'c', active: false }],
+    run: () => {
+      try {
+        return Item.objects.aggregate({ n: Sum('active') });
+      } catch (error) {
+        return (error as Error).name;
+      }
+    },
+    sqlite: { n: 2 },
+    postgres: 'DatabaseError',
   },
   {
     name: 'the same on both: maxLength counts characters (code points), not UTF-16 units or bytes',
