@@ -385,6 +385,11 @@ describe('model definitions that cannot work are refused up front', () => {
     assertDefinitionRefused('BadName', () => ({ id: id(), 'first-name': fields.integer() }), /'first-name' is not a valid field name/);
   });
 
+  it('unknown definition options and a getLatestBy that names no field', () => {
+    assert.throws(() => defineModel('BadOption', { table: 'bad_option', fields: { id: id() }, ordering: ['id'] } as never), /defineModel\('BadOption'\): unknown option 'ordering'\. Valid options: table, fields, getLatestBy/);
+    assert.throws(() => defineModel('BadLatest', { table: 'bad_latest', fields: { id: id() }, getLatestBy: '-pubDate' }), /BadLatest has no field 'pubDate' \(in getLatestBy: '-pubDate'\)\. Choices are: pk, id/);
+  });
+
   it('two fields on one column', () => {
     assertDefinitionRefused('TwoColumns', () => ({ id: id(), firstName: fields.integer(), other: fields.integer({ column: 'first_name' }) }), /fields 'firstName' and 'other' both use the column 'first_name'/);
   });

@@ -76,6 +76,10 @@ export class ModelMeta {
     this.fieldByColumn = fieldByColumn;
     this.foreignKeys = foreignKeys;
     this.pkName = pkName;
+    if (getLatestBy !== undefined) {
+      if (typeof getLatestBy !== 'string') throw new FieldError(`defineModel('${name}'): 'getLatestBy' must be a field name such as 'pubDate' or '-pubDate'`);
+      this.resolveFieldName(getLatestBy.replace(/^-/, ''), `getLatestBy: '${getLatestBy}'`);
+    }
   }
 
   get pkColumn(): string {

@@ -226,6 +226,8 @@ export interface ModelDefinition<FM extends FieldMap> {
   getLatestBy?: string;
 }
 
+const DEFINITION_KEYS = ['table', 'fields', 'getLatestBy'] as const satisfies ReadonlyArray<keyof ModelDefinition<FieldMap>>;
+
 /**
  * Defines a model: `const Question = defineModel('Question', { table, fields })`.
  * The result is a class: `new Question({...})`, `Question.objects`, `Question.DoesNotExist`.
@@ -234,6 +236,11 @@ export function defineModel<FM extends FieldMap>(name: string, definition: Model
   if (typeof name !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(name)) throw new FieldError(`defineModel(): '${name}' is not a valid model name`);
   if (!definition || typeof definition.table !== 'string' || definition.table === '') {
     throw new FieldError(`defineModel('${name}'): 'table' must be a non-empty string`);
+  }
+  for (const key of Object.keys(definition)) {
+    if (!(DEFINITION_KEYS as readonly string[]).includes(key)) {
+      throw new FieldError(`defineModel('${name}'): unknown option '${key}'. Valid options: ${DEFINITION_KEYS.join(', ')}`);
+    }
   }
   if (models.has(name)) throw new FieldError(`defineModel('${name}'): a model named '${name}' is already defined`);
   const meta = new ModelMeta(name, definition.table, definition.fields, definition.getLatestBy);
