@@ -27,6 +27,25 @@ export class FieldError extends Error {
   override name = 'FieldError';
 }
 
+/** Why a value was refused: Django's codes ('invalid', 'max_length', 'null_characters_not_allowed'). */
+export type ValidationCode = 'invalid' | 'max_length' | 'null_characters_not_allowed';
+
+/**
+ * A value a field cannot take (Django's ValidationError from to_python/get_prep_value), raised
+ * before any SQL is built so both engines refuse the same values with the same message.
+ */
+export class ValidationError extends Error {
+  override name = 'ValidationError';
+  constructor(
+    message: string,
+    readonly model: string,
+    readonly field: string,
+    readonly code: ValidationCode,
+  ) {
+    super(message);
+  }
+}
+
 /** Base of every Model.DoesNotExist class. */
 export class ObjectDoesNotExist extends Error {
   override name = 'ObjectDoesNotExist';

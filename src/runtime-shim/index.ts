@@ -16,6 +16,7 @@ export {
   SynchronousOnlyOperation,
   SyncTimeoutError,
   TransactionManagementError,
+  ValidationError,
   WorkerCrashedError,
 } from './errors.js';
 export { onQuery } from './events.js';
@@ -25,11 +26,12 @@ export type { FieldOptions, OnDelete } from './orm/fields.js';
 export { migrate } from './orm/migrate.js';
 export { defineModel, ModelBase } from './orm/model.js';
 export type { ModelDefinition } from './orm/model.js';
-export type { FieldMap, Filters, Lookup, ModelClass, ModelInstance, ModelValues } from './orm/model-types.js';
+export type { DefaultValues, FieldMap, Filters, Lookup, ModelClass, ModelInstance, ModelValues } from './orm/model-types.js';
 export { Avg, Count, Manager, Max, Min, QuerySet, Sum } from './orm/queryset.js';
 export type { DeleteResult } from './orm/ops.js';
 export { aatomic, atomic, newConnection, syncToAsync } from './transaction.js';
 export type { UsingOption } from './transaction.js';
 export { ASYNC_NO_CONNECTION, PendingDeprecationWarning, onDeprecation, resetWarningsSeen } from './warnings.js';
 export type { CallSite, DeprecationRecord } from './warnings.js';
+export type { ValidationCode } from './errors.js';
 export * from './surface.js';

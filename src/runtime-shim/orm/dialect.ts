@@ -33,8 +33,9 @@ function escapeGlob(value: string): string {
   return value.replace(/[*?[]/g, (c) => `[${c}]`);
 }
 
-function comparisonValue(field: Field, value: unknown): SqlValue {
-  return field.toDb(value);
+/** The text a pattern lookup matches: a string field's value is prepared as on a write (no object's toString). */
+function patternText(field: Field, value: unknown): string {
+  return field.kind === 'string' || field.kind === 'text' ? (field.prepare(value) as string) : String(value);
 }
 
 /** The pattern lookups, which is where engines differ. */
@@ -51,35 +52,35 @@ function lookupWith(patterns: PatternLookups, textColumn: (column: string, field
   return (lookup: Lookup, column: string, value: unknown, field: Field, params: Params): string => {
     switch (lookup) {
       case 'exact':
-        return value === null ? `${column} IS NULL` : `${column} = ${params.add(comparisonValue(field, value))}`;
+        return value === null ? `${column} IS NULL` : `${column} = ${params.add(field.lookupValue('exact', value))}`;
       case 'iexact':
-        return value === null ? `${column} IS NULL` : patterns.iexact(textColumn(column, field), String(value), params);
+        return value === null ? `${column} IS NULL` : patterns.iexact(textColumn(column, field), patternText(field, value), params);
       case 'lt':
-        return `${column} < ${params.add(comparisonValue(field, value))}`;
+        return `${column} < ${params.add(field.lookupValue('lt', value))}`;
       case 'lte':
-        return `${column} <= ${params.add(comparisonValue(field, value))}`;
+        return `${column} <= ${params.add(field.lookupValue('lte', value))}`;
       case 'gt':
-        return `${column} > ${params.add(comparisonValue(field, value))}`;
+        return `${column} > ${params.add(field.lookupValue('gt', value))}`;
       case 'gte':
-        return `${column} >= ${params.add(comparisonValue(field, value))}`;
+        return `${column} >= ${params.add(field.lookupValue('gte', value))}`;
       case 'in': {
         const items = value as unknown[];
         if (items.length === 0) return '0 = 1';
-        return `${column} IN (${items.map((item) => params.add(comparisonValue(field, item))).join(', ')})`;
+        return `${column} IN (${items.map((item) => params.add(field.lookupValue('in', item))).join(', ')})`;
       }
       case 'contains':
-        return patterns.contains(textColumn(column, field), String(value), params);
+        return patterns.contains(textColumn(column, field), patternText(field, value), params);
       case 'icontains':
-        return patterns.icontains(textColumn(column, field), String(value), params);
+        return patterns.icontains(textColumn(column, field), patternText(field, value), params);
       case 'startswith':
-        return patterns.startswith(textColumn(column, field), String(value), params);
+        return patterns.startswith(textColumn(column, field), patternText(field, value), params);
       case 'endswith':
-        return patterns.endswith(textColumn(column, field), String(value), params);
+        return patterns.endswith(textColumn(column, field), patternText(field, value), params);
       case 'isnull':
         return value ? `${column} IS NULL` : `${column} IS NOT NULL`;
       case 'range': {
         const [low, high] = value as [unknown, unknown];
-        return `${column} BETWEEN ${params.add(comparisonValue(field, low))} AND ${params.add(comparisonValue(field, high))}`;
+        return `${column} BETWEEN ${params.add(field.lookupValue('gte', low))} AND ${params.add(field.lookupValue('lte', high))}`;
       }
     }
   };

@@ -6,6 +6,21 @@ function snakeCase(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
+/** Django's field name checks (fields.E001-E003): names work as properties and as the start of `name__lookup` keys. */
+function checkFieldName(model: string, fieldName: string): void {
+  const problem =
+    fieldName === 'pk'
+      ? "'pk' is reserved: it always means the primary key"
+      : fieldName.includes('__')
+        ? "'__' separates lookups ('name__gt')"
+        : fieldName.endsWith('_')
+          ? "a name ending in '_' cannot be followed by '__lookup' unambiguously"
+          : !/^[A-Za-z_$][\w$]*$/.test(fieldName)
+            ? 'field names must be JS identifiers (letters, digits, _ and $; not starting with a digit)'
+            : null;
+  if (problem) throw new FieldError(`defineModel('${model}'): '${fieldName}' is not a valid field name: ${problem}`);
+}
+
 /** Everything the SQL compiler and the runners need to know about a model. */
 export class ModelMeta {
   readonly fields: ReadonlyMap<string, Field>;
@@ -29,14 +44,21 @@ export class ModelMeta {
     const fieldByColumn = new Map<string, string>();
     const foreignKeys = new Map<string, ForeignKeyField>();
     let pkName: string | undefined;
-    for (const [fieldName, field] of Object.entries(fieldMap)) {
-      if (!(field instanceof Field)) {
+    if (typeof fieldMap !== 'object' || fieldMap === null) throw new FieldError(`defineModel('${name}'): 'fields' must be an object of fields.*() definitions`);
+    for (const [fieldName, given] of Object.entries(fieldMap)) {
+      if (given instanceof ForeignKeyField && `${fieldName}Id` in fieldMap) {
+        throw new FieldError(`defineModel('${name}'): field '${fieldName}Id' clashes with the key attribute of the foreign key '${fieldName}' (it holds ${fieldName}'s primary key); rename one of them`);
+      }
+      if (!(given instanceof Field)) {
         throw new FieldError(`defineModel('${name}'): field '${fieldName}' must be made with fields.*() (e.g. fields.string({ maxLength: 200 }))`);
       }
-      if (fieldName === 'pk' || fieldName.includes('__')) {
-        throw new FieldError(`defineModel('${name}'): '${fieldName}' is not a valid field name ('pk' is reserved and '__' separates lookups)`);
-      }
+      checkFieldName(name, fieldName);
+      const field = given.bindTo(name, fieldName);
       const column = field.column ?? (field instanceof ForeignKeyField ? `${snakeCase(fieldName)}_id` : snakeCase(fieldName));
+      const clash = fieldByColumn.get(column);
+      if (clash !== undefined) {
+        throw new FieldError(`defineModel('${name}'): fields '${clash}' and '${fieldName}' both use the column '${column}'; give one a different 'column'`);
+      }
       fields.set(fieldName, field);
       columns.set(fieldName, column);
       fieldByColumn.set(column, fieldName);
@@ -54,6 +76,10 @@ export class ModelMeta {
     this.fieldByColumn = fieldByColumn;
     this.foreignKeys = foreignKeys;
     this.pkName = pkName;
+    if (getLatestBy !== undefined) {
+      if (typeof getLatestBy !== 'string') throw new FieldError(`defineModel('${name}'): 'getLatestBy' must be a field name such as 'pubDate' or '-pubDate'`);
+      this.resolveFieldName(getLatestBy.replace(/^-/, ''), `getLatestBy: '${getLatestBy}'`);
+    }
   }
 
   get pkColumn(): string {

@@ -30,6 +30,9 @@ export type ModelValues<FM> = Partial<
   { [K in keyof FM & string]: ValueOf<FM[K]> } & { [K in ForeignKeyNames<FM> as `${K}Id`]: KeyOf<FM[K]> }
 >;
 
+/** The defaults of getOrCreate()/updateOrCreate(): values, or functions called when the row is written. */
+export type DefaultValues<FM> = Partial<{ [K in keyof ModelValues<FM>]: ModelValues<FM>[K] | (() => ModelValues<FM>[K]) }>;
+
 export type Lookup =
   | 'exact'
   | 'iexact'

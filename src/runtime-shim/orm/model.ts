@@ -88,6 +88,40 @@ Object.defineProperty(ModelBase.prototype, MODEL_INSTANCE, { value: true });
 
 const models = new Map<string, ModelMeta>();
 
+/** What an instance already has before its fields: ModelBase's members and Object's, by name. */
+function instanceMembers(): Map<string, string> {
+  const members = new Map<string, string>();
+  for (let prototype: object | null = ModelBase.prototype; prototype !== null; prototype = Object.getPrototypeOf(prototype) as object | null) {
+    const owner = prototype === Object.prototype ? 'every JS object' : 'every model instance';
+    for (const key of Object.getOwnPropertyNames(prototype)) {
+      if (members.has(key)) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(prototype, key)!;
+      members.set(key, typeof descriptor.value === 'function' && key !== 'constructor' ? `the method ${key}() of ${owner}` : `the property '${key}' of ${owner}`);
+    }
+  }
+  return members;
+}
+let reservedMembers: Map<string, string> | undefined;
+
+/**
+ * Fields live as instance properties, so a field named like a member of ModelBase (save, delete,
+ * pk, meta, alias…) or of Object (constructor, toString…) would shadow or break it: refused up
+ * front, as Django refuses clashing names in its model checks.
+ */
+function checkInstanceNamespace(modelName: string, fieldMap: FieldMap): void {
+  reservedMembers ??= instanceMembers();
+  for (const [fieldName, field] of Object.entries(fieldMap)) {
+    const attributes = field instanceof ForeignKeyField ? [fieldName, `${fieldName}Id`] : [fieldName];
+    for (const attribute of attributes) {
+      const member = reservedMembers.get(attribute);
+      if (member === undefined) continue;
+      const what = attribute === fieldName ? `field '${fieldName}'` : `key attribute '${attribute}' of the foreign key '${fieldName}'`;
+      const hint = attribute === fieldName ? ` (its 'column' option can keep the column name '${fieldName}')` : '';
+      throw new FieldError(`defineModel('${modelName}'): the ${what} would clash with ${member}; rename the field${hint}`);
+    }
+  }
+}
+
 /** Sets `key` of `values` on a new instance, accepting field names, `<fk>Id` and `pk`. */
 function assign(meta: ModelMeta, instance: Record<string, unknown>, key: string, value: unknown): void {
   if (!meta.fieldChoices().includes(key)) {
@@ -98,15 +132,20 @@ function assign(meta: ModelMeta, instance: Record<string, unknown>, key: string,
 }
 
 function initialize(meta: ModelMeta, instance: Record<string, unknown>, values: Record<string, unknown>): InstanceLike {
+  if (typeof values !== 'object' || values === null) throw new FieldError(`${meta.name}: values must be an object`);
   for (const [name, field] of meta.fields) {
     const attname = meta.attname(name);
-    instance[attname] = field.isPrimaryKey ? null : field.defaultFor();
+    // As in Django's Model.__init__, a default (maybe a function with effects) is only computed for a field not given.
+    instance[attname] = field.isPrimaryKey ? null : isGiven(meta, values, name, attname) ? undefined : field.defaultFor();
   }
-  if (typeof values !== 'object' || values === null) throw new FieldError(`${meta.name}: values must be an object`);
   for (const [key, value] of Object.entries(values)) {
     if (value !== undefined) assign(meta, instance, key, value);
   }
   return instance as InstanceLike;
+}
+
+function isGiven(meta: ModelMeta, values: Record<string, unknown>, name: string, attname: string): boolean {
+  return values[name] !== undefined || (attname !== name && values[attname] !== undefined) || (name === meta.pkName && values.pk !== undefined);
 }
 
 function remember(instance: InstanceLike, alias: string): InstanceLike {
@@ -187,6 +226,8 @@ export interface ModelDefinition<FM extends FieldMap> {
   getLatestBy?: string;
 }
 
+const DEFINITION_KEYS = ['table', 'fields', 'getLatestBy'] as const satisfies ReadonlyArray<keyof ModelDefinition<FieldMap>>;
+
 /**
  * Defines a model: `const Question = defineModel('Question', { table, fields })`.
  * The result is a class: `new Question({...})`, `Question.objects`, `Question.DoesNotExist`.
@@ -196,8 +237,14 @@ export function defineModel<FM extends FieldMap>(name: string, definition: Model
   if (!definition || typeof definition.table !== 'string' || definition.table === '') {
     throw new FieldError(`defineModel('${name}'): 'table' must be a non-empty string`);
   }
+  for (const key of Object.keys(definition)) {
+    if (!(DEFINITION_KEYS as readonly string[]).includes(key)) {
+      throw new FieldError(`defineModel('${name}'): unknown option '${key}'. Valid options: ${DEFINITION_KEYS.join(', ')}`);
+    }
+  }
   if (models.has(name)) throw new FieldError(`defineModel('${name}'): a model named '${name}' is already defined`);
   const meta = new ModelMeta(name, definition.table, definition.fields, definition.getLatestBy);
+  checkInstanceNamespace(name, definition.fields);
   const DoesNotExist = class extends ObjectDoesNotExist {
     override name = `${name}.DoesNotExist`;
   };

@@ -7,7 +7,7 @@ import type { Row, RunResult, SqlValue, Statement } from '../backends/types.js';
 import { FieldError, IntegrityError, ProtectedError } from '../errors.js';
 import type { SqlCompiler, QueryState, WhereGroup } from './compiler.js';
 import { parseFilters } from './compiler.js';
-import { ForeignKeyField } from './fields.js';
+import { ForeignKeyField, resolveCallables } from './fields.js';
 import type { ModelMeta } from './meta.js';
 import { isModelInstance } from './marker.js';
 
@@ -249,7 +249,7 @@ export function* getOrCreate(compiler: SqlCompiler, state: QueryState, lookup: R
     if (!(error instanceof state.meta.model.DoesNotExist)) throw error;
   }
   try {
-    const created = yield* atomically(create(compiler, state.meta, { ...exactLookups(state.meta, lookup), ...defaults }, state.alias));
+    const created = yield* atomically(create(compiler, state.meta, { ...exactLookups(state.meta, lookup), ...resolveCallables(defaults) }, state.alias));
     return [created, true];
   } catch (error) {
     // Another writer created it between our get and our insert.
@@ -267,7 +267,7 @@ export function* updateOrCreate(compiler: SqlCompiler, state: QueryState, lookup
     (function* (): Op<[unknown, boolean]> {
       const [instance, created] = (yield* getOrCreate(compiler, state, lookup, defaults)) as [InstanceLike, boolean];
       if (created) return [instance, true];
-      for (const [key, value] of Object.entries(defaults)) assignValue(state.meta, instance, key, value);
+      for (const [key, value] of Object.entries(resolveCallables(defaults))) assignValue(state.meta, instance, key, value);
       yield* save(compiler, state.meta, instance, Object.keys(defaults));
       return [instance, false];
     })(),

@@ -5,7 +5,7 @@ import type { CallTarget } from '../shim.js';
 import { SqlCompiler, parseFilters, parseOrder } from './compiler.js';
 import type { QueryState } from './compiler.js';
 import { postgresDialect, sqliteDialect } from './dialect.js';
-import type { FieldMap, Filters, ModelInstance, ModelValues, OrderKey } from './model-types.js';
+import type { DefaultValues, FieldMap, Filters, ModelInstance, ModelValues, OrderKey } from './model-types.js';
 import * as ops from './ops.js';
 import type { AggregateFunction, AggregateSpec, DeleteResult, Op } from './ops.js';
 
@@ -121,17 +121,17 @@ export class QuerySet<FM extends FieldMap, R = ModelInstance<FM>> implements Ite
     return this.async_('acreate', (c) => ops.create(c, this.state.meta, values, this.state.alias)) as Promise<ModelInstance<FM>>;
   }
 
-  getOrCreate(lookup: Filters<FM>, defaults: ModelValues<FM> = {}): [ModelInstance<FM>, boolean] {
+  getOrCreate(lookup: Filters<FM>, defaults: DefaultValues<FM> = {}): [ModelInstance<FM>, boolean] {
     return this.sync('getOrCreate', (c) => ops.getOrCreate(c, this.state, lookup, defaults)) as [ModelInstance<FM>, boolean];
   }
-  agetOrCreate(lookup: Filters<FM>, defaults: ModelValues<FM> = {}): Promise<[ModelInstance<FM>, boolean]> {
+  agetOrCreate(lookup: Filters<FM>, defaults: DefaultValues<FM> = {}): Promise<[ModelInstance<FM>, boolean]> {
     return this.async_('agetOrCreate', (c) => ops.getOrCreate(c, this.state, lookup, defaults)) as Promise<[ModelInstance<FM>, boolean]>;
   }
 
-  updateOrCreate(lookup: Filters<FM>, defaults: ModelValues<FM> = {}): [ModelInstance<FM>, boolean] {
+  updateOrCreate(lookup: Filters<FM>, defaults: DefaultValues<FM> = {}): [ModelInstance<FM>, boolean] {
     return this.sync('updateOrCreate', (c) => ops.updateOrCreate(c, this.state, lookup, defaults)) as [ModelInstance<FM>, boolean];
   }
-  aupdateOrCreate(lookup: Filters<FM>, defaults: ModelValues<FM> = {}): Promise<[ModelInstance<FM>, boolean]> {
+  aupdateOrCreate(lookup: Filters<FM>, defaults: DefaultValues<FM> = {}): Promise<[ModelInstance<FM>, boolean]> {
     return this.async_('aupdateOrCreate', (c) => ops.updateOrCreate(c, this.state, lookup, defaults)) as Promise<[ModelInstance<FM>, boolean]>;
   }
 
