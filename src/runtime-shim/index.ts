@@ -16,6 +16,7 @@ export {
   SynchronousOnlyOperation,
   SyncTimeoutError,
   TransactionManagementError,
+  UnknownOptionError,
   WorkerCrashedError,
 } from './errors.js';
 export { onQuery } from './events.js';
