@@ -330,6 +330,28 @@ describeEachEngine('Django semantics behind shared names', (engine) => {
     });
   });
 
+  describe('values(), update() and delete() as in Django', () => {
+    it('values() rows are keyed by the names given (Django: values("question") → { question })', () => {
+      const a = Item.objects.get({ name: 'a' });
+      assert.deepEqual(Item.objects.filter({ name: 'a' }).values('rel', 'pk', 'relId', 'name').first(), { rel: a.relId, pk: a.id, relId: a.relId, name: 'a' });
+      assert.deepEqual(Item.objects.filter({ name: 'a' }).values().first(), { id: a.id, relId: a.relId, name: 'a', size: 1 }, 'no names: attnames');
+      assert.deepEqual([...Rel.objects.values('slug', 'gt').inBulk(['s1'], { fieldName: 'slug' })], [['s1', { slug: 's1', gt: 5 }]]);
+    });
+
+    it('update() with an instance for a foreign key: saved, and of the target model', () => {
+      const q = Question.objects.create({ questionText: 'q', pubDate: T0 });
+      assert.throws(() => Item.objects.update({ rel: q as never }), /SemItem\.rel must be a SemRel instance or key, not a Question/);
+      assert.throws(() => Item.objects.update({ rel: new Rel({ in: 'u', exact: 'u', slug: 'u' }) }), /unsaved SemRel would write NULL/);
+      assert.equal(Item.objects.filter({ rel__isnull: true }).count(), 1, 'no key was nulled');
+      assert.throws(() => Item.objects.update({ name: q as never }), /SemItem\.name is not a foreign key/);
+    });
+
+    it('delete() after values() raises (Django: "Cannot call delete() after .values()")', () => {
+      assert.throws(() => Item.objects.values('name').delete(), /Cannot call delete\(\) after values\(\)/);
+      assert.equal(Item.objects.count(), 3);
+    });
+  });
+
   describe('writes that must be all or nothing', () => {
     it('bulkCreate of rows with different columns is one transaction', () => {
       const before = Item.objects.count();

@@ -45,6 +45,8 @@ export interface QueryState {
   readonly offset: number;
   /** Field names for values(), or null for instances. */
   readonly values: readonly string[] | null;
+  /** The keys of values() rows, as the fields were named (Django: values('question') → { question }); else attnames. */
+  readonly valueKeys?: readonly string[] | undefined;
   /** SELECT … FOR UPDATE where the engine has row locks (PostgreSQL); SQLite's BEGIN IMMEDIATE already locks. */
   readonly forUpdate?: boolean;
 }

@@ -61,8 +61,10 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 function rowToValues(state: QueryState, row: Row): Record<string, unknown> {
   const meta = state.meta;
   const out: Record<string, unknown> = {};
-  for (const name of state.values ?? meta.fields.keys()) {
-    out[meta.attname(name)] = meta.fieldOf(name).fromDb(row[meta.columns.get(name)!]);
+  const names = state.values ?? [...meta.fields.keys()];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    out[state.valueKeys?.[i] ?? meta.attname(name)] = meta.fieldOf(name).fromDb(row[meta.columns.get(name)!]);
   }
   return out;
 }
@@ -172,9 +174,10 @@ export function* inBulk(compiler: SqlCompiler, state: QueryState, ids: readonly 
   }
   if (isSliced(state)) throw new TypeError(`${meta.name}: Cannot use 'limit' or 'offset' with inBulk()`);
   if (ids !== undefined && !Array.isArray(ids)) throw new TypeError(`${meta.name}: inBulk() takes an array of values (or nothing for every row)`);
-  if (state.values && !state.values.includes(name)) throw new TypeError(`${meta.name}: inBulk() after values() needs '${fieldName}' among the values`);
+  const position = state.values ? state.values.indexOf(name) : -1;
+  if (state.values && position < 0) throw new TypeError(`${meta.name}: inBulk() after values() needs '${fieldName}' among the values`);
   const result = new Map<unknown, unknown>();
-  const attname = meta.attname(name);
+  const attname = (position >= 0 ? state.valueKeys?.[position] : undefined) ?? meta.attname(name);
   if (ids === undefined) {
     for (const instance of (yield* fetch(compiler, state)) as InstanceLike[]) result.set(instance[attname], instance);
     return result;
@@ -435,13 +438,28 @@ function assertNotSliced(state: QueryState, method: string): void {
   }
 }
 
+/** An instance given to update() for a foreign key: its key, if it is saved and of the target model. */
+function relatedKey(meta: ModelMeta, name: string, value: unknown): unknown {
+  if (!isModelInstance(value)) return value;
+  const field = meta.fieldOf(name);
+  const given = (value.constructor as { meta?: ModelMeta }).meta;
+  if (!(field instanceof ForeignKeyField)) {
+    throw new FieldError(`${meta.name}.${name} is not a foreign key: update() cannot set it to a ${given?.name ?? 'model'} instance`);
+  }
+  const target = field.target().meta;
+  if (given !== target) throw new FieldError(`${meta.name}.${name} must be a ${target.name} instance or key, not a ${given?.name ?? 'model'} instance`);
+  // Django: "update() prohibited to prevent data loss due to unsaved related object".
+  if (value.pk === null || value.pk === undefined) throw new FieldError(`${meta.name}: update() of '${name}' with an unsaved ${target.name} would write NULL; save it first`);
+  return value.pk;
+}
+
 export function* update(compiler: SqlCompiler, state: QueryState, values: Record<string, unknown>): Op<number> {
   assertNotSliced(state, 'update');
   const meta = state.meta;
   const assignments = Object.entries(values).map(([key, value]) => {
     const name = meta.resolveFieldName(key, `update({ ${key}: … })`);
     if (value === undefined) throw new FieldError(`${meta.name}: the value for '${key}' in update() is undefined`);
-    return [meta.columns.get(name)!, meta.fieldOf(name).toDb(isModelInstance(value) ? value.pk : value)] as const;
+    return [meta.columns.get(name)!, meta.fieldOf(name).toDb(relatedKey(meta, name, value))] as const;
   });
   if (assignments.length === 0) return 0;
   return (yield* runStatement(compiler.update(state, assignments))).changes;
@@ -487,6 +505,7 @@ export type DeleteResult = [total: number, perModel: Record<string, number>];
 
 export function* deleteQuery(compiler: SqlCompiler, state: QueryState): Op<DeleteResult> {
   assertNotSliced(state, 'delete');
+  if (state.values) throw new TypeError(`${state.meta.name}: Cannot call delete() after values()`);
   return yield* atomically(
     (function* (): Op<DeleteResult> {
       const pkState: QueryState = { ...state, values: [state.meta.pkName], order: [] };
@@ -560,7 +579,7 @@ export function refreshFromDb(compiler: SqlCompiler, state: QueryState, instance
   }
   const names = fieldNames ? fieldNames.map((key) => meta.resolveFieldName(key, `refreshFromDb({ fields: ['${key}'] })`)) : [...meta.fields.keys()];
   assertNotSliced(state, 'refreshFromDb');
-  const reading: QueryState = { ...withFilters(state, { pk: instance.pk }), values: names, order: [] };
+  const reading: QueryState = { ...withFilters(state, { pk: instance.pk }), values: names, valueKeys: undefined, order: [] };
   return reload(compiler, reading, instance, names.length > 0);
 }
 

@@ -111,8 +111,9 @@ export class QuerySet<FM extends FieldMap, R = ModelInstance<FM>> implements Ite
   /** Rows as plain objects with these fields (all fields when none are named). */
   values(...fieldNames: Array<keyof FM & string | 'pk'>): QuerySet<FM, Record<string, unknown>> {
     const meta = this.state.meta;
-    const names = fieldNames.length === 0 ? [...meta.fields.keys()] : fieldNames.map((name) => meta.resolveFieldName(name, `values('${name}')`));
-    return this.derive({ values: names });
+    if (fieldNames.length === 0) return this.derive({ values: [...meta.fields.keys()], valueKeys: undefined });
+    const names = fieldNames.map((name) => meta.resolveFieldName(name, `values('${name}')`));
+    return this.derive({ values: names, valueKeys: fieldNames });
   }
 
   /** The same query on another database alias. */
