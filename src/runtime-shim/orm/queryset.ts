@@ -6,7 +6,7 @@ import type { CallTarget } from '../shim.js';
 import { SqlCompiler, parseFilters, parseOrder } from './compiler.js';
 import type { QueryState } from './compiler.js';
 import { postgresDialect, sqliteDialect } from './dialect.js';
-import type { FieldMap, Filters, ModelInstance, ModelValues, OrderKey } from './model-types.js';
+import type { FieldMap, Filters, ForeignKeyNames, ModelInstance, ModelValues, OrderKey } from './model-types.js';
 import * as ops from './ops.js';
 import type { AggregateFunction, AggregateSpec, DeleteResult, InstanceLike, Op } from './ops.js';
 import type { ModelMeta } from './meta.js';
@@ -109,7 +109,7 @@ export class QuerySet<FM extends FieldMap, R = ModelInstance<FM>> implements Ite
   }
 
   /** Rows as plain objects with these fields (all fields when none are named). */
-  values(...fieldNames: Array<keyof FM & string | 'pk'>): QuerySet<FM, Record<string, unknown>> {
+  values(...fieldNames: Array<(keyof FM & string) | 'pk' | `${ForeignKeyNames<FM>}Id`>): QuerySet<FM, Record<string, unknown>> {
     const meta = this.state.meta;
     if (fieldNames.length === 0) return this.derive({ values: [...meta.fields.keys()], valueKeys: undefined });
     const names = fieldNames.map((name) => meta.resolveFieldName(name, `values('${name}')`));
