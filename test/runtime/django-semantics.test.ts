@@ -362,6 +362,18 @@ describeEachEngine('Django semantics behind shared names', (engine) => {
       assert.ok(made[0]!.id && made[2]!.id && made[0]!.id !== made[2]!.id);
     });
 
+    it('bulkCreate of rows with no columns makes every row (Django tests/bulk_create test_empty_model)', () => {
+      const Bare = defineModel('SemBare', { table: 'sem_bare', fields: { id: fields.autoId() } });
+      try {
+        migrate();
+        const made = Bare.objects.bulkCreate([new Bare(), new Bare(), new Bare()]);
+        assert.equal(Bare.objects.count(), 3);
+        assert.deepEqual(made.map((bare) => bare.id).sort(), [...Bare.objects.all()].map((bare) => bare.id).sort());
+      } finally {
+        unregisterModel(Bare);
+      }
+    });
+
     it('bulkCreate/bulkUpdate refuse instances of another model', () => {
       const q = Question.objects.create({ questionText: 'q', pubDate: T0 });
       assert.throws(() => Item.objects.bulkCreate([q] as never), /bulkCreate\(\) expects SemItem instances or value objects, got a Question/);
@@ -383,6 +395,8 @@ describeEachEngine('Django semantics behind shared names', (engine) => {
       a.name = 'back';
       assert.throws(() => a.save({ updateFields: ['name'] }), (e: unknown) => e instanceof DatabaseError && /Save with updateFields did not affect any rows/.test((e as Error).message));
       assert.equal(Item.objects.filter({ name: 'back' }).count(), 0, 'not re-inserted');
+      assert.throws(() => new Item({ name: 'new' }).save({ updateFields: ['name'] }), /Cannot save\(\{ updateFields \}\) an instance with no primary key/);
+      assert.equal(Item.objects.filter({ name: 'new' }).count(), 0);
     });
   });
 });
