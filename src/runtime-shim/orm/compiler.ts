@@ -56,22 +56,24 @@ function isFieldName(meta: ModelMeta, name: string): boolean {
   return name === 'pk' || meta.fields.has(name) || (name.endsWith('Id') && meta.foreignKeys.has(name.slice(0, -2)));
 }
 
+/** The ModelMeta of a model instance (undefined for anything else). */
+export function metaOf(value: unknown): ModelMeta | undefined {
+  return isModelInstance(value) ? (value.constructor as { meta?: ModelMeta }).meta : undefined;
+}
+
 /**
- * A model instance given for a foreign key or a primary key stands for its primary key; it must
- * be saved and of the right model (Django: "Model instances passed to related filters must be saved").
+ * A model instance given for a foreign key or a primary key (`field` of `owner`) stands for its
+ * key; it must be saved and of the right model (Django: "Model instances passed to related
+ * filters must be saved"; "update() prohibited to prevent data loss due to unsaved related object").
  */
-function keyValue(meta: ModelMeta, key: string, field: Field, owner: ModelMeta, value: unknown): unknown {
+export function keyValue(meta: ModelMeta, key: string, field: Field, owner: ModelMeta, value: unknown): unknown {
   if (!isModelInstance(value)) return value;
-  const given = (value.constructor as { meta?: ModelMeta }).meta;
+  const given = metaOf(value)?.name ?? 'model';
   const expected = field instanceof ForeignKeyField ? field.target().meta : field.isPrimaryKey ? owner : undefined;
-  if (expected === undefined) {
-    throw new FieldError(`${meta.name}: '${key}' compares a ${field.kind} field, which cannot take a ${given?.name ?? 'model'} instance`);
-  }
-  if (given !== expected) {
-    throw new FieldError(`${meta.name}: '${key}' must be a ${expected.name} instance or key, not a ${given?.name ?? 'model'} instance`);
-  }
+  if (expected === undefined) throw new FieldError(`${meta.name}: '${key}' is a ${field.kind} field and cannot take a ${given} instance`);
+  if (metaOf(value) !== expected) throw new FieldError(`${meta.name}: '${key}' must be a ${expected.name} instance or key, not a ${given} instance`);
   if (value.pk === null || value.pk === undefined) {
-    throw new FieldError(`${meta.name}: '${key}' was given an unsaved ${expected.name}; save it first (it has no primary key to compare)`);
+    throw new FieldError(`${meta.name}: '${key}' was given an unsaved ${expected.name}; save it first (it has no primary key yet)`);
   }
   return value.pk;
 }

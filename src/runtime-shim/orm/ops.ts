@@ -6,7 +6,7 @@
 import type { Row, RunResult, SqlValue, Statement } from '../backends/types.js';
 import { DatabaseError, FieldError, IntegrityError, ProtectedError } from '../errors.js';
 import type { SqlCompiler, QueryState, WhereGroup } from './compiler.js';
-import { parseFilters } from './compiler.js';
+import { keyValue, metaOf, parseFilters } from './compiler.js';
 import { ForeignKeyField } from './fields.js';
 import type { ModelMeta } from './meta.js';
 import { isModelInstance } from './marker.js';
@@ -106,7 +106,7 @@ export function* exists(compiler: SqlCompiler, state: QueryState): Op<boolean> {
 }
 
 export function* contains(compiler: SqlCompiler, state: QueryState, instance: unknown): Op<boolean> {
-  if (!isModelInstance(instance) || (instance.constructor as { meta?: ModelMeta }).meta !== state.meta) {
+  if (!isModelInstance(instance) || metaOf(instance) !== state.meta) {
     throw new TypeError(`contains() expects a ${state.meta.name} instance`);
   }
   if (instance.pk === null || instance.pk === undefined) throw new TypeError('contains() cannot be used on an unsaved instance');
@@ -367,8 +367,8 @@ function checkBatchSize(method: string, batchSize: unknown): void {
   }
 }
 
-function modelName(object: object): string {
-  return (object.constructor as { meta?: ModelMeta }).meta?.name ?? object.constructor.name;
+function modelName(object: unknown): string {
+  return metaOf(object)?.name ?? typeof object;
 }
 
 /** Checks everything before any SQL runs, so a bad call fails as a whole. */
@@ -377,7 +377,7 @@ export function bulkCreate(compiler: SqlCompiler, meta: ModelMeta, objects: read
   if (!Array.isArray(objects)) throw new TypeError(`${meta.name}: bulkCreate() takes an array of instances or value objects`);
   const instances = objects.map((object: unknown) => {
     if (!isModelInstance(object)) return hooks.build(meta, object as Record<string, unknown>, alias);
-    if ((object.constructor as { meta?: ModelMeta }).meta !== meta) {
+    if (metaOf(object) !== meta) {
       throw new TypeError(`${meta.name}: bulkCreate() expects ${meta.name} instances or value objects, got a ${modelName(object)}`);
     }
     return object as unknown as InstanceLike;
@@ -409,8 +409,8 @@ export function bulkUpdate(compiler: SqlCompiler, state: QueryState, objects: re
   assertNotSliced(state, 'bulkUpdate');
   const instances = objects as InstanceLike[];
   for (const instance of instances) {
-    if (!isModelInstance(instance) || (instance.constructor as { meta?: ModelMeta }).meta !== meta) {
-      throw new TypeError(`${meta.name}: bulkUpdate() needs saved ${meta.name} instances, got ${isModelInstance(instance) ? `a ${modelName(instance)}` : typeof instance}`);
+    if (metaOf(instance) !== meta) {
+      throw new TypeError(`${meta.name}: bulkUpdate() needs saved ${meta.name} instances, got a ${modelName(instance)}`);
     }
     if (instance.pk === null || instance.pk === undefined) throw new TypeError(`${meta.name}: All bulkUpdate() objects must have a primary key set`);
   }
@@ -438,28 +438,13 @@ function assertNotSliced(state: QueryState, method: string): void {
   }
 }
 
-/** An instance given to update() for a foreign key: its key, if it is saved and of the target model. */
-function relatedKey(meta: ModelMeta, name: string, value: unknown): unknown {
-  if (!isModelInstance(value)) return value;
-  const field = meta.fieldOf(name);
-  const given = (value.constructor as { meta?: ModelMeta }).meta;
-  if (!(field instanceof ForeignKeyField)) {
-    throw new FieldError(`${meta.name}.${name} is not a foreign key: update() cannot set it to a ${given?.name ?? 'model'} instance`);
-  }
-  const target = field.target().meta;
-  if (given !== target) throw new FieldError(`${meta.name}.${name} must be a ${target.name} instance or key, not a ${given?.name ?? 'model'} instance`);
-  // Django: "update() prohibited to prevent data loss due to unsaved related object".
-  if (value.pk === null || value.pk === undefined) throw new FieldError(`${meta.name}: update() of '${name}' with an unsaved ${target.name} would write NULL; save it first`);
-  return value.pk;
-}
-
 export function* update(compiler: SqlCompiler, state: QueryState, values: Record<string, unknown>): Op<number> {
   assertNotSliced(state, 'update');
   const meta = state.meta;
   const assignments = Object.entries(values).map(([key, value]) => {
     const name = meta.resolveFieldName(key, `update({ ${key}: … })`);
     if (value === undefined) throw new FieldError(`${meta.name}: the value for '${key}' in update() is undefined`);
-    return [meta.columns.get(name)!, meta.fieldOf(name).toDb(relatedKey(meta, name, value))] as const;
+    return [meta.columns.get(name)!, meta.fieldOf(name).toDb(keyValue(meta, key, meta.fieldOf(name), meta, value))] as const;
   });
   if (assignments.length === 0) return 0;
   return (yield* runStatement(compiler.update(state, assignments))).changes;
