@@ -4,6 +4,7 @@
  * tests/lookup, tests/get_or_create, tests/bulk_create, tests/aggregation, tests/basic).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
   Count,
   DatabaseError,
@@ -24,6 +25,7 @@ import {
 import type { QueryEvent } from 'orm-migrate/runtime';
 import { unregisterModel } from '../../dist/runtime-shim/orm/model.js';
 import { describeEachEngine, useFreshDatabase } from './support/engines.js';
+import type { TestEngine } from './support/engines.js';
 import { Choice, Question } from './support/polls.js';
 
 const T0 = new Date('2024-03-01T10:00:00.000Z');
@@ -66,6 +68,18 @@ function statementsOf(fn: () => unknown): string[] {
     stop();
   }
   return seen.map((event) => event.sql);
+}
+
+/** Runs one INSERT from a child process, synchronously: a writer this process does not control. */
+function insertFromAnotherProcess(engine: TestEngine, sql: string): void {
+  const settings = engine.settings() as { name?: string; url?: string; schema?: string };
+  const script =
+    engine.name === 'sqlite'
+      ? `import Database from 'better-sqlite3'; new Database(${JSON.stringify(settings.name)}).exec(${JSON.stringify(sql)});`
+      : `import pg from 'pg'; const c = new pg.Client(${JSON.stringify(settings.url)}); await c.connect();
+         await c.query(${JSON.stringify(`SET search_path TO "${settings.schema}"`)}); await c.query(${JSON.stringify(sql)}); await c.end();`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  if (child.status !== 0) throw new Error(`the other writer failed: ${child.stderr}`);
 }
 
 describeEachEngine('Django semantics behind shared names', (engine) => {
@@ -177,6 +191,37 @@ describeEachEngine('Django semantics behind shared names', (engine) => {
       const select = sql.find((s) => s.startsWith('SELECT'))!;
       if (engine.name === 'postgres') assert.match(select, /FOR UPDATE$/);
       else assert.doesNotMatch(select, /FOR UPDATE/, 'SQLite has no row locks: BEGIN IMMEDIATE already holds the write lock');
+    });
+
+    // A guard (it passed before this work): another process inserts the row between getOrCreate's
+    // SELECT and its INSERT; the INSERT's IntegrityError makes it read that row (Django does the same).
+    it('getOrCreate that loses a race to another writer returns the other row, not created', () => {
+      let raced = false;
+      const stop = onQuery((event) => {
+        if (raced || !event.sql.startsWith('SELECT') || !event.params.includes('race')) return;
+        raced = true;
+        insertFromAnotherProcess(engine, `INSERT INTO sem_rel ("in", "exact", "slug") VALUES ('other', 'o', 'race')`);
+      });
+      try {
+        const [rel, created] = Rel.objects.getOrCreate({ slug: 'race' }, { in: 'mine', exact: 'm' });
+        assert.equal(raced, true);
+        assert.deepEqual([created, rel.in], [false, 'other']);
+      } finally {
+        stop();
+      }
+      assert.equal(Rel.objects.filter({ slug: 'race' }).count(), 1);
+    });
+
+    // A guard (it passed before this work): Django's tests/get_or_create test_savepoint_rollback.
+    it('a failed create inside getOrCreate rolls back to its savepoint: the enclosing transaction goes on', async () => {
+      await newConnection(() =>
+        aatomic(async () => {
+          await Rel.objects.acreate({ in: 'kept', exact: 'k', slug: 'k1' });
+          await assert.rejects(Rel.objects.agetOrCreate({ in: 'zz' }, { exact: 'e', slug: 's1' }), IntegrityError);
+          assert.equal(await Rel.objects.filter({ in: 'kept' }).acount(), 1, 'the transaction is still usable');
+        }),
+      );
+      assert.equal(Rel.objects.filter({ slug: 'k1' }).count(), 1, 'and it committed');
     });
 
     it('a Django-style defaults key inside the lookup says to pass it as the argument', () => {
