@@ -371,24 +371,24 @@ function modelName(object: unknown): string {
   return metaOf(object)?.name ?? typeof object;
 }
 
-/** Checks everything before any SQL runs, so a bad call fails as a whole. */
+/** Checks the call eagerly (so an a-method rejects before it warns or runs); then builds and inserts. */
 export function bulkCreate(compiler: SqlCompiler, meta: ModelMeta, objects: readonly unknown[], batchSize: number | undefined, alias: string): Op<InstanceLike[]> {
   checkBatchSize('bulkCreate', batchSize);
   if (!Array.isArray(objects)) throw new TypeError(`${meta.name}: bulkCreate() takes an array of instances or value objects`);
-  const instances = objects.map((object: unknown) => {
-    if (!isModelInstance(object)) return hooks.build(meta, object as Record<string, unknown>, alias);
-    if (metaOf(object) !== meta) {
+  for (const object of objects) {
+    if (isModelInstance(object) && metaOf(object) !== meta) {
       throw new TypeError(`${meta.name}: bulkCreate() expects ${meta.name} instances or value objects, got a ${modelName(object)}`);
     }
-    return object as unknown as InstanceLike;
-  });
-  // Django caps a given batch size at what the engine takes, as we do.
-  const most = Math.max(1, Math.floor(BULK_PARAMS / Math.max(1, meta.fields.size)));
-  const statements = chunks(instances, Math.min(batchSize ?? most, most)).flatMap((batch) => insertGroups(meta, batch));
-  return bulkInsert(compiler, meta, instances, statements);
+  }
+  return bulkInsert(compiler, meta, objects, batchSize, alias);
 }
 
-function* bulkInsert(compiler: SqlCompiler, meta: ModelMeta, instances: InstanceLike[], groups: readonly InsertGroup[]): Op<InstanceLike[]> {
+function* bulkInsert(compiler: SqlCompiler, meta: ModelMeta, objects: readonly unknown[], batchSize: number | undefined, alias: string): Op<InstanceLike[]> {
+  const instances = objects.map((object) => (isModelInstance(object) ? (object as unknown as InstanceLike) : hooks.build(meta, object as Record<string, unknown>, alias)));
+  // Django caps a given batch size at what the engine takes, as we do.
+  const most = Math.max(1, Math.floor(BULK_PARAMS / Math.max(1, meta.fields.size)));
+  // Every row is prepared before any SQL runs, so a bad value fails the call as a whole.
+  const groups = chunks(instances, Math.min(batchSize ?? most, most)).flatMap((batch) => insertGroups(meta, batch));
   const insertAll = function* (): Op<void> {
     for (const group of groups) yield* insertGroup(compiler, meta, group);
   };
