@@ -356,6 +356,7 @@ describeEachEngine('Django semantics behind shared names', (engine) => {
       assert.throws(() => Min('size', { distinct: true }), (e: unknown) => e instanceof TypeError && /Min does not allow distinct/.test((e as Error).message));
       assert.throws(() => Count('size', { default: 0 }), /Count does not allow default/);
       assert.throws(() => Item.objects.aggregate({ n: 'size' } as never), (e: unknown) => e instanceof TypeError && /aggregate\(\): 'n' is not an aggregate/.test((e as Error).message));
+      assert.throws(() => Item.objects.aggregate(Sum('size'), { size__sum: Max('size') }), /two aggregates are named 'size__sum'/, 'one would be lost');
     });
   });
 

@@ -319,15 +319,20 @@ export class QuerySet<FM extends FieldMap, R = ModelInstance<FM>> implements Ite
 
 function namedAggregates(specs: ReadonlyArray<AggregateSpec | Record<string, AggregateSpec>>): Record<string, AggregateSpec> {
   const named: Record<string, AggregateSpec> = {};
+  // Two aggregates under one name would silently lose one (Django: "conflicts with the default name").
+  const add = (alias: string, spec: AggregateSpec) => {
+    if (Object.hasOwn(named, alias)) throw new TypeError(`aggregate(): two aggregates are named '${alias}'; name them: aggregate({ a: …, b: … })`);
+    named[alias] = spec;
+  };
   for (const spec of specs) {
     if (isAggregateSpec(spec)) {
-      named[`${spec.field === '*' ? 'all' : spec.field}__${spec.fn.toLowerCase()}`] = spec;
+      add(`${spec.field === '*' ? 'all' : spec.field}__${spec.fn.toLowerCase()}`, spec);
       continue;
     }
     if (typeof spec !== 'object' || spec === null) throw new TypeError(`aggregate(): ${String(spec)} is not an aggregate; use Count/Sum/Avg/Min/Max(...)`);
     for (const [alias, value] of Object.entries(spec)) {
       if (!isAggregateSpec(value)) throw new TypeError(`aggregate(): '${alias}' is not an aggregate; use Count/Sum/Avg/Min/Max(...)`);
-      named[alias] = value;
+      add(alias, value);
     }
   }
   return named;
