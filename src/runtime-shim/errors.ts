@@ -142,3 +142,8 @@ export function wrapDriverError(error: unknown): Error {
   }
   return new DatabaseError(message, code, options);
 }
+
+/** An options object had a key the method does not know (a TypeError, as an unexpected keyword argument is in Python). */
+export class UnknownOptionError extends TypeError {
+  override name = 'UnknownOptionError';
+}

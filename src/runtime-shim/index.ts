@@ -17,6 +17,7 @@ export {
   SyncTimeoutError,
   TransactionManagementError,
   ValidationError,
+  UnknownOptionError,
   WorkerCrashedError,
 } from './errors.js';
 export { onQuery } from './events.js';

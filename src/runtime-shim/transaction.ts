@@ -1,6 +1,7 @@
 /** newConnection(), aatomic(), atomic() and syncToAsync(): the public face of connection contexts. */
 import { closeBlockConnection, openBlockConnection, syncConnection } from './connections.js';
 import { currentBinding, runOutsideContext, runWithBinding } from './context.js';
+import { OPTIONS, checkOptions } from './options.js';
 import { allowAsyncUnsafe, synchronousOnly } from './shim.js';
 import { warnAsyncWithoutConnection } from './warnings.js';
 
@@ -15,6 +16,7 @@ export interface UsingOption {
  */
 export async function newConnection<T>(fn: () => T | Promise<T>, options: UsingOption = {}): Promise<Awaited<T>> {
   if (typeof fn !== 'function') throw new TypeError('newConnection() expects a function: newConnection(async () => { … })');
+  checkOptions(options, OPTIONS.newConnection, 'newConnection');
   const alias = options.using ?? 'default';
   const connection = openBlockConnection(alias);
   try {
@@ -29,6 +31,7 @@ export async function newConnection<T>(fn: () => T | Promise<T>, options: UsingO
  * when fn throws. Other tasks on the same connection wait until it ends.
  */
 export async function aatomic<T>(fn: () => T | Promise<T>, options: UsingOption = {}): Promise<Awaited<T>> {
+  checkOptions(options, OPTIONS.atomic, 'aatomic');
   const alias = options.using ?? 'default';
   const binding = currentBinding(alias);
   if (!binding) {
@@ -43,6 +46,7 @@ export async function aatomic<T>(fn: () => T | Promise<T>, options: UsingOption 
 
 /** A transaction for sync code. Inside a newConnection() block it needs ORM_ALLOW_ASYNC_UNSAFE. */
 export function atomic<T>(fn: () => T, options: UsingOption = {}): T {
+  checkOptions(options, OPTIONS.atomic, 'atomic');
   const alias = options.using ?? 'default';
   const binding = currentBinding(alias);
   if (binding) {

@@ -19,7 +19,7 @@ export interface ParsedFilter {
   lookup: Lookup;
   value: unknown;
   /** Set when the key follows a foreign key: the condition applies to the related table. */
-  through?: { fkColumn: string; target: ModelMeta };
+  through?: { fkColumn: string; fkNullable: boolean; target: ModelMeta };
 }
 
 /** The filters of one filter()/exclude() call: ANDed, and negated for exclude(). */
@@ -45,27 +45,81 @@ export interface QueryState {
   readonly offset: number;
   /** Field names for values(), or null for instances. */
   readonly values: readonly string[] | null;
+  /** The keys of values() rows, as the fields were named (Django: values('question') → { question }); else attnames. */
+  readonly valueKeys?: readonly string[] | undefined;
+  /** SELECT … FOR UPDATE where the engine has row locks (PostgreSQL); SQLite's BEGIN IMMEDIATE already locks. */
+  readonly forUpdate?: boolean;
 }
 
-/** A model instance given for a foreign key or pk stands for its primary key. */
-function modelValue(value: unknown): unknown {
-  return isModelInstance(value) ? value.pk : value;
+/** Whether `name` is a field of `meta` (or `pk`, or `<fk>Id`): Django resolves fields before lookups. */
+function isFieldName(meta: ModelMeta, name: string): boolean {
+  return name === 'pk' || meta.fields.has(name) || (name.endsWith('Id') && meta.foreignKeys.has(name.slice(0, -2)));
 }
 
-function checkLookupValue(meta: ModelMeta, key: string, lookup: Lookup, value: unknown): void {
+/** The ModelMeta of a model instance (undefined for anything else). */
+export function metaOf(value: unknown): ModelMeta | undefined {
+  return isModelInstance(value) ? (value.constructor as { meta?: ModelMeta }).meta : undefined;
+}
+
+/**
+ * A model instance given for a foreign key or a primary key (`field` of `owner`) stands for its
+ * key; it must be saved and of the right model (Django: "Model instances passed to related
+ * filters must be saved"; "update() prohibited to prevent data loss due to unsaved related object").
+ */
+export function keyValue(meta: ModelMeta, key: string, field: Field, owner: ModelMeta, value: unknown): unknown {
+  if (!isModelInstance(value)) return value;
+  const given = metaOf(value)?.name ?? 'model';
+  const expected = field instanceof ForeignKeyField ? field.target().meta : field.isPrimaryKey ? owner : undefined;
+  if (expected === undefined) throw new FieldError(`${meta.name}: '${key}' is a ${field.kind} field and cannot take a ${given} instance`);
+  if (metaOf(value) !== expected) throw new FieldError(`${meta.name}: '${key}' must be a ${expected.name} instance or key, not a ${given} instance`);
+  if (value.pk === null || value.pk === undefined) {
+    throw new FieldError(`${meta.name}: '${key}' was given an unsaved ${expected.name}; save it first (it has no primary key yet)`);
+  }
+  return value.pk;
+}
+
+function describeValue(value: unknown): string {
+  return value === null ? 'null' : typeof value === 'string' ? `'${value}'` : typeof value === 'object' ? (value.constructor?.name ?? 'object') : String(value);
+}
+
+/** Checks a lookup's value and normalizes it (`exact: null` → `isnull: true`, nulls out of `in`). */
+function lookupValue(meta: ModelMeta, key: string, lookup: Lookup, field: Field, owner: ModelMeta, value: unknown): [Lookup, unknown] {
   if (value === undefined) throw new FieldError(`${meta.name}: the value for '${key}' is undefined`);
-  if (lookup === 'in' && !Array.isArray(value)) throw new FieldError(`${meta.name}: '${key}' needs an array`);
-  if (lookup === 'range' && !(Array.isArray(value) && value.length === 2)) {
-    throw new FieldError(`${meta.name}: '${key}' needs a [low, high] pair`);
-  }
-  if (value === null && lookup !== 'exact' && lookup !== 'iexact') {
-    throw new FieldError(`${meta.name}: '${key}' cannot compare with null; use '__isnull: true'`);
+  switch (lookup) {
+    case 'isnull':
+      if (typeof value !== 'boolean') {
+        throw new FieldError(`${meta.name}: the value for an isnull lookup must be true or false ('${key}' got ${describeValue(value)})`);
+      }
+      return [lookup, value];
+    case 'in': {
+      const items = value instanceof Set ? [...value] : value;
+      if (!Array.isArray(items)) throw new FieldError(`${meta.name}: '${key}' needs an array`);
+      // NULL is never equal to anything, and `x NOT IN (…, NULL)` is never true: Django drops None from In.
+      const kept: unknown[] = [];
+      for (const item of items) if (item !== null && item !== undefined) kept.push(keyValue(meta, key, field, owner, item));
+      return [lookup, kept];
+    }
+    case 'range':
+      if (!(Array.isArray(value) && value.length === 2)) throw new FieldError(`${meta.name}: '${key}' needs a [low, high] pair`);
+      if (value[0] === null || value[0] === undefined || value[1] === null || value[1] === undefined) {
+        throw new FieldError(`${meta.name}: '${key}' cannot compare with null or undefined`);
+      }
+      return [lookup, [keyValue(meta, key, field, owner, value[0]), keyValue(meta, key, field, owner, value[1])]];
+    case 'exact':
+    case 'iexact':
+      if (value === null) return ['isnull', true]; // Django: __exact=None is IS NULL
+      return [lookup, keyValue(meta, key, field, owner, value)];
+    default:
+      if (value === null) throw new FieldError(`${meta.name}: '${key}' cannot compare with null; use '__isnull: true'`);
+      return [lookup, keyValue(meta, key, field, owner, value)];
   }
 }
+
+const LOOKUP_SET: ReadonlySet<string> = new Set(LOOKUPS);
 
 /** Parses `{ questionText__startswith: 'What', question__pubDate__gt: d }` against a model. */
 export function parseFilters(meta: ModelMeta, filters: Record<string, unknown>): ParsedFilter[] {
-  if (typeof filters !== 'object' || filters === null) {
+  if (typeof filters !== 'object' || filters === null || Array.isArray(filters)) {
     throw new FieldError(`${meta.name}: filters must be an object such as { pk: 1 }`);
   }
   const parsed: ParsedFilter[] = [];
@@ -78,30 +132,34 @@ export function parseFilters(meta: ModelMeta, filters: Record<string, unknown>):
     let target = meta;
     let targetField = field;
     let column = meta.columns.get(fieldName)!;
-    if (field instanceof ForeignKeyField && rest.length > 0 && !(LOOKUPS as readonly string[]).includes(rest[0]!)) {
-      // fk__field[__lookup]: the condition is on the related model.
-      target = field.target().meta;
-      const relatedName = target.resolveFieldName(rest[0]!, `'${key}'`);
-      if (relatedName === target.pkName) {
-        rest = rest.slice(1); // question__pk is the local question_id column.
-      } else {
-        through = { fkColumn: column, target };
-        targetField = target.fieldOf(relatedName);
-        column = target.columns.get(relatedName)!;
+    // fk__name: a field of the related model when it has one, else a lookup on the key (<fk>Id__x is always a lookup).
+    if (field instanceof ForeignKeyField && parts[0] === fieldName && rest.length > 0) {
+      const related = field.target().meta;
+      if (isFieldName(related, rest[0]!) || !LOOKUP_SET.has(rest[0]!)) {
+        const relatedName = related.resolveFieldName(rest[0]!, `'${key}'`);
         rest = rest.slice(1);
+        if (relatedName === related.pkName) {
+          target = related; // question__pk is the local question_id column, compared with Question keys.
+        } else {
+          target = related;
+          through = { fkColumn: column, fkNullable: field.nullable, target: related };
+          targetField = related.fieldOf(relatedName);
+          column = related.columns.get(relatedName)!;
+        }
       }
     }
     if (rest.length > 1) {
       throw new FieldError(`${meta.name}: '${key}' follows more than one relation or lookup; only one foreign key can be followed`);
     }
-    const lookup = (rest[0] ?? 'exact') as Lookup;
-    if (!(LOOKUPS as readonly string[]).includes(lookup)) {
+    const named = rest[0] ?? 'exact';
+    if (!LOOKUP_SET.has(named)) {
       throw new FieldError(
-        `${target.name}: unsupported lookup '${lookup}' for field '${parts[through ? 1 : 0]}' in '${key}'. Choices are: ${LOOKUPS.join(', ')}`,
+        `${target.name}: unsupported lookup '${named}' for field '${parts[through ? 1 : 0]}' in '${key}'. Choices are: ${LOOKUPS.join(', ')}`,
       );
     }
-    const value = Array.isArray(rawValue) ? rawValue.map(modelValue) : modelValue(rawValue);
-    checkLookupValue(meta, key, lookup, value);
+    // question__pk compares Question keys with the local column: check instances against Question.
+    const keyField = target !== meta && !through ? target.fieldOf(target.pkName) : targetField;
+    const [lookup, value] = lookupValue(meta, key, named as Lookup, keyField, target, rawValue);
     parsed.push({ field: targetField, column, lookup, value, ...(through ? { through } : {}) });
   }
   return parsed;
@@ -123,28 +181,29 @@ export class SqlCompiler {
     return this.dialect.quote(identifier);
   }
 
-  private condition(filter: ParsedFilter, params: Params): string {
+  private condition(filter: ParsedFilter, params: Params, negated: boolean): string {
     const sql = this.dialect.lookup(filter.lookup, this.q(filter.column), filter.value, filter.field, params);
-    if (!filter.through) return sql;
-    const { target, fkColumn } = filter.through;
-    return `${this.q(fkColumn)} IN (SELECT ${this.q(target.pkColumn)} FROM ${this.q(target.table)} WHERE ${sql})`;
+    if (!filter.through) {
+      // exclude() on a nullable column must not drop the NULL rows (SQL's NOT (NULL = x) is NULL).
+      return negated && filter.field.nullable && filter.lookup !== 'isnull' ? `(${sql} AND ${this.q(filter.column)} IS NOT NULL)` : sql;
+    }
+    const { target, fkColumn, fkNullable } = filter.through;
+    const related = `${this.q(fkColumn)} IN (SELECT ${this.q(target.pkColumn)} FROM ${this.q(target.table)} WHERE ${sql})`;
+    if (!fkNullable) return related;
+    // Django follows a nullable key with a LEFT OUTER JOIN: a NULL key has NULL related fields,
+    // so isnull=True matches it and exclude() keeps it.
+    if (filter.lookup === 'isnull' && filter.value === true) return `(${this.q(fkColumn)} IS NULL OR ${related})`;
+    return negated ? `(${this.q(fkColumn)} IS NOT NULL AND ${related})` : related;
   }
 
   where(state: QueryState, params: Params): string {
-    if (state.where.length === 0) return '';
-    const groups = state.where.map((group) => {
-      const parts = group.filters.map((filter) => {
-        const sql = this.condition(filter, params);
-        // exclude() on a nullable column must not drop the NULL rows (SQL's NOT (NULL = x) is NULL).
-        if (group.negated && filter.field.nullable && !filter.through && filter.lookup !== 'isnull' && filter.value !== null) {
-          return `(${sql} AND ${this.q(filter.column)} IS NOT NULL)`;
-        }
-        return sql;
-      });
-      const joined = parts.length === 0 ? '1 = 1' : parts.join(' AND ');
-      return group.negated ? `NOT (${joined})` : `(${joined})`;
-    });
-    return ` WHERE ${groups.join(' AND ')}`;
+    let sql = '';
+    for (const group of state.where) {
+      if (group.filters.length === 0) continue; // filter({}) and exclude({}) select every row, as in Django
+      const joined = group.filters.map((filter) => this.condition(filter, params, group.negated)).join(' AND ');
+      sql += `${sql ? ' AND ' : ' WHERE '}${group.negated ? 'NOT ' : ''}(${joined})`;
+    }
+    return sql;
   }
 
   private orderBy(state: QueryState, reverse = false): string {
@@ -170,7 +229,8 @@ export class SqlCompiler {
     const where = this.where(state, params);
     const order = this.orderBy(state, options.reverse);
     const slice = this.slice(state, params, options.limit === undefined ? state.limit : options.limit);
-    return { sql: `SELECT ${columns} FROM ${this.q(state.meta.table)}${where}${order}${slice}`, params: params.values, mode: 'all', writes: false };
+    const lock = state.forUpdate && this.dialect.name === 'postgres' ? ' FOR UPDATE' : '';
+    return { sql: `SELECT ${columns} FROM ${this.q(state.meta.table)}${where}${order}${slice}${lock}`, params: params.values, mode: 'all', writes: false };
   }
 
   private sliced(state: QueryState): boolean {
@@ -239,16 +299,22 @@ export class SqlCompiler {
     return { sql: `UPDATE ${this.q(state.meta.table)} SET ${sets}${this.where(state, params)}`, params: params.values, mode: 'run', writes: true };
   }
 
-  /** One UPDATE setting each field per primary key (CASE pk WHEN … THEN …). */
-  bulkUpdate(meta: ModelMeta, columns: readonly string[], rows: ReadonlyArray<{ pk: SqlValue; values: readonly SqlValue[] }>): Statement {
+  /** One UPDATE setting each field per primary key (CASE pk WHEN … THEN …), of the rows the query selects. */
+  bulkUpdate(state: QueryState, columns: readonly string[], rows: ReadonlyArray<{ pk: SqlValue; values: readonly SqlValue[] }>): Statement {
     const params = new Params(this.dialect);
-    const pk = this.q(meta.pkColumn);
+    const pk = this.q(state.meta.pkColumn);
     const sets = columns.map((column, index) => {
       const cases = rows.map((row) => `WHEN ${params.add(row.pk)} THEN ${params.add(row.values[index]!)}`).join(' ');
       return `${this.q(column)} = CASE ${pk} ${cases} ELSE ${this.q(column)} END`;
     });
+    const where = this.where(state, params);
     const ids = rows.map((row) => params.add(row.pk)).join(', ');
-    return { sql: `UPDATE ${this.q(meta.table)} SET ${sets.join(', ')} WHERE ${pk} IN (${ids})`, params: params.values, mode: 'run', writes: true };
+    return {
+      sql: `UPDATE ${this.q(state.meta.table)} SET ${sets.join(', ')}${where}${where ? ' AND' : ' WHERE'} ${pk} IN (${ids})`,
+      params: params.values,
+      mode: 'run',
+      writes: true,
+    };
   }
 
   deleteWhere(meta: ModelMeta, column: string, values: readonly SqlValue[]): Statement {

@@ -1,3 +1,4 @@
+import { OPTIONS, checkOptions } from '../options.js';
 import { runSync } from '../shim.js';
 import { registeredModels } from './model.js';
 import { rawStatements } from './ops.js';
@@ -20,6 +21,7 @@ function inDependencyOrder(metas: readonly ModelMeta[]): ModelMeta[] {
 
 /** Creates the missing tables (and foreign key indexes) of every defined model. Sync. */
 export function migrate(options: { using?: string } = {}): void {
+  checkOptions(options, OPTIONS.migrate, 'migrate');
   const alias = options.using ?? 'default';
   const compiler = compilerFor(alias);
   const statements = inDependencyOrder(registeredModels()).flatMap((meta) =>

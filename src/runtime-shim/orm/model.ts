@@ -6,7 +6,9 @@ import { ModelMeta } from './meta.js';
 import type { FieldMap, ModelClass, ModelInstance } from './model-types.js';
 import * as ops from './ops.js';
 import type { DeleteResult, InstanceLike } from './ops.js';
-import { Manager, compilerFor } from './queryset.js';
+import { Manager, compilerFor, refreshPlan } from './queryset.js';
+import type { RefreshOptions } from './queryset.js';
+import { OPTIONS, checkOptions } from '../options.js';
 import type { Row } from '../backends/types.js';
 
 const RELATED_CACHE: unique symbol = Symbol('related');
@@ -40,10 +42,12 @@ export class ModelBase {
 
   /** INSERT when the instance has no primary key yet, UPDATE otherwise. */
   save(options: { updateFields?: string[] } = {}): void {
+    checkOptions(options, OPTIONS.save, 'save', this.meta.name);
     runSync(this.target('save'), ops.save(compilerFor(this.alias), this.meta, this as unknown as InstanceLike, options.updateFields));
   }
   asave(options: { updateFields?: string[] } = {}): Promise<void> {
     try {
+      checkOptions(options, OPTIONS.save, 'asave', this.meta.name);
       return runAsync(this.target('asave'), ops.save(compilerFor(this.alias), this.meta, this as unknown as InstanceLike, options.updateFields));
     } catch (error) {
       return Promise.reject(error);
@@ -61,12 +65,15 @@ export class ModelBase {
     }
   }
 
-  refreshFromDb(): void {
-    runSync(this.target('refreshFromDb'), ops.refreshFromDb(compilerFor(this.alias), this.meta, this as unknown as InstanceLike));
+  /** Reloads the fields from the database: `{ fields }` only those, `{ fromQueryset }` through that queryset. */
+  refreshFromDb(options?: RefreshOptions): void {
+    const { target, op } = refreshPlan(this.meta, this as unknown as InstanceLike, this.alias, options, 'refreshFromDb');
+    runSync(target, op);
     this[RELATED_CACHE]?.clear();
   }
-  async arefreshFromDb(): Promise<void> {
-    await runAsync(this.target('arefreshFromDb'), ops.refreshFromDb(compilerFor(this.alias), this.meta, this as unknown as InstanceLike));
+  async arefreshFromDb(options?: RefreshOptions): Promise<void> {
+    const { target, op } = refreshPlan(this.meta, this as unknown as InstanceLike, this.alias, options, 'arefreshFromDb');
+    await runAsync(target, op);
     this[RELATED_CACHE]?.clear();
   }
 

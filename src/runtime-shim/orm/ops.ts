@@ -4,9 +4,9 @@
  * what its sync twin returns.
  */
 import type { Row, RunResult, SqlValue, Statement } from '../backends/types.js';
-import { FieldError, IntegrityError, ProtectedError } from '../errors.js';
+import { DatabaseError, FieldError, IntegrityError, ProtectedError } from '../errors.js';
 import type { SqlCompiler, QueryState, WhereGroup } from './compiler.js';
-import { parseFilters } from './compiler.js';
+import { keyValue, metaOf, parseFilters } from './compiler.js';
 import { ForeignKeyField, resolveCallables } from './fields.js';
 import type { ModelMeta } from './meta.js';
 import { isModelInstance } from './marker.js';
@@ -47,6 +47,8 @@ function* atomically<T>(op: Op<T>): Op<T> {
 
 const IN_LIST_CHUNK = 500;
 const MAX_GET_RESULTS = 21;
+/** Parameters per bulk statement: well under SQLite's 32,766 and PostgreSQL's 65,535. */
+const BULK_PARAMS = 900;
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -59,8 +61,10 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 function rowToValues(state: QueryState, row: Row): Record<string, unknown> {
   const meta = state.meta;
   const out: Record<string, unknown> = {};
-  for (const name of state.values ?? meta.fields.keys()) {
-    out[meta.attname(name)] = meta.fieldOf(name).fromDb(row[meta.columns.get(name)!]);
+  const names = state.values ?? [...meta.fields.keys()];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    out[state.valueKeys?.[i] ?? meta.attname(name)] = meta.fieldOf(name).fromDb(row[meta.columns.get(name)!]);
   }
   return out;
 }
@@ -102,10 +106,11 @@ export function* exists(compiler: SqlCompiler, state: QueryState): Op<boolean> {
 }
 
 export function* contains(compiler: SqlCompiler, state: QueryState, instance: unknown): Op<boolean> {
-  if (!isModelInstance(instance) || (instance.constructor as { meta?: ModelMeta }).meta !== state.meta) {
+  if (!isModelInstance(instance) || metaOf(instance) !== state.meta) {
     throw new TypeError(`contains() expects a ${state.meta.name} instance`);
   }
   if (instance.pk === null || instance.pk === undefined) throw new TypeError('contains() cannot be used on an unsaved instance');
+  if (state.values) throw new TypeError(`${state.meta.name}: Cannot call contains() after values()`);
   const narrowed = withFilters(state, { pk: instance.pk });
   return yield* exists(compiler, narrowed);
 }
@@ -114,21 +119,36 @@ function withFilters(state: QueryState, filters: Record<string, unknown>): Query
   return { ...state, where: [...state.where, { negated: false, filters: parseFilters(state.meta, filters), source: filters }] };
 }
 
-function orderedOrByPk(state: QueryState): QueryState {
-  return state.order.length > 0 ? state : { ...state, order: [{ column: state.meta.pkColumn, descending: false }] };
+function isSliced(state: QueryState): boolean {
+  return state.limit !== null || state.offset !== 0;
+}
+
+/** Django's messages for reordering a sliced query (which would change which rows the slice holds). */
+function assertNotSlicedFor(state: QueryState, method: string, action: 'reorder' | 'reverse' | 'change'): void {
+  if (isSliced(state)) throw new TypeError(`${state.meta.name}: ${method}(): Cannot ${action} a query once a slice has been taken.`);
+}
+
+/** The query as first()/last() see it: its own order, or the primary key's (Django: order_by('pk')). */
+function orderedOrByPk(state: QueryState, method: string): QueryState {
+  if (state.order.length > 0) return state;
+  assertNotSlicedFor(state, method, 'reorder');
+  return { ...state, order: [{ column: state.meta.pkColumn, descending: false }] };
 }
 
 export function* first(compiler: SqlCompiler, state: QueryState): Op<unknown> {
-  const found = yield* fetch(compiler, orderedOrByPk(state), { limit: 1 });
+  // limit(0).first() is null: the slice holds no row.
+  const found = yield* fetch(compiler, orderedOrByPk(state, 'first'), { limit: state.limit === null ? 1 : Math.min(state.limit, 1) });
   return found[0] ?? null;
 }
 
 export function* last(compiler: SqlCompiler, state: QueryState): Op<unknown> {
-  const found = yield* fetch(compiler, orderedOrByPk(state), { limit: 1, reverse: true });
+  assertNotSlicedFor(state, 'last', 'reverse');
+  const found = yield* fetch(compiler, orderedOrByPk(state, 'last'), { limit: 1, reverse: true });
   return found[0] ?? null;
 }
 
 export function* latest(compiler: SqlCompiler, state: QueryState, fieldKeys: readonly string[], reverse: boolean): Op<unknown> {
+  assertNotSlicedFor(state, reverse ? 'earliest' : 'latest', 'change');
   const keys = fieldKeys.length > 0 ? fieldKeys : state.meta.getLatestBy ? [state.meta.getLatestBy] : [];
   if (keys.length === 0) {
     throw new FieldError(`${state.meta.name}: ${reverse ? 'earliest' : 'latest'}() needs a field name, or getLatestBy in defineModel()`);
@@ -146,9 +166,18 @@ export function* latest(compiler: SqlCompiler, state: QueryState, fieldKeys: rea
 }
 
 export function* inBulk(compiler: SqlCompiler, state: QueryState, ids: readonly unknown[] | undefined, fieldName: string): Op<Map<unknown, unknown>> {
-  const name = state.meta.resolveFieldName(fieldName, `inBulk(…, { fieldName: '${fieldName}' })`);
+  const meta = state.meta;
+  const name = meta.resolveFieldName(fieldName, `inBulk(…, { fieldName: '${fieldName}' })`);
+  // A Map keeps one row per key: a non-unique field would drop rows silently.
+  if (name !== meta.pkName && !meta.fieldOf(name).unique) {
+    throw new FieldError(`${meta.name}: inBulk()'s fieldName must be a unique field but '${fieldName}' isn't`);
+  }
+  if (isSliced(state)) throw new TypeError(`${meta.name}: Cannot use 'limit' or 'offset' with inBulk()`);
+  if (ids !== undefined && !Array.isArray(ids)) throw new TypeError(`${meta.name}: inBulk() takes an array of values (or nothing for every row)`);
+  const position = state.values ? state.values.indexOf(name) : -1;
+  if (state.values && position < 0) throw new TypeError(`${meta.name}: inBulk() after values() needs '${fieldName}' among the values`);
   const result = new Map<unknown, unknown>();
-  const attname = state.meta.attname(name);
+  const attname = (position >= 0 ? state.valueKeys?.[position] : undefined) ?? meta.attname(name);
   if (ids === undefined) {
     for (const instance of (yield* fetch(compiler, state)) as InstanceLike[]) result.set(instance[attname], instance);
     return result;
@@ -165,21 +194,23 @@ export interface AggregateSpec {
   fn: AggregateFunction;
   field: string;
   distinct: boolean;
+  /** The result for no rows instead of null (Django's default=). */
+  default?: unknown;
 }
 
 export function* aggregate(compiler: SqlCompiler, state: QueryState, specs: Readonly<Record<string, AggregateSpec>>): Op<Record<string, unknown>> {
   const meta = state.meta;
   const entries = Object.entries(specs);
-  if (entries.length === 0) throw new TypeError(`${meta.name}: aggregate() needs at least one aggregate, e.g. { n: Count('id') }`);
+  if (entries.length === 0) return {}; // Django: aggregate() with no arguments is {}, without a query
   const resolved = entries.map(([alias, spec]) => {
     const name = spec.field === '*' ? null : meta.resolveFieldName(spec.field, `aggregate(${spec.fn}('${spec.field}'))`);
-    return { alias, fn: spec.fn, column: name === null ? null : meta.columns.get(name)!, distinct: spec.distinct, field: name === null ? null : meta.fieldOf(name) };
+    return { alias, fn: spec.fn, column: name === null ? null : meta.columns.get(name)!, distinct: spec.distinct, field: name === null ? null : meta.fieldOf(name), fallback: spec.default };
   });
   const row = (yield* oneRow(compiler.aggregate(state, resolved))) ?? {};
   const out: Record<string, unknown> = {};
-  for (const { alias, fn, field } of resolved) {
+  for (const { alias, fn, field, fallback } of resolved) {
     const value = row[alias] ?? null;
-    if (value === null) out[alias] = fn === 'COUNT' ? 0 : null;
+    if (value === null) out[alias] = fn === 'COUNT' ? 0 : (fallback ?? null);
     else if (fn === 'COUNT' || fn === 'SUM' || fn === 'AVG') out[alias] = Number(value);
     else out[alias] = field ? field.fromDb(value) : value;
   }
@@ -209,21 +240,44 @@ function insertRow(meta: ModelMeta, instance: InstanceLike): { columns: string[]
   return { columns, values };
 }
 
-function* insertInstances(compiler: SqlCompiler, meta: ModelMeta, instances: readonly InstanceLike[]): Op<void> {
-  if (instances.length === 0) return;
-  const prepared = instances.map((instance) => insertRow(meta, instance));
-  const columns = prepared[0]!.columns;
-  const sameShape = prepared.every((row) => row.columns.length === columns.length && row.columns.every((c, i) => c === columns[i]));
-  const groups = sameShape ? [prepared.map((row, index) => ({ row, index }))] : prepared.map((row, index) => [{ row, index }]);
-  for (const group of groups) {
-    const returned = yield* allRows(compiler.insert(meta, group[0]!.row.columns, group.map(({ row }) => row.values)));
-    // Auto ids of one INSERT ascend in row order.
-    const ids = returned.map((row) => meta.fieldOf(meta.pkName).fromDb(row[meta.pkColumn])).sort((a, b) => Number(a) - Number(b));
-    group.forEach(({ index }, position) => {
-      const instance = instances[index]!;
-      if (instance.pk === null || instance.pk === undefined) instance[meta.pkName] = ids[position];
-    });
+/** Rows of one INSERT: the instances that set the same columns (a row with its pk set has one more). */
+interface InsertGroup {
+  columns: string[];
+  rows: SqlValue[][];
+  instances: InstanceLike[];
+}
+
+/** Prepares every row before any SQL runs, grouped by columns so each group is one statement. */
+function insertGroups(meta: ModelMeta, instances: readonly InstanceLike[]): InsertGroup[] {
+  const groups = new Map<string, InsertGroup>();
+  const single: InsertGroup[] = [];
+  for (const instance of instances) {
+    const { columns, values } = insertRow(meta, instance);
+    // INSERT … DEFAULT VALUES makes one row: a row with no columns is a statement of its own.
+    if (columns.length === 0) {
+      single.push({ columns, rows: [values], instances: [instance] });
+      continue;
+    }
+    const key = columns.join('\0');
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { columns, rows: [], instances: [] }));
+    group.rows.push(values);
+    group.instances.push(instance);
   }
+  return [...groups.values(), ...single];
+}
+
+function* insertGroup(compiler: SqlCompiler, meta: ModelMeta, group: InsertGroup): Op<void> {
+  const returned = yield* allRows(compiler.insert(meta, group.columns, group.rows));
+  // Auto ids of one INSERT ascend in row order.
+  const ids = returned.map((row) => meta.fieldOf(meta.pkName).fromDb(row[meta.pkColumn])).sort((a, b) => Number(a) - Number(b));
+  group.instances.forEach((instance, position) => {
+    if (instance.pk === null || instance.pk === undefined) instance[meta.pkName] = ids[position];
+  });
+}
+
+function* insertInstances(compiler: SqlCompiler, meta: ModelMeta, instances: readonly InstanceLike[]): Op<void> {
+  for (const group of insertGroups(meta, instances)) yield* insertGroup(compiler, meta, group);
 }
 
 export function* create(compiler: SqlCompiler, meta: ModelMeta, values: Record<string, unknown>, alias: string): Op<InstanceLike> {
@@ -241,7 +295,22 @@ function exactLookups(meta: ModelMeta, lookup: Record<string, unknown>): Record<
   return values;
 }
 
+/** Django's `get_or_create(name='x', defaults={…})` written as one object: say where defaults go. */
+function checkLookupKeys(meta: ModelMeta, lookup: Record<string, unknown>, usage: string): void {
+  if (typeof lookup !== 'object' || lookup === null) throw new FieldError(`${meta.name}: ${usage} needs a lookup object such as { pk: 1 }`);
+  for (const key of ['defaults', 'createDefaults']) {
+    if (Object.hasOwn(lookup, key) && !meta.fields.has(key)) {
+      throw new FieldError(`${meta.name} has no field '${key}': pass it as an argument, ${usage}`);
+    }
+  }
+}
+
 export function* getOrCreate(compiler: SqlCompiler, state: QueryState, lookup: Record<string, unknown>, defaults: Record<string, unknown>): Op<[unknown, boolean]> {
+  checkLookupKeys(state.meta, lookup, 'getOrCreate(lookup, defaults)');
+  return yield* getOrCreateWith(compiler, state, lookup, defaults);
+}
+
+function* getOrCreateWith(compiler: SqlCompiler, state: QueryState, lookup: Record<string, unknown>, defaults: Record<string, unknown>): Op<[unknown, boolean]> {
   const narrowed = withFilters(state, lookup);
   try {
     return [yield* get(compiler, narrowed), false];
@@ -262,10 +331,20 @@ export function* getOrCreate(compiler: SqlCompiler, state: QueryState, lookup: R
   }
 }
 
-export function* updateOrCreate(compiler: SqlCompiler, state: QueryState, lookup: Record<string, unknown>, defaults: Record<string, unknown>): Op<[unknown, boolean]> {
+/** Updates the row with `defaults`, or creates it with `createDefaults ?? defaults` (Django 5.0). */
+export function* updateOrCreate(
+  compiler: SqlCompiler,
+  state: QueryState,
+  lookup: Record<string, unknown>,
+  defaults: Record<string, unknown>,
+  createDefaults?: Record<string, unknown>,
+): Op<[unknown, boolean]> {
+  checkLookupKeys(state.meta, lookup, 'updateOrCreate(lookup, defaults, { createDefaults })');
   return yield* atomically(
     (function* (): Op<[unknown, boolean]> {
-      const [instance, created] = (yield* getOrCreate(compiler, state, lookup, defaults)) as [InstanceLike, boolean];
+      // Lock the row so a concurrent update waits until this one has saved (Django: select_for_update()).
+      const locked: QueryState = { ...state, forUpdate: true };
+      const [instance, created] = (yield* getOrCreateWith(compiler, locked, lookup, createDefaults ?? defaults)) as [InstanceLike, boolean];
       if (created) return [instance, true];
       for (const [key, value] of Object.entries(resolveCallables(defaults))) assignValue(state.meta, instance, key, value);
       yield* save(compiler, state.meta, instance, Object.keys(defaults));
@@ -280,32 +359,65 @@ function assignValue(meta: ModelMeta, instance: InstanceLike, key: string, value
   instance[key === `${name}Id` ? key : name] = value;
 }
 
-export function* bulkCreate(compiler: SqlCompiler, meta: ModelMeta, objects: readonly unknown[], batchSize: number | undefined, alias: string): Op<InstanceLike[]> {
+/** Django: "Batch size must be a positive integer." (0 or a fraction would never finish). */
+function checkBatchSize(method: string, batchSize: unknown): void {
+  if (batchSize === undefined) return;
+  if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize <= 0) {
+    throw new RangeError(`${method}(): Batch size must be a positive integer (got ${typeof batchSize === 'string' ? `'${batchSize}'` : String(batchSize)})`);
+  }
+}
+
+function modelName(object: unknown): string {
+  return metaOf(object)?.name ?? typeof object;
+}
+
+/** Checks the call eagerly (so an a-method rejects before it warns or runs); then builds and inserts. */
+export function bulkCreate(compiler: SqlCompiler, meta: ModelMeta, objects: readonly unknown[], batchSize: number | undefined, alias: string): Op<InstanceLike[]> {
+  checkBatchSize('bulkCreate', batchSize);
+  if (!Array.isArray(objects)) throw new TypeError(`${meta.name}: bulkCreate() takes an array of instances or value objects`);
+  for (const object of objects) {
+    if (isModelInstance(object) && metaOf(object) !== meta) {
+      throw new TypeError(`${meta.name}: bulkCreate() expects ${meta.name} instances or value objects, got a ${modelName(object)}`);
+    }
+  }
+  return bulkInsert(compiler, meta, objects, batchSize, alias);
+}
+
+function* bulkInsert(compiler: SqlCompiler, meta: ModelMeta, objects: readonly unknown[], batchSize: number | undefined, alias: string): Op<InstanceLike[]> {
   const instances = objects.map((object) => (isModelInstance(object) ? (object as unknown as InstanceLike) : hooks.build(meta, object as Record<string, unknown>, alias)));
-  const size = batchSize ?? Math.max(1, Math.floor(900 / Math.max(1, meta.fields.size)));
-  const batches = chunks(instances, size);
+  // Django caps a given batch size at what the engine takes, as we do.
+  const most = Math.max(1, Math.floor(BULK_PARAMS / Math.max(1, meta.fields.size)));
+  // Every row is prepared before any SQL runs, so a bad value fails the call as a whole.
+  const groups = chunks(instances, Math.min(batchSize ?? most, most)).flatMap((batch) => insertGroups(meta, batch));
   const insertAll = function* (): Op<void> {
-    for (const batch of batches) yield* insertInstances(compiler, meta, batch);
+    for (const group of groups) yield* insertGroup(compiler, meta, group);
   };
-  if (batches.length > 1) yield* atomically(insertAll());
+  // All or nothing, as Django's bulk_create (one statement is atomic by itself).
+  if (groups.length > 1) yield* atomically(insertAll());
   else yield* insertAll();
   return instances;
 }
 
-export function* bulkUpdate(compiler: SqlCompiler, meta: ModelMeta, objects: readonly unknown[], fieldNames: readonly string[], batchSize: number | undefined): Op<number> {
-  if (fieldNames.length === 0) throw new FieldError(`${meta.name}: bulkUpdate() needs the names of the fields to update`);
+/** Checks everything before any SQL runs; updates only rows the queryset selects (Django filters pk__in on it). */
+export function bulkUpdate(compiler: SqlCompiler, state: QueryState, objects: readonly unknown[], fieldNames: readonly string[], batchSize: number | undefined): Op<number> {
+  const meta = state.meta;
+  checkBatchSize('bulkUpdate', batchSize);
+  if (!Array.isArray(fieldNames) || fieldNames.length === 0) throw new FieldError(`${meta.name}: Field names must be given to bulkUpdate()`);
   const names = fieldNames.map((key) => meta.resolveFieldName(key, `bulkUpdate(…, ['${key}'])`));
-  if (names.includes(meta.pkName)) throw new FieldError(`${meta.name}: bulkUpdate() cannot update the primary key`);
+  if (names.includes(meta.pkName)) throw new FieldError(`${meta.name}: bulkUpdate() cannot be used with primary key fields`);
+  if (!Array.isArray(objects)) throw new TypeError(`${meta.name}: bulkUpdate() takes an array of ${meta.name} instances`);
+  assertNotSliced(state, 'bulkUpdate');
   const instances = objects as InstanceLike[];
   for (const instance of instances) {
-    if (!isModelInstance(instance) || instance.pk === null || instance.pk === undefined) {
-      throw new TypeError(`${meta.name}: bulkUpdate() needs saved ${meta.name} instances`);
+    if (metaOf(instance) !== meta) {
+      throw new TypeError(`${meta.name}: bulkUpdate() needs saved ${meta.name} instances, got a ${modelName(instance)}`);
     }
+    if (instance.pk === null || instance.pk === undefined) throw new TypeError(`${meta.name}: All bulkUpdate() objects must have a primary key set`);
   }
   const columns = names.map((name) => meta.columns.get(name)!);
   const pkField = meta.fieldOf(meta.pkName);
-  const size = batchSize ?? Math.max(1, Math.floor(900 / (names.length * 2 + 1)));
-  const batches = chunks(instances, size);
+  const most = Math.max(1, Math.floor(BULK_PARAMS / (names.length * 2 + 1)));
+  const batches = chunks(instances, Math.min(batchSize ?? most, most));
   const updateAll = function* (): Op<number> {
     let updated = 0;
     for (const batch of batches) {
@@ -313,11 +425,11 @@ export function* bulkUpdate(compiler: SqlCompiler, meta: ModelMeta, objects: rea
         pk: pkField.toDb(instance.pk),
         values: names.map((name) => meta.fieldOf(name).toDb(instance[meta.attname(name)])),
       }));
-      updated += (yield* runStatement(compiler.bulkUpdate(meta, columns, rows))).changes;
+      updated += (yield* runStatement(compiler.bulkUpdate(state, columns, rows))).changes;
     }
     return updated;
   };
-  return batches.length > 1 ? yield* atomically(updateAll()) : yield* updateAll();
+  return batches.length > 1 ? atomically(updateAll()) : updateAll();
 }
 
 function assertNotSliced(state: QueryState, method: string): void {
@@ -332,7 +444,7 @@ export function* update(compiler: SqlCompiler, state: QueryState, values: Record
   const assignments = Object.entries(values).map(([key, value]) => {
     const name = meta.resolveFieldName(key, `update({ ${key}: … })`);
     if (value === undefined) throw new FieldError(`${meta.name}: the value for '${key}' in update() is undefined`);
-    return [meta.columns.get(name)!, meta.fieldOf(name).toDb(isModelInstance(value) ? value.pk : value)] as const;
+    return [meta.columns.get(name)!, meta.fieldOf(name).toDb(keyValue(meta, key, meta.fieldOf(name), meta, value))] as const;
   });
   if (assignments.length === 0) return 0;
   return (yield* runStatement(compiler.update(state, assignments))).changes;
@@ -378,6 +490,7 @@ export type DeleteResult = [total: number, perModel: Record<string, number>];
 
 export function* deleteQuery(compiler: SqlCompiler, state: QueryState): Op<DeleteResult> {
   assertNotSliced(state, 'delete');
+  if (state.values) throw new TypeError(`${state.meta.name}: Cannot call delete() after values()`);
   return yield* atomically(
     (function* (): Op<DeleteResult> {
       const pkState: QueryState = { ...state, values: [state.meta.pkName], order: [] };
@@ -393,18 +506,23 @@ export function* deleteQuery(compiler: SqlCompiler, state: QueryState): Op<Delet
 // --- instances --------------------------------------------------------------------------------
 
 export function* save(compiler: SqlCompiler, meta: ModelMeta, instance: InstanceLike, updateFields?: readonly string[]): Op<void> {
+  if (updateFields !== undefined && !Array.isArray(updateFields)) throw new TypeError(`${meta.name}: save({ updateFields }) takes an array of field names`);
+  if (updateFields?.length === 0) return; // Django: update_fields=[] saves nothing
   if (instance.pk === null || instance.pk === undefined) {
+    if (updateFields) throw new TypeError(`${meta.name}: Cannot save({ updateFields }) an instance with no primary key; save() it first`);
     yield* insertInstances(compiler, meta, [instance]);
     return;
   }
-  const names = (updateFields ?? [...meta.fields.keys()])
-    .map((key) => meta.resolveFieldName(key, `save({ updateFields: ['${key}'] })`))
-    .filter((name) => name !== meta.pkName);
+  const names = (updateFields ?? [...meta.fields.keys()]).map((key) => meta.resolveFieldName(key, `save({ updateFields: ['${key}'] })`));
+  if (updateFields && names.includes(meta.pkName)) throw new FieldError(`${meta.name}: save({ updateFields }) cannot include the primary key`);
+  const assigned = names.filter((name) => name !== meta.pkName);
   const state = pkState(meta, instance.pk);
-  if (names.length > 0) {
-    const assignments = names.map((name) => [meta.columns.get(name)!, meta.fieldOf(name).toDb(instance[meta.attname(name)])] as const);
+  if (assigned.length > 0) {
+    const assignments = assigned.map((name) => [meta.columns.get(name)!, meta.fieldOf(name).toDb(instance[meta.attname(name)])] as const);
     const { changes } = yield* runStatement(compiler.update(state, assignments));
-    if (changes > 0 || updateFields) return;
+    if (changes > 0) return;
+    // Django: an update of named fields never becomes an INSERT.
+    if (updateFields) throw new DatabaseError(`${meta.name}: Save with updateFields did not affect any rows (no row has pk ${String(instance.pk)})`);
   } else if (yield* exists(compiler, state)) {
     return;
   }
@@ -432,11 +550,29 @@ export function* deleteInstance(compiler: SqlCompiler, meta: ModelMeta, instance
   return result;
 }
 
-export function* refreshFromDb(compiler: SqlCompiler, meta: ModelMeta, instance: InstanceLike): Op<void> {
-  const state = pkState(meta, instance.pk);
-  const fresh = (yield* get(compiler, state)) as InstanceLike;
-  for (const name of meta.fields.keys()) {
-    const attname = meta.attname(name);
+/**
+ * Reloads the instance's fields (or only `fieldNames`) from its row as `state` selects it
+ * (Django 5.1's from_queryset): a queryset that does not select the row raises DoesNotExist.
+ */
+export function refreshFromDb(compiler: SqlCompiler, state: QueryState, instance: InstanceLike, fieldNames?: readonly string[]): Op<void> {
+  const meta = state.meta;
+  if (fieldNames !== undefined) {
+    if (!Array.isArray(fieldNames)) throw new TypeError(`${meta.name}: refreshFromDb({ fields }) takes an array of field names`);
+    if (fieldNames.some((name) => typeof name === 'string' && name.includes('__'))) {
+      throw new FieldError(`${meta.name}: Found "__" in fields argument. Relations and transforms are not allowed in fields.`);
+    }
+  }
+  const names = fieldNames ? fieldNames.map((key) => meta.resolveFieldName(key, `refreshFromDb({ fields: ['${key}'] })`)) : [...meta.fields.keys()];
+  assertNotSliced(state, 'refreshFromDb');
+  const reading: QueryState = { ...withFilters(state, { pk: instance.pk }), values: names, valueKeys: undefined, order: [] };
+  return reload(compiler, reading, instance, names.length > 0);
+}
+
+function* reload(compiler: SqlCompiler, reading: QueryState, instance: InstanceLike, anything: boolean): Op<void> {
+  if (!anything) return; // Django: fields=[] reloads nothing
+  const fresh = (yield* get(compiler, reading)) as Record<string, unknown>;
+  for (const name of reading.values!) {
+    const attname = reading.meta.attname(name);
     instance[attname] = fresh[attname];
   }
 }

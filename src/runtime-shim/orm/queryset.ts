@@ -1,13 +1,15 @@
 import { databaseSettings } from '../config.js';
 import { FieldError } from '../errors.js';
+import { OPTIONS, checkOptions } from '../options.js';
 import { runAsync, runSync } from '../shim.js';
 import type { CallTarget } from '../shim.js';
 import { SqlCompiler, parseFilters, parseOrder } from './compiler.js';
 import type { QueryState } from './compiler.js';
 import { postgresDialect, sqliteDialect } from './dialect.js';
-import type { DefaultValues, FieldMap, Filters, ModelInstance, ModelValues, OrderKey } from './model-types.js';
+import type { DefaultValues, FieldMap, Filters, ForeignKeyNames, ModelInstance, ModelValues, OrderKey } from './model-types.js';
 import * as ops from './ops.js';
-import type { AggregateFunction, AggregateSpec, DeleteResult, Op } from './ops.js';
+import type { AggregateFunction, AggregateSpec, DeleteResult, InstanceLike, Op } from './ops.js';
+import type { ModelMeta } from './meta.js';
 
 const compilers = { sqlite: new SqlCompiler(sqliteDialect), postgres: new SqlCompiler(postgresDialect) } as const;
 
@@ -15,15 +17,30 @@ export function compilerFor(alias: string): SqlCompiler {
   return compilers[databaseSettings(alias).engine];
 }
 
-function aggregateFactory(fn: AggregateFunction) {
-  return (field = '*', options: { distinct?: boolean } = {}): AggregateSpec => ({ fn, field, distinct: options.distinct ?? false });
+export interface AggregateOptions {
+  /** Aggregate distinct values (Count, Sum, Avg; Django's distinct=True). */
+  distinct?: boolean;
+  /** The result when there are no rows instead of null (Sum, Avg, Min, Max; Django 4.0's default=). */
+  default?: unknown;
+}
+
+function aggregateFactory(fn: AggregateFunction, name: string) {
+  return (field = '*', options?: AggregateOptions): AggregateSpec => {
+    checkOptions(options, OPTIONS.aggregate, name);
+    const distinct = options?.distinct ?? false;
+    if (typeof distinct !== 'boolean') throw new TypeError(`${name}(): distinct must be true or false`);
+    // As Django's Aggregate.allow_distinct and Count's "does not allow default".
+    if (distinct && (fn === 'MIN' || fn === 'MAX')) throw new TypeError(`${name} does not allow distinct.`);
+    if (options?.default !== undefined && fn === 'COUNT') throw new TypeError(`${name} does not allow default.`);
+    return options?.default === undefined ? { fn, field, distinct } : { fn, field, distinct, default: options.default };
+  };
 }
 /** Aggregates for aggregate(): `qs.aggregate({ total: Sum('votes') })` or `qs.aggregate(Sum('votes'))` → `{ votes__sum }`. */
-export const Count = aggregateFactory('COUNT');
-export const Sum = aggregateFactory('SUM');
-export const Avg = aggregateFactory('AVG');
-export const Min = aggregateFactory('MIN');
-export const Max = aggregateFactory('MAX');
+export const Count = aggregateFactory('COUNT', 'Count');
+export const Sum = aggregateFactory('SUM', 'Sum');
+export const Avg = aggregateFactory('AVG', 'Avg');
+export const Min = aggregateFactory('MIN', 'Min');
+export const Max = aggregateFactory('MAX', 'Max');
 
 function isAggregateSpec(value: unknown): value is AggregateSpec {
   return typeof value === 'object' && value !== null && 'fn' in value && 'field' in value;
@@ -38,6 +55,11 @@ export class QuerySet<FM extends FieldMap, R = ModelInstance<FM>> implements Ite
 
   protected derive<R2 = R>(changes: Partial<QueryState>): QuerySet<FM, R2> {
     return new QuerySet<FM, R2>({ ...this.state, ...changes });
+  }
+
+  /** `Question.objects`, for messages. */
+  private get owner(): string {
+    return `${this.state.meta.name}.objects`;
   }
 
   private target(method: string): CallTarget {
@@ -87,10 +109,11 @@ export class QuerySet<FM extends FieldMap, R = ModelInstance<FM>> implements Ite
   }
 
   /** Rows as plain objects with these fields (all fields when none are named). */
-  values(...fieldNames: Array<keyof FM & string | 'pk'>): QuerySet<FM, Record<string, unknown>> {
+  values(...fieldNames: Array<(keyof FM & string) | 'pk' | `${ForeignKeyNames<FM>}Id`>): QuerySet<FM, Record<string, unknown>> {
     const meta = this.state.meta;
-    const names = fieldNames.length === 0 ? [...meta.fields.keys()] : fieldNames.map((name) => meta.resolveFieldName(name, `values('${name}')`));
-    return this.derive({ values: names });
+    if (fieldNames.length === 0) return this.derive({ values: [...meta.fields.keys()], valueKeys: undefined });
+    const names = fieldNames.map((name) => meta.resolveFieldName(name, `values('${name}')`));
+    return this.derive({ values: names, valueKeys: fieldNames });
   }
 
   /** The same query on another database alias. */
@@ -128,25 +151,45 @@ export class QuerySet<FM extends FieldMap, R = ModelInstance<FM>> implements Ite
     return this.async_('agetOrCreate', (c) => ops.getOrCreate(c, this.state, lookup, defaults)) as Promise<[ModelInstance<FM>, boolean]>;
   }
 
-  updateOrCreate(lookup: Filters<FM>, defaults: DefaultValues<FM> = {}): [ModelInstance<FM>, boolean] {
-    return this.sync('updateOrCreate', (c) => ops.updateOrCreate(c, this.state, lookup, defaults)) as [ModelInstance<FM>, boolean];
+  /** Updates the row `lookup` finds with `defaults`, or creates it with `createDefaults` (default: `defaults`). */
+  updateOrCreate(lookup: Filters<FM>, defaults: DefaultValues<FM> = {}, options?: UpdateOrCreateOptions<FM>): [ModelInstance<FM>, boolean] {
+    return this.sync('updateOrCreate', (c) => {
+      checkOptions(options, OPTIONS.updateOrCreate, 'updateOrCreate', this.owner);
+      return ops.updateOrCreate(c, this.state, lookup, defaults, options?.createDefaults);
+    }) as [ModelInstance<FM>, boolean];
   }
-  aupdateOrCreate(lookup: Filters<FM>, defaults: DefaultValues<FM> = {}): Promise<[ModelInstance<FM>, boolean]> {
-    return this.async_('aupdateOrCreate', (c) => ops.updateOrCreate(c, this.state, lookup, defaults)) as Promise<[ModelInstance<FM>, boolean]>;
+  aupdateOrCreate(lookup: Filters<FM>, defaults: DefaultValues<FM> = {}, options?: UpdateOrCreateOptions<FM>): Promise<[ModelInstance<FM>, boolean]> {
+    return this.async_('aupdateOrCreate', (c) => {
+      checkOptions(options, OPTIONS.updateOrCreate, 'aupdateOrCreate', this.owner);
+      return ops.updateOrCreate(c, this.state, lookup, defaults, options?.createDefaults);
+    }) as Promise<[ModelInstance<FM>, boolean]>;
   }
 
-  bulkCreate(objects: ReadonlyArray<ModelInstance<FM> | ModelValues<FM>>, options: { batchSize?: number } = {}): ModelInstance<FM>[] {
-    return this.sync('bulkCreate', (c) => ops.bulkCreate(c, this.state.meta, objects, options.batchSize, this.state.alias)) as ModelInstance<FM>[];
+  bulkCreate(objects: ReadonlyArray<ModelInstance<FM> | ModelValues<FM>>, options?: BatchOptions): ModelInstance<FM>[] {
+    return this.sync('bulkCreate', (c) => {
+      checkOptions(options, OPTIONS.bulkCreate, 'bulkCreate', this.owner);
+      return ops.bulkCreate(c, this.state.meta, objects, options?.batchSize, this.state.alias);
+    }) as ModelInstance<FM>[];
   }
-  abulkCreate(objects: ReadonlyArray<ModelInstance<FM> | ModelValues<FM>>, options: { batchSize?: number } = {}): Promise<ModelInstance<FM>[]> {
-    return this.async_('abulkCreate', (c) => ops.bulkCreate(c, this.state.meta, objects, options.batchSize, this.state.alias)) as Promise<ModelInstance<FM>[]>;
+  abulkCreate(objects: ReadonlyArray<ModelInstance<FM> | ModelValues<FM>>, options?: BatchOptions): Promise<ModelInstance<FM>[]> {
+    return this.async_('abulkCreate', (c) => {
+      checkOptions(options, OPTIONS.bulkCreate, 'abulkCreate', this.owner);
+      return ops.bulkCreate(c, this.state.meta, objects, options?.batchSize, this.state.alias);
+    }) as Promise<ModelInstance<FM>[]>;
   }
 
-  bulkUpdate(objects: ReadonlyArray<ModelInstance<FM>>, fieldNames: ReadonlyArray<keyof FM & string>, options: { batchSize?: number } = {}): number {
-    return this.sync('bulkUpdate', (c) => ops.bulkUpdate(c, this.state.meta, objects, fieldNames, options.batchSize));
+  /** Sets `fieldNames` of each instance, in as few UPDATEs as the batch size allows; returns how many rows matched. */
+  bulkUpdate(objects: ReadonlyArray<ModelInstance<FM>>, fieldNames: ReadonlyArray<keyof FM & string>, options?: BatchOptions): number {
+    return this.sync('bulkUpdate', (c) => {
+      checkOptions(options, OPTIONS.bulkUpdate, 'bulkUpdate', this.owner);
+      return ops.bulkUpdate(c, this.state, objects, fieldNames, options?.batchSize);
+    });
   }
-  abulkUpdate(objects: ReadonlyArray<ModelInstance<FM>>, fieldNames: ReadonlyArray<keyof FM & string>, options: { batchSize?: number } = {}): Promise<number> {
-    return this.async_('abulkUpdate', (c) => ops.bulkUpdate(c, this.state.meta, objects, fieldNames, options.batchSize));
+  abulkUpdate(objects: ReadonlyArray<ModelInstance<FM>>, fieldNames: ReadonlyArray<keyof FM & string>, options?: BatchOptions): Promise<number> {
+    return this.async_('abulkUpdate', (c) => {
+      checkOptions(options, OPTIONS.bulkUpdate, 'abulkUpdate', this.owner);
+      return ops.bulkUpdate(c, this.state, objects, fieldNames, options?.batchSize);
+    });
   }
 
   count(): number {
@@ -156,21 +199,33 @@ export class QuerySet<FM extends FieldMap, R = ModelInstance<FM>> implements Ite
     return this.async_('acount', (c) => ops.count(c, this.state));
   }
 
-  /** A Map from each value of `fieldName` (default pk) to its object; only `ids` when given. */
-  inBulk(ids?: readonly unknown[], options: { fieldName?: string } = {}): Map<unknown, R> {
-    return this.sync('inBulk', (c) => ops.inBulk(c, this.state, ids, options.fieldName ?? 'pk')) as Map<unknown, R>;
+  /** A Map from each value of `fieldName` (default pk; else a unique field) to its object; only `ids` when given. */
+  inBulk(ids?: readonly unknown[], options?: InBulkOptions<FM>): Map<unknown, R> {
+    return this.sync('inBulk', (c) => {
+      checkOptions(options, OPTIONS.inBulk, 'inBulk', this.owner);
+      return ops.inBulk(c, this.state, ids, options?.fieldName ?? 'pk');
+    }) as Map<unknown, R>;
   }
-  ainBulk(ids?: readonly unknown[], options: { fieldName?: string } = {}): Promise<Map<unknown, R>> {
-    return this.async_('ainBulk', (c) => ops.inBulk(c, this.state, ids, options.fieldName ?? 'pk')) as Promise<Map<unknown, R>>;
+  ainBulk(ids?: readonly unknown[], options?: InBulkOptions<FM>): Promise<Map<unknown, R>> {
+    return this.async_('ainBulk', (c) => {
+      checkOptions(options, OPTIONS.inBulk, 'ainBulk', this.owner);
+      return ops.inBulk(c, this.state, ids, options?.fieldName ?? 'pk');
+    }) as Promise<Map<unknown, R>>;
   }
 
   /** Every result. The rows are read in one statement, so other queries may run while you loop. */
-  iterator(): IterableIterator<R> {
-    const rows = this.sync('iterator', (c) => ops.fetch(c, this.state)) as R[];
+  iterator(options?: Record<string, never>): IterableIterator<R> {
+    const rows = this.sync('iterator', (c) => {
+      checkOptions(options, OPTIONS.iterator, 'iterator', this.owner);
+      return ops.fetch(c, this.state);
+    }) as R[];
     return rows[Symbol.iterator]();
   }
-  aiterator(): AsyncIterableIterator<R> {
-    const rows = this.async_('aiterator', (c) => ops.fetch(c, this.state)) as Promise<R[]>;
+  aiterator(options?: Record<string, never>): AsyncIterableIterator<R> {
+    const rows = this.async_('aiterator', (c) => {
+      checkOptions(options, OPTIONS.iterator, 'aiterator', this.owner);
+      return ops.fetch(c, this.state);
+    }) as Promise<R[]>;
     rows.catch(() => undefined); // surfaced by the first next()
     return (async function* () {
       yield* await rows;
@@ -248,22 +303,73 @@ export class QuerySet<FM extends FieldMap, R = ModelInstance<FM>> implements Ite
     return this.async_('adelete', (c) => ops.deleteQuery(c, this.state));
   }
 
-  explain(): string {
-    return this.sync('explain', (c) => ops.explain(c, this.state));
+  explain(options?: Record<string, never>): string {
+    return this.sync('explain', (c) => {
+      checkOptions(options, OPTIONS.explain, 'explain', this.owner);
+      return ops.explain(c, this.state);
+    });
   }
-  aexplain(): Promise<string> {
-    return this.async_('aexplain', (c) => ops.explain(c, this.state));
+  aexplain(options?: Record<string, never>): Promise<string> {
+    return this.async_('aexplain', (c) => {
+      checkOptions(options, OPTIONS.explain, 'aexplain', this.owner);
+      return ops.explain(c, this.state);
+    });
   }
 }
 
 function namedAggregates(specs: ReadonlyArray<AggregateSpec | Record<string, AggregateSpec>>): Record<string, AggregateSpec> {
   const named: Record<string, AggregateSpec> = {};
+  // Two aggregates under one name would silently lose one (Django: "conflicts with the default name").
+  const add = (alias: string, spec: AggregateSpec) => {
+    if (Object.hasOwn(named, alias)) throw new TypeError(`aggregate(): two aggregates are named '${alias}'; name them: aggregate({ a: …, b: … })`);
+    named[alias] = spec;
+  };
   for (const spec of specs) {
-    if (isAggregateSpec(spec)) named[`${spec.field === '*' ? 'all' : spec.field}__${spec.fn.toLowerCase()}`] = spec;
-    else Object.assign(named, spec);
+    if (isAggregateSpec(spec)) {
+      add(`${spec.field === '*' ? 'all' : spec.field}__${spec.fn.toLowerCase()}`, spec);
+      continue;
+    }
+    if (typeof spec !== 'object' || spec === null) throw new TypeError(`aggregate(): ${String(spec)} is not an aggregate; use Count/Sum/Avg/Min/Max(...)`);
+    for (const [alias, value] of Object.entries(spec)) {
+      if (!isAggregateSpec(value)) throw new TypeError(`aggregate(): '${alias}' is not an aggregate; use Count/Sum/Avg/Min/Max(...)`);
+      add(alias, value);
+    }
   }
   return named;
 }
 
+export interface BatchOptions {
+  /** Rows per statement (a positive integer); the default and the cap keep each statement under the engines' parameter limits. */
+  batchSize?: number;
+}
+
+export interface InBulkOptions<FM> {
+  /** The pk (default) or a unique field. */
+  fieldName?: (keyof FM & string) | 'pk';
+}
+
+export interface UpdateOrCreateOptions<FM> {
+  /** The values to create with, instead of `defaults` (Django 5.0's create_defaults). */
+  createDefaults?: DefaultValues<FM>;
+}
+
 /** `Model.objects`: the QuerySet of every row, on the default alias. */
 export class Manager<FM extends FieldMap> extends QuerySet<FM> {}
+
+export interface RefreshOptions {
+  /** Reload only these fields. */
+  fields?: readonly string[];
+  /** Reload through this queryset of the model (Django 5.1's from_queryset), on its alias. */
+  fromQueryset?: QuerySet<FieldMap, unknown>;
+}
+
+/** What refreshFromDb()/arefreshFromDb() run, and where: the instance's alias, or fromQueryset's. */
+export function refreshPlan(meta: ModelMeta, instance: InstanceLike, alias: string, options: RefreshOptions | undefined, method: string): { target: CallTarget; op: Op<void> } {
+  checkOptions(options, OPTIONS.refreshFromDb, method, meta.name);
+  const from = options?.fromQueryset;
+  if (from !== undefined && !(from instanceof QuerySet && from.state.meta === meta)) {
+    throw new TypeError(`${meta.name}.${method}(): fromQueryset must be a queryset of ${meta.name}, such as ${meta.name}.objects.filter({ … })`);
+  }
+  const state: QueryState = from ? from.state : { meta, alias, where: [], order: [], limit: null, offset: 0, values: null };
+  return { target: { alias: state.alias, model: meta.name, method }, op: ops.refreshFromDb(compilerFor(state.alias), state, instance, options?.fields) };
+}
