@@ -9,6 +9,7 @@ import {
   PoolTimeoutError,
   SyncTimeoutError,
   Sum,
+  TransactionManagementError,
   aatomic,
   atomic,
   closeAllConnections,
@@ -197,7 +198,7 @@ describeEachEngine('the PostgreSQL backend', (engine) => {
             assert.throws(() => Question.objects.count(), SyncTimeoutError);
             Sample.objects.create({ label: 'would run outside the transaction' });
           }),
-        SyncTimeoutError,
+        (e: unknown) => e instanceof TransactionManagementError && e.cause instanceof SyncTimeoutError,
       );
     } finally {
       await locker.query('ROLLBACK');
