@@ -413,7 +413,8 @@ export class ContextConnection {
     try {
       result = await body(inner);
     } catch (error) {
-      await this.finish(inner, true);
+      // The body's error wins over anything ending the frame reports (a block that already ended, say).
+      await this.finish(inner, true).catch(() => undefined);
       throw error;
     }
     await this.finish(inner, false);
