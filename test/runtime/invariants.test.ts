@@ -140,7 +140,7 @@ describeEachEngine('the bank-transfer invariant', (engine) => {
     for (const number of moved) assert.ok(committed.has(number), `transfer ${number} resolved, so it committed`);
     for (const number of notMoved) assert.ok(!committed.has(number), `transfer ${number} failed, so nothing of it committed`);
     for (const number of committed) assert.ok(moved.has(number) || unknown.has(number), `transfer ${number} committed, so it did not fail`);
-    assert.ok(moved.size > TRANSFERS / 4, `most transfers went through (${moved.size})`);
+    assert.ok(moved.size > TRANSFERS / 4, `a good share of the transfers went through (${moved.size})`);
     assert.equal(openConnectionCount().blocks, 0, 'every block closed its connection');
 
     if (engine.name === 'postgres') {
