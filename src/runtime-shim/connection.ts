@@ -6,7 +6,7 @@
  * task waits until it ends. So concurrent tasks never absorb or lose each other's writes.
  */
 import { threadId } from 'node:worker_threads';
-import type { DriverConnection, Statement, StatementResult } from './backends/types.js';
+import type { DriverConnection, Statement, StatementResult, SyncDriverConnection } from './backends/types.js';
 import { OperationalError, TransactionManagementError } from './errors.js';
 import { emitQuery, hasQueryListeners } from './events.js';
 import type { Via } from './events.js';
@@ -15,12 +15,41 @@ import type { Op } from './orm/ops.js';
 import { runOpAsync, runOpSync } from './runner.js';
 import type { AsyncExecutor, SyncExecutor } from './runner.js';
 
-/** An open transaction (parent null) or savepoint on a connection. */
+/**
+ * transaction: BEGIN … COMMIT. savepoint: a nested block's SAVEPOINT … RELEASE. joined: a block
+ * nested in a broken frame, with nothing of its own to roll back to (Django's savepoint id None).
+ */
+export type FrameKind = 'transaction' | 'savepoint' | 'joined';
+
+/** An open transaction (parent null), savepoint or joined block on a connection. */
 export interface TxFrame {
   readonly id: number;
   readonly parent: TxFrame | null;
+  readonly kind: FrameKind;
   readonly savepoint: string | null;
   closed: boolean;
+  /**
+   * The first error of a statement that failed in this frame (Django's needs_rollback): the frame
+   * rolls back at its end, and until then its queries raise TransactionManagementError.
+   */
+  failure: { readonly error: unknown } | null;
+}
+
+/** The frame a failure in `frame` rolls back: a joined block's is its enclosing frame's. */
+function rollbackOwner(frame: TxFrame): TxFrame {
+  while (frame.kind === 'joined') frame = frame.parent!;
+  return frame;
+}
+
+/** The failure that broke `frame` or a frame around it, or null. */
+function failureOf(frame: TxFrame): { readonly error: unknown } | null {
+  for (let f: TxFrame | null = frame; f !== null; f = f.parent) if (f.failure) return f.failure;
+  return null;
+}
+
+/** Django's TransactionManagementError for a query in a broken atomic block; `cause` is the error that broke it. */
+function brokenTransactionError(cause: unknown): TransactionManagementError {
+  return new TransactionManagementError("An error occurred in the current transaction. You can't execute queries until the end of the 'atomic' block.", { cause });
 }
 
 let nextFrameId = 1;
@@ -166,12 +195,14 @@ export class ContextConnection {
   execute(frame: TxFrame | null, statement: Statement): StatementResult | Promise<StatementResult> {
     if (this.closed) this.assertOpen();
     if (!this.canRun(frame)) return this.nextChange(frame).then(() => this.execute(frame, statement));
+    const top = this.top();
+    if (top !== null) return this.executeInFrame(top, statement);
     const lock = this.writeLock;
-    if (statement.writes && this.frames.length === 0 && lock && !lock.tryAcquire(this)) {
+    if (statement.writes && lock && !lock.tryAcquire(this)) {
       // Another block holds the file's write lock: queue for it instead of busy-waiting.
       return lock.acquire(this).then(() => this.executeHoldingLock(frame, statement));
     }
-    if (statement.writes && this.frames.length === 0 && lock) {
+    if (statement.writes && lock) {
       let result: StatementResult | Promise<StatementResult>;
       try {
         result = this.executeNow(statement);
@@ -184,13 +215,41 @@ export class ContextConnection {
     return this.executeNow(statement);
   }
 
+  /** A statement inside the open frame `frame` (the top one): refused once the frame is broken; a failure breaks it. */
+  private executeInFrame(frame: TxFrame, statement: Statement): StatementResult | Promise<StatementResult> {
+    const failure = failureOf(frame);
+    if (failure) throw brokenTransactionError(failure.error);
+    let result: StatementResult | Promise<StatementResult>;
+    try {
+      result = this.executeNow(statement);
+    } catch (error) {
+      throw this.failed(frame, error);
+    }
+    return result instanceof Promise ? result.catch((error: unknown) => Promise.reject(this.failed(frame, error))) : result;
+  }
+
+  /**
+   * Marks the frame that must roll back for a statement that failed in `frame` (SQLite keeps a
+   * transaction going after a failed statement, so the mark is ours); returns what to throw. A
+   * statement that was already on its way when another one broke the frame gets the
+   * TransactionManagementError, as if it had come after.
+   */
+  private failed(frame: TxFrame, error: unknown): unknown {
+    const earlier = failureOf(frame);
+    if (earlier) return earlier.error === error ? error : brokenTransactionError(earlier.error);
+    rollbackOwner(frame).failure = { error };
+    return error;
+  }
+
   private async executeHoldingLock(frame: TxFrame | null, statement: Statement): Promise<StatementResult> {
     try {
-      while (!this.canRun(frame)) await this.nextChange(frame);
-      return await this.executeNow(statement);
+      // No transaction of this connection opened while we queued for the lock: run now.
+      if (this.frames.length === 0) return await this.executeNow(statement);
     } finally {
       this.writeLock!.release(this);
     }
+    // One did (it queued for the lock behind us, as this connection): let it have the lock and go first.
+    return this.execute(frame, statement);
   }
 
   private finishLocked(result: StatementResult | Promise<StatementResult>): StatementResult | Promise<StatementResult> {
@@ -205,12 +264,18 @@ export class ContextConnection {
   executeSync(frame: TxFrame | null, statement: Statement): StatementResult {
     this.assertOpen();
     if (this.driver.kind !== 'sync') return this.syncTwin().executeSync(frame, statement);
-    if (!this.canRun(frame)) {
-      throw new TransactionManagementError(
-        `a sync ORM call cannot wait for another task's transaction on the '${this.alias}' connection; use the async method (await ….aX()) so it can wait its turn`,
-      );
+    if (!this.canRun(frame)) throw this.cannotWait();
+    const top = this.top();
+    if (top !== null) {
+      const failure = failureOf(top);
+      if (failure) throw brokenTransactionError(failure.error);
+      try {
+        return this.executeReportedSync(this.driver, statement);
+      } catch (error) {
+        throw this.failed(top, error);
+      }
     }
-    if (statement.writes && this.frames.length === 0 && this.writeLock && !this.writeLock.heldBy(this)) {
+    if (statement.writes && this.writeLock && !this.writeLock.heldBy(this)) {
       if (!this.writeLock.tryAcquire(this)) throw this.lockedForSync();
       try {
         return this.driver.execute(statement);
@@ -218,10 +283,20 @@ export class ContextConnection {
         this.writeLock.release(this);
       }
     }
+    return this.executeReportedSync(this.driver, statement);
+  }
+
+  private executeReportedSync(driver: SyncDriverConnection, statement: Statement): StatementResult {
     const started = hasQueryListeners() ? performance.now() : 0;
-    const result = this.driver.execute(statement);
+    const result = driver.execute(statement);
     if (started) this.report(statement, started);
     return result;
+  }
+
+  private cannotWait(): TransactionManagementError {
+    return new TransactionManagementError(
+      `a sync ORM call cannot wait for another task's transaction on the '${this.alias}' connection; use the async method (await ….aX()) so it can wait its turn`,
+    );
   }
 
   /** The connection sync calls use instead of this async one; refused while this one has a transaction open. */
@@ -249,7 +324,9 @@ export class ContextConnection {
 
   private openFrame(parent: TxFrame | null): TxFrame {
     const id = nextFrameId++;
-    const frame: TxFrame = { id, parent, savepoint: parent ? `s${id}` : null, closed: false };
+    // Inside a broken transaction a nested block gets no savepoint: it could not undo the error (Django: sid None).
+    const kind: FrameKind = parent === null ? 'transaction' : failureOf(parent) ? 'joined' : 'savepoint';
+    const frame: TxFrame = { id, parent, kind, savepoint: kind === 'savepoint' ? `s${id}` : null, closed: false, failure: null };
     this.frames.push(frame);
     return frame;
   }
@@ -266,6 +343,53 @@ export class ContextConnection {
     return `"${name}"`;
   }
 
+  /** What opens a frame; null for a joined frame, which opens nothing. */
+  private beginStatement(frame: TxFrame): Statement | null {
+    if (frame.kind === 'transaction') return control(this.options.beginSql);
+    return frame.savepoint ? control(`SAVEPOINT ${this.q(frame.savepoint)}`) : null;
+  }
+
+  /** A BEGIN or SAVEPOINT failed: the frame never opened, and a failed SAVEPOINT breaks the enclosing transaction. */
+  private beginFailed(frame: TxFrame, error: unknown): void {
+    if (frame.kind === 'savepoint') this.failed(frame.parent!, error);
+    this.closeFrame(frame);
+  }
+
+  /**
+   * Ends a frame, as Django's Atomic.__exit__: COMMIT (RELEASE SAVEPOINT), or a rollback when the
+   * body threw or a statement in the frame failed — then the body's result stands and nothing is
+   * raised. A failed COMMIT rolls back and throws; a failed rollback never hides the body's error.
+   */
+  private *endFrame(frame: TxFrame, bodyFailed: boolean): Op<void> {
+    if (frame.kind === 'joined') return; // its enclosing frame is already marked to roll back
+    if (!bodyFailed && frame.failure === null) {
+      try {
+        yield { kind: 'query', statement: control(frame.savepoint ? `RELEASE SAVEPOINT ${this.q(frame.savepoint)}` : 'COMMIT') };
+        return;
+      } catch (error) {
+        yield* this.rollBack(frame);
+        throw error;
+      }
+    }
+    yield* this.rollBack(frame);
+  }
+
+  private *rollBack(frame: TxFrame): Op<void> {
+    try {
+      if (frame.savepoint) {
+        yield { kind: 'query', statement: control(`ROLLBACK TO SAVEPOINT ${this.q(frame.savepoint)}`) };
+        // The savepoint is not reused: release it.
+        yield { kind: 'query', statement: control(`RELEASE SAVEPOINT ${this.q(frame.savepoint)}`) };
+      } else {
+        yield { kind: 'query', statement: control('ROLLBACK') };
+      }
+    } catch (error) {
+      // A savepoint that cannot be restored leaves the enclosing transaction to roll back. A failed
+      // ROLLBACK means the transaction ended with its connection (SQLite or the server rolled it back).
+      if (frame.parent) this.failed(frame.parent, error);
+    }
+  }
+
   /**
    * Runs `body` in a transaction (a savepoint inside one) opened for a task at `frame`; the body
    * gets the new frame. Waits its turn, then holds the connection for the tasks inside it.
@@ -273,110 +397,97 @@ export class ContextConnection {
   async atomic<T>(frame: TxFrame | null, body: (inner: TxFrame) => Promise<T>): Promise<T> {
     while (!this.canRun(frame)) await this.nextChange(frame);
     this.assertOpen();
-    const parent = this.effective(frame);
-    const inner = this.openFrame(parent);
+    const inner = this.openFrame(this.effective(frame));
     try {
-      if (parent === null) {
-        if (this.writeLock) await this.writeLock.acquire(this);
+      if (inner.kind === 'transaction' && this.writeLock) {
+        await this.writeLock.acquire(this);
         this.assertOpen();
-        await this.executeNow(control(this.options.beginSql));
-      } else {
-        await this.executeNow(control(`SAVEPOINT ${this.q(inner.savepoint!)}`));
       }
+      const begin = this.beginStatement(inner);
+      if (begin) await this.executeNow(begin);
     } catch (error) {
-      this.closeFrame(inner);
+      this.beginFailed(inner, error);
       throw error;
     }
     let result: T;
     try {
       result = await body(inner);
     } catch (error) {
-      await this.endFrame(inner, 'rollback');
+      // The body's error wins over anything ending the frame reports (a block that already ended, say).
+      await this.finish(inner, true).catch(() => undefined);
       throw error;
     }
-    await this.endFrame(inner, 'commit');
+    await this.finish(inner, false);
     return result;
   }
 
-  private async endFrame(frame: TxFrame, outcome: 'commit' | 'rollback'): Promise<void> {
+  private async finish(frame: TxFrame, bodyFailed: boolean): Promise<void> {
     try {
       // Tasks inside this frame may still hold a nested savepoint: let them finish first.
       while (!this.canRun(frame)) await this.nextChange(frame);
-      if (outcome === 'commit') {
-        try {
-          await this.executeNow(control(frame.savepoint ? `RELEASE SAVEPOINT ${this.q(frame.savepoint)}` : 'COMMIT'));
-          return;
-        } catch (error) {
-          await this.rollbackFrame(frame).catch(() => undefined);
-          throw error;
-        }
-      }
-      await this.rollbackFrame(frame);
+      await runOpAsync(this.endFrame(frame, bodyFailed), this.controlExecutor);
     } finally {
       this.closeFrame(frame);
     }
   }
 
-  private async rollbackFrame(frame: TxFrame): Promise<void> {
-    if (this.closed) return;
-    if (frame.savepoint) {
-      await this.executeNow(control(`ROLLBACK TO SAVEPOINT ${this.q(frame.savepoint)}`));
-      await this.executeNow(control(`RELEASE SAVEPOINT ${this.q(frame.savepoint)}`));
-    } else {
-      await this.executeNow(control('ROLLBACK'));
-    }
-  }
+  /** Runs COMMIT/ROLLBACK (TO): on a connection already closed the database rolled back, and a COMMIT fails. */
+  private readonly controlExecutor: AsyncExecutor = {
+    execute: (statement) => {
+      this.assertOpen();
+      return this.executeNow(statement);
+    },
+    atomic: () => Promise.reject(new Error('a transaction statement cannot open a transaction')),
+  };
 
   /** A sync transaction (atomic() with ORM_ALLOW_ASYNC_UNSAFE): it must get its turn at once. */
   atomicSync<T>(frame: TxFrame | null, body: (inner: TxFrame) => T): T {
     this.assertOpen();
     // The body's sync calls then carry the twin's frame, which executeSync passes on to the twin.
     if (this.driver.kind !== 'sync') return this.syncTwin().atomicSync(frame, body);
-    const begin = (inner: TxFrame) =>
-      this.executeSync(inner, control(inner.savepoint ? `SAVEPOINT ${this.q(inner.savepoint)}` : this.options.beginSql));
-    if (!this.canRun(frame)) this.executeSync(frame, control('SELECT 1')); // throws the "cannot wait" error
+    if (!this.canRun(frame)) throw this.cannotWait();
     const parent = this.effective(frame);
     if (parent === null && this.writeLock && !this.writeLock.tryAcquire(this)) throw this.lockedForSync();
     const inner = this.openFrame(parent);
+    const begin = this.beginStatement(inner);
     try {
-      begin(inner);
+      if (begin) this.executeControlSync(inner, begin);
     } catch (error) {
-      this.closeFrame(inner);
+      this.beginFailed(inner, error);
       throw error;
     }
-    const end = (sql: string[]) => {
-      try {
-        for (const statement of sql) this.executeSync(inner, control(statement));
-      } finally {
-        this.closeFrame(inner);
-      }
-    };
-    const rollback = inner.savepoint ? [`ROLLBACK TO SAVEPOINT ${this.q(inner.savepoint)}`, `RELEASE SAVEPOINT ${this.q(inner.savepoint)}`] : ['ROLLBACK'];
     let result: T;
     try {
       result = body(inner);
     } catch (error) {
-      end(rollback);
+      this.finishSync(inner, true);
       throw error;
     }
     if (result instanceof Promise) {
-      end(rollback);
+      this.finishSync(inner, true);
       throw new TransactionManagementError('the body of atomic() returned a promise: use `await aatomic(async () => …)` for async code');
     }
-    try {
-      this.executeSync(inner, control(inner.savepoint ? `RELEASE SAVEPOINT ${this.q(inner.savepoint)}` : 'COMMIT'));
-    } catch (error) {
-      // A failed COMMIT (a deferred foreign key, say) leaves the transaction open: end it, as endFrame does.
-      try {
-        for (const sql of rollback) this.executeSync(inner, control(sql));
-      } catch {
-        // keep the commit's error
-      }
-      throw error;
-    } finally {
-      this.closeFrame(inner);
-    }
+    this.finishSync(inner, false);
     return result;
+  }
+
+  private finishSync(frame: TxFrame, bodyFailed: boolean): void {
+    try {
+      runOpSync(this.endFrame(frame, bodyFailed), {
+        execute: (statement) => this.executeControlSync(frame, statement),
+        atomic: () => {
+          throw new Error('a transaction statement cannot open a transaction');
+        },
+      });
+    } finally {
+      this.closeFrame(frame);
+    }
+  }
+
+  private executeControlSync(frame: TxFrame, statement: Statement): StatementResult {
+    this.assertOpen();
+    if (!this.canRun(frame)) throw this.cannotWait();
+    return this.executeReportedSync(this.driver as SyncDriverConnection, statement);
   }
 
   // --- operations -----------------------------------------------------------------------------

@@ -20,6 +20,27 @@ describe('the SQLite file write lock', () => {
     assert.equal(Question.objects.count(), 3);
   });
 
+  it("a block's plain write queued for the lock does not deadlock with the same block's transaction queued behind it", async () => {
+    const bounded = <T>(work: Promise<T>) =>
+      Promise.race([work.then(() => 'done'), new Promise((resolve) => setTimeout(() => resolve('hung'), 3000).unref())]);
+    const holder = newConnection(() =>
+      aatomic(async () => {
+        await Question.objects.acreate({ questionText: 'holder', pubDate: new Date() });
+        await new Promise((resolve) => setTimeout(resolve, 30)); // the other block queues meanwhile
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Its plain write queues for the file lock first; then its transaction opens and queues for it too.
+    const waiter = newConnection(() =>
+      Promise.all([
+        Question.objects.acreate({ questionText: 'plain', pubDate: new Date() }),
+        aatomic(() => Question.objects.acreate({ questionText: 'in a transaction', pubDate: new Date() })),
+      ]),
+    );
+    assert.equal(await bounded(Promise.all([holder, waiter])), 'done');
+    assert.equal(Question.objects.count(), 3);
+  });
+
   it('is released when a transaction body throws', async () => {
     await newConnection(() => assert.rejects(aatomic(async () => {
       await Question.objects.acreate({ questionText: 'gone', pubDate: new Date() });

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { threadId } from 'node:worker_threads';
 import {
   Count,
@@ -9,6 +11,7 @@ import {
   PoolTimeoutError,
   SyncTimeoutError,
   Sum,
+  TransactionManagementError,
   aatomic,
   atomic,
   closeAllConnections,
@@ -106,6 +109,49 @@ describe('PostgreSQL settings', () => {
       delete process.env.ORM_MIGRATE_WARNINGS;
     }
   });
+
+  it('a backend killed as it connects (its error in the same read as ReadyForQuery) rejects the call instead of crashing the process', async () => {
+    // A server that accepts the login, then at once sends what a backend killed by pg_terminate_backend sends, in one write.
+    const message = (type: string, body: Buffer) => {
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(body.length + 4);
+      return Buffer.concat([Buffer.from(type), length, body]);
+    };
+    const field = (code: string, text: string) => Buffer.from(`${code}${text}\0`);
+    const killedAtLogin = Buffer.concat([
+      message('R', Buffer.from([0, 0, 0, 0])), // AuthenticationOk
+      message('Z', Buffer.from('I')), // ReadyForQuery
+      message('E', Buffer.concat([field('S', 'FATAL'), field('C', '57P01'), field('M', 'terminating connection due to administrator command'), Buffer.from([0])])),
+    ]);
+    let logins = 0;
+    const server = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => {
+        logins++;
+        socket.end(killedAtLogin);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      configure({ databases: { default: { engine: 'postgres', url: `postgres://postgres@127.0.0.1:${port}/test`, syncTimeout: 5000 } } });
+      const lost = (e: unknown) => {
+        assert.ok(e instanceof OperationalError, String(e));
+        assert.match(e.message, /was lost: terminating connection due to administrator command/);
+        assert.equal(e.code, '57P01');
+        return true;
+      };
+      await assert.rejects(newConnection(() => Question.objects.acount()), lost);
+      assert.ok(logins >= 2, 'the block took another client after the first one died on the way in');
+      // A worker thread's own client (the fallback's sticky worker; sync calls would block this thread, which serves the fake server).
+      process.env.ORM_MIGRATE_WARNINGS = 'ignore';
+      await assert.rejects(Question.objects.acount(), lost);
+    } finally {
+      delete process.env.ORM_MIGRATE_WARNINGS;
+      await closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });
 
 describeEachEngine('the PostgreSQL backend', (engine) => {
@@ -197,7 +243,7 @@ describeEachEngine('the PostgreSQL backend', (engine) => {
             assert.throws(() => Question.objects.count(), SyncTimeoutError);
             Sample.objects.create({ label: 'would run outside the transaction' });
           }),
-        SyncTimeoutError,
+        (e: unknown) => e instanceof TransactionManagementError && e.cause instanceof SyncTimeoutError,
       );
     } finally {
       await locker.query('ROLLBACK');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { aatomic, newConnection, onQuery, syncToAsync } from 'orm-migrate/runtime';
+import { aatomic, atomic, IntegrityError, newConnection, onQuery, syncToAsync, TransactionManagementError } from 'orm-migrate/runtime';
 import { describeEachEngine, useFreshDatabase } from './support/engines.js';
-import { Choice, Question, sleep } from './support/polls.js';
+import { Choice, Question, collectWarnings, sleep } from './support/polls.js';
 
 const BUSY = /SQLITE_BUSY|locked/i;
 
@@ -91,6 +91,8 @@ describeEachEngine('transactions on a shared connection (the "database is locked
   });
 
   it('two separate blocks whose transactions span an await both commit while a 10 ms timer keeps firing', async () => {
+    // Two pooled connections ready (PostgreSQL), so the second block's BEGIN is not held up by a connect on a busy machine.
+    await Promise.all([newConnection(() => Question.objects.acount()), newConnection(() => Question.objects.acount())]);
     const ticks: number[] = [];
     const timer = setInterval(() => ticks.push(performance.now()), 10);
     const statements: string[] = [];
@@ -161,5 +163,198 @@ describeEachEngine('transactions on a shared connection (the "database is locked
     });
     assert.equal(Question.objects.filter({ questionText: 'held' }).exists(), true);
     assert.equal(Question.objects.filter({ questionText: 'sync' }).exists(), engine.name === 'postgres');
+  });
+});
+
+/** Django's message for a query in an atomic block after a database error (BaseDatabaseWrapper.validate_no_broken_transaction). */
+const BROKEN_TRANSACTION = "An error occurred in the current transaction. You can't execute queries until the end of the 'atomic' block.";
+
+function isBrokenTransaction(error: unknown): boolean {
+  assert.ok(error instanceof TransactionManagementError, `expected TransactionManagementError, got ${String(error)}`);
+  assert.equal(error.message, BROKEN_TRANSACTION);
+  assert.ok(error.cause instanceof IntegrityError, 'the cause is the database error that broke the transaction');
+  return true;
+}
+
+describeEachEngine('a database error inside atomic blocks (Django\'s needs_rollback)', (engine) => {
+  useFreshDatabase(engine);
+  const titles = () => [...Question.objects.orderBy('id').values('questionText').iterator()].map((row) => row.questionText);
+  const acreate = (questionText: string) => Question.objects.acreate({ questionText, pubDate: new Date() });
+  /** A duplicate primary key: the database rejects it with an IntegrityError. */
+  const aduplicate = () => Question.objects.acreate({ id: 1, questionText: 'duplicate', pubDate: new Date() });
+  const create = (questionText: string) => Question.objects.create({ questionText, pubDate: new Date() });
+  const duplicate = () => Question.objects.create({ id: 1, questionText: 'duplicate', pubDate: new Date() });
+
+  beforeEach(() => {
+    create('seed'); // id 1
+  });
+
+  it('aatomic: after a caught error the next query raises TransactionManagementError and the block rolls back at its end without raising', async () => {
+    await newConnection(async () => {
+      const result = await aatomic(async () => {
+        await acreate('before the error');
+        await assert.rejects(aduplicate(), IntegrityError);
+        await assert.rejects(Question.objects.acount(), isBrokenTransaction);
+        await assert.rejects(acreate('after the error'), isBrokenTransaction);
+        return 'the body returned';
+      });
+      assert.equal(result, 'the body returned');
+      // The mark ends with its transaction: the block's connection goes on working.
+      await aatomic(() => acreate('next transaction'));
+      await acreate('autocommit');
+    });
+    assert.deepEqual(titles(), ['seed', 'next transaction', 'autocommit']);
+  });
+
+  it('aatomic: a nested block that catches its own error recovers through its savepoint; the outer block goes on and commits', async () => {
+    await newConnection(() =>
+      aatomic(async () => {
+        await acreate('outer before');
+        await aatomic(async () => {
+          await acreate('inner');
+          await assert.rejects(aduplicate(), IntegrityError);
+          await assert.rejects(acreate('inner after the error'), isBrokenTransaction);
+        });
+        await acreate('outer after');
+      }),
+    );
+    assert.deepEqual(titles(), ['seed', 'outer before', 'outer after']);
+  });
+
+  it('aatomic: an error escaping a nested block rolls back to its savepoint and leaves the outer block usable', async () => {
+    await newConnection(() =>
+      aatomic(async () => {
+        await acreate('outer before');
+        await assert.rejects(
+          aatomic(async () => {
+            await acreate('inner');
+            await aduplicate();
+          }),
+          IntegrityError,
+        );
+        await acreate('outer after');
+      }),
+    );
+    assert.deepEqual(titles(), ['seed', 'outer before', 'outer after']);
+  });
+
+  it('aatomic: after an error in the outer block a nested block cannot query either, and the whole transaction rolls back', async () => {
+    await newConnection(() =>
+      aatomic(async () => {
+        await acreate('outer');
+        await assert.rejects(aduplicate(), IntegrityError);
+        await aatomic(async () => {
+          await assert.rejects(acreate('inner'), isBrokenTransaction);
+        });
+        await assert.rejects(Question.objects.aexists(), isBrokenTransaction);
+      }),
+    );
+    assert.deepEqual(titles(), ['seed']);
+  });
+
+  it("concurrent tasks: one task's error breaks only its own savepoint; the other tasks' savepoints commit in turn", async () => {
+    const outcomes = await newConnection(() =>
+      aatomic(() =>
+        Promise.all(
+          [0, 1, 2, 3].map((i) =>
+            aatomic(async () => {
+              await acreate(`task ${i} a`);
+              await sleep(1 + (i % 2)); // span an await inside the savepoint
+              if (i === 2) {
+                await assert.rejects(aduplicate(), IntegrityError);
+                await assert.rejects(acreate(`task ${i} b`), isBrokenTransaction);
+                return 'rolled back';
+              }
+              await acreate(`task ${i} b`);
+              return 'committed';
+            }),
+          ),
+        ),
+      ),
+    );
+    assert.deepEqual(outcomes, ['committed', 'committed', 'rolled back', 'committed']);
+    assert.deepEqual(titles().sort(), ['seed', 'task 0 a', 'task 0 b', 'task 1 a', 'task 1 b', 'task 3 a', 'task 3 b']);
+  });
+
+  it("an ORM call's own savepoint (getOrCreate's insert) keeps its error to itself: the block goes on and commits", async () => {
+    await newConnection(() =>
+      aatomic(async () => {
+        await acreate('before');
+        // No row has this text, so it inserts id 1, which collides: the insert's savepoint rolls back.
+        await assert.rejects(Question.objects.agetOrCreate({ id: 1, questionText: 'not the seed' }, { pubDate: new Date() }), IntegrityError);
+        await acreate('after');
+      }),
+    );
+    assert.deepEqual(titles(), ['seed', 'before', 'after']);
+  });
+
+  it('a TransactionManagementError of the runtime itself (a sync call that cannot wait) does not break the block', async () => {
+    const saved = process.env.ORM_ALLOW_ASYNC_UNSAFE;
+    process.env.ORM_ALLOW_ASYNC_UNSAFE = '1';
+    try {
+      await newConnection(() =>
+        aatomic(async () => {
+          const holder = aatomic(async () => {
+            await acreate('in the savepoint');
+            await sleep(10);
+          });
+          await sleep(1); // the savepoint is open now
+          assert.throws(() => Question.objects.count(), /cannot wait for another task's transaction|cannot join the open aatomic\(\) transaction/);
+          await holder;
+          await acreate('after');
+        }),
+      );
+    } finally {
+      if (saved === undefined) delete process.env.ORM_ALLOW_ASYNC_UNSAFE;
+      else process.env.ORM_ALLOW_ASYNC_UNSAFE = saved;
+    }
+    assert.deepEqual(titles(), ['seed', 'in the savepoint', 'after']);
+  });
+
+  it('a COMMIT that fails (a deferred foreign key) rolls back, rejects, and leaves the connection and the file usable', async () => {
+    await newConnection(async () => {
+      await assert.rejects(
+        aatomic(async () => {
+          await acreate('with an orphan');
+          await Choice.objects.acreate({ questionId: 999, choiceText: 'orphan' });
+        }),
+        IntegrityError,
+      );
+      await aatomic(() => acreate('next transaction'));
+    });
+    await newConnection(() => acreate('another block'));
+    assert.deepEqual(titles(), ['seed', 'next transaction', 'another block']);
+    assert.equal(Choice.objects.count(), 0);
+  });
+
+  it('atomic (sync code): same rules — error, TransactionManagementError, rollback at the end, recovery in a nested block', () => {
+    const result = atomic(() => {
+      create('before the error');
+      assert.throws(duplicate, IntegrityError);
+      assert.throws(() => Question.objects.count(), isBrokenTransaction);
+      return 'the body returned';
+    });
+    assert.equal(result, 'the body returned');
+    atomic(() => {
+      create('outer before');
+      atomic(() => {
+        create('inner');
+        assert.throws(duplicate, IntegrityError);
+        assert.throws(() => create('inner after'), isBrokenTransaction);
+      });
+      create('outer after');
+    });
+    assert.deepEqual(titles(), ['seed', 'outer before', 'outer after']);
+  });
+
+  it('aatomic with no block (the deprecated fallback opens a connection for it): same rules', async () => {
+    await collectWarnings(() =>
+      aatomic(async () => {
+        await acreate('before the error');
+        await assert.rejects(aduplicate(), IntegrityError);
+        await assert.rejects(acreate('after the error'), isBrokenTransaction);
+      }),
+    );
+    assert.deepEqual(titles(), ['seed']);
   });
 });

@@ -126,6 +126,23 @@ export function wrapPgError(error: unknown, context: PgContext): Error {
 
 // --- connections ------------------------------------------------------------------------------
 
+/** The first error each watched client reported, kept for whoever uses the client next. */
+const clientFailures = new WeakMap<Pg.ClientBase, Error>();
+const watchedClients = new WeakSet<Pg.ClientBase>();
+
+/**
+ * Gives a client an 'error' listener for its whole life. pg emits 'error' with nobody listening
+ * when a backend dies in the same read as its ReadyForQuery (killed as it connected): between the
+ * pool handing the client out and its user listening. Unheard, that event kills the process.
+ */
+function watchClient(client: Pg.ClientBase): void {
+  if (watchedClients.has(client)) return;
+  watchedClients.add(client);
+  client.on('error', (error: Error) => {
+    if (!clientFailures.has(client)) clientFailures.set(client, error);
+  });
+}
+
 function shape(result: Pg.QueryResult, statement: Statement): StatementResult {
   switch (statement.mode) {
     case 'all':
@@ -300,12 +317,17 @@ export class PostgresClientConnection extends PgConnection {
     const pg = loadPgDriver();
     const settings = this.context.settings;
     const client = new pg.Client(clientConfig(settings, this.statementTimeout, settings.pool.acquireTimeout));
+    watchClient(client);
     try {
       await client.connect();
     } catch (error) {
-      client.on('error', () => undefined);
       void client.end().catch(() => undefined);
       throw wrapPgError(error, this.context);
+    }
+    const failure = clientFailures.get(client);
+    if (failure !== undefined) {
+      void client.end().catch(() => undefined);
+      throw connectionLostError(this.context, failure);
     }
     return client;
   }
@@ -313,6 +335,9 @@ export class PostgresClientConnection extends PgConnection {
     void (client as Pg.Client).end().catch(() => undefined);
   }
 }
+
+/** How many clients that died on the way in a block's connect takes before it gives up. */
+const DEAD_CLIENT_RETRIES = 3;
 
 /** The pool of an alias: newConnection() blocks check clients out of it and give them back. */
 export class PostgresPool {
@@ -329,6 +354,7 @@ export class PostgresPool {
     });
     // An idle client that dies is dropped by the pool; no block is waiting on it.
     this.pool.on('error', () => undefined);
+    this.pool.on('connect', watchClient);
   }
 
   /** Clients open (in use or idle) and blocks waiting for one. */
@@ -337,10 +363,18 @@ export class PostgresPool {
   }
 
   async connect(): Promise<Pg.PoolClient> {
-    try {
-      return await this.pool.connect();
-    } catch (error) {
-      throw this.acquireFailed(error);
+    for (let attempt = 1; ; attempt++) {
+      let client: Pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (error) {
+        throw this.acquireFailed(error);
+      }
+      const failure = clientFailures.get(client);
+      if (failure === undefined) return client;
+      // It died before anyone used it (nothing was sent): drop it and take another.
+      client.release(failure);
+      if (attempt >= DEAD_CLIENT_RETRIES) throw connectionLostError({ settings: this.settings, afterLoss: 'run the work again in a new newConnection() block' }, failure);
     }
   }
 

@@ -14,7 +14,7 @@ import type { BlockingWorkerSetup, StatementReply, StatementRequest } from './pr
 import { workerEntry, workerExecArgv } from './sticky-worker.js';
 
 const ENTRY = workerEntry('blocking-worker-entry');
-/** The worker's first request also waits for the thread to start and load pg. */
+/** The worker's first request also waits for the thread to start, load pg and connect. */
 const MIN_START_TIMEOUT_MS = 10_000;
 /** The server cancels an abandoned statement this long after the caller stopped waiting for it. */
 const SERVER_GRACE_MS = 1_000;
@@ -100,9 +100,11 @@ export class BlockingPostgresConnection implements SyncDriverConnection {
 
   private timedOut(running: RunningWorker, statement: Statement, waitedMs: number, starting: boolean): SyncTimeoutError {
     const { alias, display, syncTimeout } = this.settings;
-    const what = starting ? 'the worker thread for sync calls did not start' : 'no answer came';
+    const what = starting
+      ? `the worker thread for sync calls did not start and connect within ${Math.max(MIN_START_TIMEOUT_MS, syncTimeout)} ms (the larger of 10 s and databases.${alias}.syncTimeout)`
+      : `no answer came within databases.${alias}.syncTimeout = ${syncTimeout} ms`;
     const error = new SyncTimeoutError(
-      `a sync ORM call on '${alias}' (${display}) waited ${Math.round(waitedMs)} ms and gave up: ${what} within databases.${alias}.syncTimeout = ${syncTimeout} ms, ` +
+      `a sync ORM call on '${alias}' (${display}) waited ${Math.round(waitedMs)} ms and gave up: ${what}, ` +
         `running: ${statement.sql}. The calling thread was blocked meanwhile; use the async method inside newConnection(), raise syncTimeout, or look for what holds a lock.`,
       'SYNC_TIMEOUT',
     );
@@ -124,10 +126,13 @@ export class BlockingPostgresConnection implements SyncDriverConnection {
     if (!this.waitWhile(state, BlockingState.idle, sent + startBound)) {
       throw this.timedOut(running, statement, performance.now() - sent, !running.started);
     }
+    // A new worker's first statement also connects: it gets the start allowance too.
+    const first = !running.started;
+    const answerBound = first ? startBound : this.settings.syncTimeout;
     running.started = true;
     const taken = performance.now();
-    if (!this.waitWhile(state, BlockingState.taken, taken + this.settings.syncTimeout)) {
-      throw this.timedOut(running, statement, performance.now() - taken, false);
+    if (!this.waitWhile(state, BlockingState.taken, taken + answerBound)) {
+      throw this.timedOut(running, statement, performance.now() - taken, first);
     }
     const reply = receiveMessageOnPort(port)?.message as StatementReply | undefined;
     if (reply === undefined || reply.id !== id) {
