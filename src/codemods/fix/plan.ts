@@ -576,7 +576,9 @@ class FixPlanner {
       } else {
         const node = functionAt(sourceFile, local(entry.ref.start));
         if (!node || !isFunctionWithBody(node)) throw new Error(`${this.display(file)}: the function at ${entry.ref.line}:${entry.ref.column} was not found`);
-        edits.push(...wrapFunctionEdits(node, sourceFile, style, connection.reference));
+        // A callback that is its own root inside another wrapped root: those wraps indent it too.
+        const around = wraps.filter((other) => other !== entry && (other.moduleRange ? other.moduleRange[0] <= node.pos && node.end <= other.moduleRange[1] : local(other.ref.start) < local(entry.ref.start) && local(entry.ref.start) < local(other.ref.end)));
+        edits.push(...wrapFunctionEdits(node, sourceFile, style, connection.reference, style.indentUnit.repeat(around.length)));
       }
       needsConnection = true;
       count('async-outside-connection');

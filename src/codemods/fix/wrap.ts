@@ -79,8 +79,12 @@ export function literalRanges(node: ts.Node, sourceFile: ts.SourceFile): [number
   return ranges;
 }
 
-/** The edits that move a function's body into a `newConnection(async () => …)` callback. */
-export function wrapFunctionEdits(fn: ts.FunctionLikeDeclaration & { body: ts.ConciseBody }, sourceFile: ts.SourceFile, style: SourceStyle, connection: string): TextEdit[] {
+/**
+ * The edits that move a function's body into a `newConnection(async () => …)` callback.
+ * `outerIndent`: the indentation that wraps around this function add to its lines (a callback
+ * that is its own root inside a function the fix also wraps).
+ */
+export function wrapFunctionEdits(fn: ts.FunctionLikeDeclaration & { body: ts.ConciseBody }, sourceFile: ts.SourceFile, style: SourceStyle, connection: string, outerIndent = ''): TextEdit[] {
   const text = sourceFile.text;
   const semicolon = style.semicolons ? ';' : '';
   const body = fn.body;
@@ -102,14 +106,14 @@ export function wrapFunctionEdits(fn: ts.FunctionLikeDeclaration & { body: ts.Co
   }
   const first = body.statements[0];
   const closeIndent = indentationAt(text, lineStartOf(text, close));
-  const innerIndent = first && isFirstOnLine(text, first.getStart(sourceFile)) ? indentationAt(text, lineStartOf(text, first.getStart(sourceFile))) : closeIndent + style.indentUnit;
+  const innerIndent = outerIndent + (first && isFirstOnLine(text, first.getStart(sourceFile)) ? indentationAt(text, lineStartOf(text, first.getStart(sourceFile))) : closeIndent + style.indentUnit);
   const header = { start: open + 1, end: open + 1, text: `${style.newline}${innerIndent}return ${connection}(async () => {` };
   if (isFirstOnLine(text, close)) {
     const closeLine = lineStartOf(text, close);
     return [
       header,
       ...indentEdits(text, open, closeLine, style.indentUnit, literalRanges(body, sourceFile)),
-      { start: closeLine, end: closeLine, text: `${innerIndent}})${semicolon}${style.newline}` },
+      { start: closeLine, end: closeLine, text: `${innerIndent}})${semicolon}${style.newline}`, line: true },
     ];
   }
   // The closing brace shares a line with code: indent the lines in between, close on that line.
