@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createTypedProject } from '../support/temp-project.js';
+import { RUNTIME_STUB, createTypedProject } from '../support/temp-project.js';
 import type { TempProject } from '../support/temp-project.js';
 
 const bin = fileURLToPath(new URL('../../bin/orm-migrate.js', import.meta.url));
@@ -196,6 +196,121 @@ describe('questions', () => {
         assert.equal(cli(project.dir, ['fix', '--force', ...mode.args]).stdout.trim().split('\n').pop(), '0 files changed, 3 unchanged, 0 manual, 0 errors');
       });
     }
+  });
+
+  describe('the connection function is always a real one, imported from a module that exports it', () => {
+    /** A local ORM module: the runtime's declarations without newConnection. */
+    const LOCAL_ORM = RUNTIME_STUB.split('\n').filter((line) => !line.includes('newConnection')).join('\n');
+    const SHOW = `import { Question } from './models.js';
+
+export async function show(id: number) {
+  return Question.objects.aget({ pk: id });
+}
+`;
+    const localProject = (config: object, files: Record<string, string> = {}): TempProject =>
+      createTypedProject({
+        'lib/db.d.ts': LOCAL_ORM,
+        'models.ts': "import { defineModel, fields } from './lib/db.js';\n\nexport const Question = defineModel('Question', { table: 'q', fields: { id: fields.autoId() } });\n",
+        'orm-migrate.config.json': `${JSON.stringify(config)}\n`,
+        'show.ts': SHOW,
+        ...files,
+      });
+
+    for (const mode of MODES) {
+      it(`${mode.name}: ormModules names a local module without newConnection: fix imports it from orm-migrate/runtime, and a second fix changes nothing`, () => {
+        project = localProject({ ormModules: ['./lib/db.js'] });
+        const first = cli(project.dir, ['fix', '--force', ...mode.args]);
+        assert.equal(first.status, 0, first.stdout + first.stderr);
+        assert.equal(project.read('show.ts'), SHOW.replace("import { Question } from './models.js';\n", "import { Question } from './models.js';\nimport { newConnection } from 'orm-migrate/runtime';\n").replace('  return Question.objects.aget({ pk: id });', '  return newConnection(async () => {\n    return Question.objects.aget({ pk: id });\n  });'));
+        const second = cli(project.dir, ['fix', '--force', ...mode.args]);
+        assert.match(second.stdout, /^0 files changed, 2 unchanged, 0 manual, 0 errors$/m, second.stdout + second.stderr);
+        assert.deepEqual(findings(project.dir, ...mode.args), []);
+      });
+
+      it(`${mode.name}: an import of newConnection from a module that does not export it is not the connection function`, () => {
+        project = localProject({ ormModules: ['./lib/db.js'] }, { 'show.ts': `import { newConnection } from './lib/db.js';\n${SHOW.replace('  return Question.objects.aget({ pk: id });', '  return newConnection(async () => Question.objects.aget({ pk: id }));')}` });
+        assert.deepEqual(findings(project.dir, ...mode.args), ['show.ts:5 async-outside-connection <- show.ts:4']);
+      });
+
+      it(`${mode.name}: a configured connection module that does not export the function leaves the roots manual, naming it`, () => {
+        project = localProject({ ormModules: ['./lib/db.js'], connection: { module: './lib/db.js' } });
+        const run = cli(project.dir, ['fix', '--force', ...mode.args]);
+        assert.equal(run.status, 1, run.stdout + run.stderr);
+        assert.match(run.stdout, /the connection function `newConnection` is not exported by \.\/lib\/db\.js/);
+        assert.equal(project.read('show.ts'), SHOW);
+      });
+    }
+  });
+
+  describe('imports the fix adds match the file\'s own relative imports', () => {
+    const BUNDLER_TSCONFIG = `${JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2023'], types: [], strict: true, noEmit: true, skipLibCheck: true } })}\n`;
+    const handler = (models: string) => `import { Question } from '${models}';
+
+export async function show(id: number) {
+  return Question.objects.aget({ pk: id });
+}
+`;
+    for (const mode of MODES) {
+      it(`${mode.name}: extensionless imports get '../lib' (no /index, no .js); .js imports get '../lib/index.js'`, () => {
+        project = createTypedProject({
+          'tsconfig.json': BUNDLER_TSCONFIG,
+          'lib/index.d.ts': RUNTIME_STUB,
+          'models.ts': "import { defineModel, fields } from './lib';\n\nexport const Question = defineModel('Question', { table: 'q', fields: { id: fields.autoId() } });\n",
+          'orm-migrate.config.json': '{ "ormModules": ["./lib"] }\n',
+          'handlers/bare.ts': handler('../models'),
+          'handlers/dotted.ts': handler('../models.js'),
+        });
+        const run = cli(project.dir, ['fix', '--force', ...mode.args]);
+        assert.equal(run.status, 0, run.stdout + run.stderr);
+        assert.match(project.read('handlers/bare.ts'), /^import \{ Question \} from '\.\.\/models';\nimport \{ newConnection \} from '\.\.\/lib';$/m);
+        assert.match(project.read('handlers/dotted.ts'), /^import \{ Question \} from '\.\.\/models\.js';\nimport \{ newConnection \} from '\.\.\/lib\/index\.js';$/m);
+        assert.match(cli(project.dir, ['fix', '--force', ...mode.args]).stdout, /^0 files changed, 3 unchanged, 0 manual, 0 errors$/m);
+      });
+    }
+  });
+
+  describe('"connection": { "callbackArgument" } says which argument is the callback', () => {
+    const TX = `import { newConnection } from 'orm-migrate/runtime';
+
+export function transaction<R>(isolation: string, work: () => Promise<R>): Promise<R> {
+  return newConnection(work);
+}
+`;
+    const REPORT = `import { transaction } from './lib/tx.js';
+import { Question } from './models.js';
+
+export async function report(): Promise<number> {
+  return transaction('READ UNCOMMITTED', async () => {
+    await Question.objects.aget({ pk: 1 });
+    return Question.objects.count();
+  });
+}
+
+export async function show(id: number) {
+  return Question.objects.aget({ pk: id });
+}
+`;
+    const config = { connection: { module: './lib/tx.js', name: 'transaction', callbackArgument: 1 } };
+    for (const mode of MODES) {
+      it(`${mode.name}: scan sees the callback at that index inside; fix makes the count async there and leaves roots manual (it cannot choose the leading arguments)`, () => {
+        project = createTypedProject({ 'lib/tx.ts': TX, 'report.ts': REPORT, 'orm-migrate.config.json': `${JSON.stringify(config)}\n` });
+        assert.deepEqual(findings(project.dir, ...mode.args), ['report.ts:7 sync-in-async-context', 'report.ts:12 async-outside-connection <- report.ts:11']);
+        const run = cli(project.dir, ['fix', '--force', ...mode.args]);
+        assert.equal(run.status, 1, run.stdout + run.stderr);
+        assert.match(run.stdout, /report\.ts:11:1 +`show` +\(async-outside-connection\)\n +the connection function `transaction` takes its callback as argument 2/);
+        assert.equal(project.read('report.ts'), REPORT.replace('return Question.objects.count();', 'return await Question.objects.acount();'));
+      });
+    }
+
+    it('a bad callbackArgument exits 2 naming the key', () => {
+      for (const bad of [-1, '1', 1.5, 99]) {
+        project = createTypedProject({ 'report.ts': REPORT, 'orm-migrate.config.json': `${JSON.stringify({ connection: { name: 'transaction', callbackArgument: bad } })}\n` });
+        const run = cli(project.dir, ['scan']);
+        assert.equal(run.status, 2, `${JSON.stringify(bad)}: ${run.stdout}${run.stderr}`);
+        assert.match(run.stderr, /orm-migrate\.config\.json: "connection\.callbackArgument" must be the 0-based index of the callback argument/);
+        project.remove();
+      }
+    });
   });
 
   describe('recursion is not "inside a block"', () => {

@@ -30,6 +30,8 @@ export interface OrmSurface {
   asyncToSync: ReadonlyMap<string, string>;
   syncToAsync: ReadonlyMap<string, string>;
   connectionName: string;
+  /** Which argument of the connection function is the callback that runs inside the block. */
+  connectionCallbackArgument: number;
   syncToAsyncName: string;
 }
 
@@ -361,10 +363,10 @@ class FileAnalyzer {
       fact.kind = 'named';
       fact.name = 'default';
     } else if ((ts.isCallExpression(parent) || ts.isNewExpression(parent)) && parent.arguments?.includes(holder as ts.Expression)) {
-      if (ts.isCallExpression(parent) && parent.arguments[0] === holder) {
-        const connection = this.calleeEvidence(parent, 'connection');
+      if (ts.isCallExpression(parent)) {
+        const connection = this.callbackOf(parent, 'connection') === holder ? this.calleeEvidence(parent, 'connection') : undefined;
         if (connection) fact.role = { role: 'connection-callback', evidence: connection };
-        const thread = connection ? undefined : this.calleeEvidence(parent, 'sync-to-async');
+        const thread = connection || this.callbackOf(parent, 'sync-to-async') !== holder ? undefined : this.calleeEvidence(parent, 'sync-to-async');
         if (thread) fact.role = { role: 'thread-callback', evidence: thread };
       }
       if (this.runsLater(parent)) fact.scheduled = true;
@@ -423,6 +425,11 @@ class FileAnalyzer {
       evidence.shape = 'iterated';
     }
     return evidence;
+  }
+
+  /** The argument the connection function (configured index) or the thread wrapper (the first) runs. */
+  private callbackOf(call: ts.CallExpression, target: 'connection' | 'sync-to-async'): ts.Expression | undefined {
+    return call.arguments[target === 'connection' ? this.options.surface.connectionCallbackArgument : 0];
   }
 
   private calleeEvidence(call: ts.CallExpression, target: 'connection' | 'sync-to-async'): Evidence | undefined {
@@ -510,13 +517,12 @@ class FileAnalyzer {
         const callee = unwrapExpression(call.expression);
         this.addReference(callee, 'call');
         if (ts.isCallExpression(call)) {
-          const first = call.arguments[0];
-          if (first && !ts.isFunctionLike(unwrapExpression(first))) {
-            const connection = this.calleeEvidence(call, 'connection');
-            const thread = connection ? undefined : this.calleeEvidence(call, 'sync-to-async');
-            if (connection) this.addReference(unwrapExpression(first), 'connection-entry', connection);
-            else if (thread) this.addReference(unwrapExpression(first), 'thread-entry', thread);
-          }
+          const connectionCallback = this.callbackOf(call, 'connection');
+          const connection = connectionCallback && !ts.isFunctionLike(unwrapExpression(connectionCallback)) ? this.calleeEvidence(call, 'connection') : undefined;
+          const threadCallback = this.callbackOf(call, 'sync-to-async');
+          const thread = connection || !threadCallback || ts.isFunctionLike(unwrapExpression(threadCallback)) ? undefined : this.calleeEvidence(call, 'sync-to-async');
+          if (connection && connectionCallback) this.addReference(unwrapExpression(connectionCallback), 'connection-entry', connection);
+          else if (thread && threadCallback) this.addReference(unwrapExpression(threadCallback), 'thread-entry', thread);
         }
         return;
       }
@@ -557,7 +563,7 @@ class FileAnalyzer {
         const call = parent as ts.CallExpression | ts.NewExpression;
         if (call.expression === node) return false;
         // Arguments of the connection / thread functions are recorded as entries instead.
-        if (ts.isCallExpression(call) && call.arguments[0] === node && (this.calleeEvidence(call, 'connection') || this.calleeEvidence(call, 'sync-to-async'))) return false;
+        if (ts.isCallExpression(call) && ((this.callbackOf(call, 'connection') === node && this.calleeEvidence(call, 'connection')) || (this.callbackOf(call, 'sync-to-async') === node && this.calleeEvidence(call, 'sync-to-async')))) return false;
         return true;
       }
       case SyntaxKind.ArrayLiteralExpression:
