@@ -313,6 +313,22 @@ export async function show(id: number) {
     });
   });
 
+  it('a callback that runs later and is not async stays manual, saying why', () => {
+    project = createTypedProject({
+      'timer.ts': `import { Question } from './models.js';
+
+declare function setTimeout(callback: () => void, ms: number): unknown;
+
+export async function start(): Promise<void> {
+  setTimeout(() => Question.objects.aget({ pk: 1 }), 10);
+}
+`,
+    });
+    const run = cli(project.dir, ['fix', '--force']);
+    assert.equal(run.status, 1, run.stdout + run.stderr);
+    assert.match(run.stdout, /timer\.ts:6:14 +an anonymous function +\(async-outside-connection\)\n +it is a callback that runs later \(its caller does not wait for it\) and is not async/);
+  });
+
   describe('recursion is not "inside a block"', () => {
     const WALK = `import { newConnection } from 'orm-migrate/runtime';
 import { Question } from './models.js';

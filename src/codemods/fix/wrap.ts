@@ -49,7 +49,13 @@ export function unwrappableReason(node: ts.Node, sourceFile: ts.SourceFile): str
       ? 'it is an async generator: a connection block cannot stay open across its yields; wrap the code that consumes it instead'
       : 'it is a generator: wrap the code that consumes it instead';
   }
-  if (!async) return 'it is not async, so wrapping its body would change what it returns; make it async (or wrap its callers), then run fix again';
+  if (!async) {
+    // A callback handed to a call is a root because that call runs it later: its callers cannot hold a block for it.
+    const holder = node.parent && (ts.isCallExpression(node.parent) || ts.isNewExpression(node.parent)) && node.parent.arguments?.includes(node as ts.Expression);
+    return holder
+      ? 'it is a callback that runs later (its caller does not wait for it) and is not async, so wrapping its body would change what it returns; make it async, then run fix again'
+      : 'it is not async, so wrapping its body would change what it returns; make it async (or wrap its callers), then run fix again';
+  }
   const argumentsUse = usesArguments(node);
   if (argumentsUse) {
     const { line } = sourceFile.getLineAndCharacterOfPosition(argumentsUse.getStart(sourceFile));
