@@ -1,6 +1,7 @@
 /** The config file: every key validated, errors naming the file and the key, and its effect on a scan. */
 import assert from 'node:assert/strict';
 import { ConfigError, defaultConfig, loadConfig, scan, validateConfig } from '../../src/codemods/index.js';
+import { settleConnectionModule } from '../../src/codemods/engine/connection-module.js';
 import { MODELS_SOURCE, createTempProject, createTypedProject } from '../support/temp-project.js';
 
 function configError(raw: unknown): ConfigError {
@@ -26,6 +27,8 @@ describe('config validation', () => {
     ['connection not an object', { connection: 'newConnection' }, '"connection" must be an object'],
     ['an unknown connection key', { connection: { modul: 'x' } }, '"connection.modul" is not a known key'],
     ['a connection name that is not an identifier', { connection: { name: 'new connection' } }, '"connection.name" must be a function name'],
+    ['a negative callbackArgument', { connection: { callbackArgument: -1 } }, '"connection.callbackArgument" must be the 0-based index of the callback argument'],
+    ['a callbackArgument that is not an integer', { connection: { callbackArgument: '1' } }, '"connection.callbackArgument" must be the 0-based index of the callback argument'],
     ['an unknown rule', { rules: { 'no-such-rule': 'off' } }, '"rules.no-such-rule" is not a rule'],
     ['a bad severity', { rules: { 'floating-async-call': 'warning' } }, '"rules.floating-async-call" must be "off", "warn" or "error"'],
     ['include not an array', { include: 'src/**' }, '"include" must be an array of strings'],
@@ -42,14 +45,32 @@ describe('config validation', () => {
   it('defaults: the runtime module, the surface map, newConnection', () => {
     const config = defaultConfig();
     assert.deepEqual(config.ormModules, ['orm-migrate/runtime']);
-    assert.deepEqual(config.connection, { module: 'orm-migrate/runtime', name: 'newConnection' });
+    assert.deepEqual(config.connection, { module: 'orm-migrate/runtime', name: 'newConnection', callbackArgument: 0, moduleConfigured: false });
     assert.equal(config.methods.aget, 'get');
     assert.equal(config.methods.asave, 'save');
     assert.equal(config.methods.aatomic, 'atomic');
   });
 
-  it('the connection module defaults to the first ORM module', () => {
-    assert.deepEqual(validateConfig({ ormModules: ['@acme/orm'] }, 'x.json').connection, { module: '@acme/orm', name: 'newConnection' });
+  it('without a connection module: the first ORM module that really exports the function (resolved), else orm-migrate/runtime', () => {
+    assert.deepEqual(validateConfig({ ormModules: ['@acme/orm'] }, 'x.json').connection, { module: 'orm-migrate/runtime', name: 'newConnection', callbackArgument: 0, moduleConfigured: false });
+    const project = createTempProject({
+      'facade.ts': "export * from 'orm-migrate/runtime';\n",
+      'models.ts': 'export const Question = {};\n',
+      'own.ts': 'export async function newConnection<R>(work: () => Promise<R>): Promise<R> { return work(); }\n',
+    });
+    try {
+      const settled = (ormModules: string[], connection?: object) => {
+        const config = { ...validateConfig({ ormModules, ...(connection ? { connection } : {}) }, 'x.json'), baseDir: project.dir, source: undefined };
+        const { module, exported } = settleConnectionModule(config).connection;
+        return { module, exported };
+      };
+      assert.deepEqual(settled(['./models.ts', '@acme/not-installed']), { module: 'orm-migrate/runtime', exported: true });
+      assert.deepEqual(settled(['./models.ts', './facade.ts']), { module: './facade.ts', exported: true });
+      assert.deepEqual(settled(['./own.ts']), { module: './own.ts', exported: true });
+      assert.deepEqual(settled(['./own.ts'], { module: './models.ts' }), { module: './models.ts', exported: false });
+    } finally {
+      project.remove();
+    }
   });
 });
 

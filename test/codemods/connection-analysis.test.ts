@@ -29,6 +29,37 @@ describe('connection graph (unit)', () => {
     assert.deepEqual([0, 1, 2, 3].map((index) => graph.isInside(index)), [false, true, true, false]);
   });
 
+  it('a cycle no block reaches is outside: self-recursion, mutual recursion, and what such a cycle calls', () => {
+    // 0 module, 1 self-recursive, 2 ↔ 3 mutually recursive, 4 called by the block and by 1, 5 block callback
+    const graph = new ConnectionGraph([fn('module', false), fn('named', false), fn('named', false), fn('named', false), fn('named', false), fn('connection-callback')]);
+    graph.addEdge(1, { owner: 1, via: 'call' });
+    graph.addEdge(2, { owner: 3, via: 'call' });
+    graph.addEdge(3, { owner: 2, via: 'call' });
+    graph.addEdge(4, { owner: 5, via: 'call' });
+    graph.addEdge(4, { owner: 1, via: 'call' });
+    graph.solve();
+    assert.deepEqual([1, 2, 3, 4, 5].map((index) => graph.isInside(index)), [false, false, false, false, true]);
+  });
+
+  it('a function handed to a call that runs it later is outside and its own root, even from inside a block', () => {
+    // 0 module, 1 block callback, 2 scheduled from the block, 3 called by 2
+    const graph = new ConnectionGraph([fn('module', false), fn('connection-callback'), fn('inline'), fn('named')]);
+    graph.addEdge(2, { owner: 1, via: 'scheduled' });
+    graph.addEdge(3, { owner: 2, via: 'call' });
+    graph.solve();
+    assert.deepEqual([2, 3].map((index) => graph.isInside(index)), [false, false]);
+    assert.deepEqual(graph.rootsOf(3), [2]);
+  });
+
+  it('a call chain 200,000 functions deep solves without overflowing the stack', () => {
+    const count = 200_000;
+    const graph = new ConnectionGraph([fn('connection-callback'), ...Array.from({ length: count }, () => fn('named', false))]);
+    for (let index = 1; index <= count; index += 1) graph.addEdge(index, { owner: index - 1, via: 'call' });
+    graph.addEdge(1, { owner: count, via: 'call' });
+    graph.solve();
+    assert.equal(graph.isInside(count), true);
+  });
+
   it('a function nobody calls, or only a thread callback calls, is not inside', () => {
     const graph = new ConnectionGraph([fn('module', false), fn('named'), fn('thread-callback', false), fn('named')]);
     graph.addEdge(3, { owner: 2, via: 'call' });

@@ -20,6 +20,15 @@ export interface ConnectionFunctionConfig {
   /** Module specifier (as imported) or a path relative to the config file. */
   module: string;
   name: string;
+  /** Which argument (0-based) is the callback that runs inside the block: `transaction('READ UNCOMMITTED', cb)` is 1. */
+  callbackArgument: number;
+  /**
+   * The config names the module. Without it, the module is the first ORM module that really
+   * exports the function, else `orm-migrate/runtime` (settled by resolving, see connection-module.ts).
+   */
+  moduleConfigured: boolean;
+  /** Settled by resolving: whether `module` really exports `name` (a fix never imports a name that is not there). */
+  exported?: boolean;
 }
 
 export interface ScanConfig {
@@ -59,7 +68,7 @@ export function defaultConfig(): ScanConfig {
   return {
     ormModules: [RUNTIME_MODULE],
     methods: { ...ASYNC_TO_SYNC, ...FUNCTION_ASYNC_TO_SYNC },
-    connection: { module: RUNTIME_MODULE, name: CONNECTION_FUNCTION },
+    connection: { module: RUNTIME_MODULE, name: CONNECTION_FUNCTION, callbackArgument: 0, moduleConfigured: false },
     rules: {},
     include: [],
     exclude: [],
@@ -68,6 +77,9 @@ export function defaultConfig(): ScanConfig {
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 const SETTINGS: readonly RuleSetting[] = ['off', 'warn', 'error'];
+const CONNECTION_KEYS = ['module', 'name', 'callbackArgument'] as const;
+/** No connection function takes its callback later than this (a typo like 10 for 1 is caught). */
+const MAX_CALLBACK_ARGUMENT = 7;
 const TOP_LEVEL_KEYS = ['ormModules', 'methods', 'connection', 'rules', 'include', 'exclude'] as const;
 
 type JsonObject = Record<string, unknown>;
@@ -116,19 +128,25 @@ export function validateConfig(raw: unknown, file: string, keyPrefix = ''): Scan
     config.methods = methods;
   }
 
-  const connectionModuleDefault = config.ormModules[0] ?? RUNTIME_MODULE;
-  config.connection = { module: connectionModuleDefault, name: CONNECTION_FUNCTION };
   if (raw.connection !== undefined) {
     const connection = raw.connection;
-    if (!isObject(connection)) throw new ConfigError(file, key('connection'), 'must be an object like { "module": "orm-migrate/runtime", "name": "newConnection" }');
+    if (!isObject(connection)) throw new ConfigError(file, key('connection'), 'must be an object like { "module": "orm-migrate/runtime", "name": "newConnection", "callbackArgument": 0 }');
     for (const name of Object.keys(connection)) {
-      if (name !== 'module' && name !== 'name') throw new ConfigError(file, key(`connection.${name}`), 'is not a known key (known: module, name)');
+      if (!(CONNECTION_KEYS as readonly string[]).includes(name)) throw new ConfigError(file, key(`connection.${name}`), `is not a known key (known: ${CONNECTION_KEYS.join(', ')})`);
     }
     if (connection.module !== undefined) {
       if (typeof connection.module !== 'string' || connection.module.trim() === '') {
         throw new ConfigError(file, key('connection.module'), 'must be a non-empty string');
       }
       config.connection.module = connection.module;
+      config.connection.moduleConfigured = true;
+    }
+    if (connection.callbackArgument !== undefined) {
+      const index = connection.callbackArgument;
+      if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index > MAX_CALLBACK_ARGUMENT) {
+        throw new ConfigError(file, key('connection.callbackArgument'), `must be the 0-based index of the callback argument (an integer from 0 to ${MAX_CALLBACK_ARGUMENT})`);
+      }
+      config.connection.callbackArgument = index;
     }
     if (connection.name !== undefined) {
       if (typeof connection.name !== 'string' || !IDENTIFIER.test(connection.name)) {

@@ -2,11 +2,14 @@
  * The interprocedural half of the scan: which functions run only inside a connection block, and
  * from which outermost functions a call outside every block is reached.
  *
- * A function is inside when it is a connection callback, or when it has at least one in-project
- * caller and every caller is itself inside (a greatest fixed point, so recursion among inside
- * functions stays inside). Inline function expressions have exactly one "caller": the function
- * they are written in. The module top level is never inside; an exported function nobody in the
- * project calls has no caller and so is not inside either.
+ * A function is inside when it is a connection callback, or when every in-project call path
+ * that reaches it passes through a block. Computed as the least fixed point of "outside": the
+ * module top level, thread callbacks, functions passed to a call that runs them later
+ * ('scheduled'), and every group of functions that nothing outside the group calls (an exported
+ * function nobody in the project calls, a recursive function whose only caller is itself) are
+ * outside, and so is everything an outside function calls. So recursion under a block stays
+ * inside, while a cycle of callers that no block grounds never counts as inside. Inline function
+ * expressions have exactly one "caller": the function they are written in.
  */
 import type { ReferenceVia } from './facts.js';
 import type { FunctionKind } from './types.js';
@@ -20,6 +23,16 @@ export interface GraphEdge {
   /** The function the reference is written in. */
   owner: number;
   via: ReferenceVia;
+}
+
+/** Edges through which the caller's state passes to the callee (a plain call or a value handed on). */
+function propagates(via: ReferenceVia): boolean {
+  return via === 'call' || via === 'value';
+}
+
+/** A reference that starts the callee outside every block, whatever its caller is: a thread, or later. */
+function startsOutside(via: ReferenceVia): boolean {
+  return via === 'thread-entry' || via === 'scheduled';
 }
 
 export class ConnectionGraph {
@@ -38,31 +51,51 @@ export class ConnectionGraph {
 
   private edgeIsInside(edge: GraphEdge): boolean {
     if (edge.via === 'connection-entry') return true;
-    if (edge.via === 'thread-entry') return false;
+    if (startsOutside(edge.via)) return false;
     return this.inside[edge.owner] === true;
+  }
+
+  /** Kinds whose verdict does not depend on callers. */
+  private isFixed(fn: number): boolean {
+    const kind = this.functions[fn]?.kind;
+    return kind === 'module' || kind === 'connection-callback' || kind === 'thread-callback';
   }
 
   solve(): void {
     const count = this.functions.length;
-    const dependents: number[][] = Array.from({ length: count }, () => []);
-    this.inside = this.functions.map((fn, index) => {
-      if (fn.kind === 'connection-callback') return true;
-      if (fn.kind === 'module' || fn.kind === 'thread-callback') return false;
-      return (this.incoming[index]?.length ?? 0) > 0;
-    });
+    const outgoing: number[][] = Array.from({ length: count }, () => []);
     for (let target = 0; target < count; target += 1) {
-      for (const edge of this.incoming[target] ?? []) dependents[edge.owner]?.push(target);
+      if (this.isFixed(target)) continue;
+      for (const edge of this.incoming[target] ?? []) if (propagates(edge.via)) outgoing[edge.owner]?.push(target);
     }
+    const component = stronglyConnectedComponents(count, outgoing);
+    // A group of functions that no function outside it calls has no block to ground it.
+    const groundedFromOutside = new Set<number>();
+    for (let target = 0; target < count; target += 1) {
+      for (const edge of this.incoming[target] ?? []) {
+        if (!propagates(edge.via) || component[edge.owner] !== component[target]) groundedFromOutside.add(component[target] as number);
+      }
+    }
+    const outside = new Array<boolean>(count).fill(false);
     const queue: number[] = [];
-    for (let index = 0; index < count; index += 1) if (this.inside[index]) queue.push(index);
+    const markOutside = (fn: number): void => {
+      if (outside[fn] || this.functions[fn]?.kind === 'connection-callback') return;
+      outside[fn] = true;
+      queue.push(fn);
+    };
+    for (let fn = 0; fn < count; fn += 1) {
+      const kind = this.functions[fn]?.kind;
+      if (kind === 'module' || kind === 'thread-callback') markOutside(fn);
+      else if (kind !== 'connection-callback') {
+        if (!groundedFromOutside.has(component[fn] as number)) markOutside(fn);
+        if ((this.incoming[fn] ?? []).some((edge) => startsOutside(edge.via))) markOutside(fn);
+      }
+    }
     while (queue.length > 0) {
       const current = queue.pop() as number;
-      const fn = this.functions[current];
-      if (!this.inside[current] || !fn || fn.kind === 'connection-callback') continue;
-      if ((this.incoming[current] ?? []).every((edge) => this.edgeIsInside(edge))) continue;
-      this.inside[current] = false;
-      for (const dependent of dependents[current] ?? []) if (this.inside[dependent]) queue.push(dependent);
+      for (const target of outgoing[current] ?? []) markOutside(target);
     }
+    this.inside = this.functions.map((fn, index) => fn.kind === 'connection-callback' || (fn.kind !== 'module' && !outside[index]));
     this.rootsMemo.clear();
   }
 
@@ -92,7 +125,7 @@ export class ConnectionGraph {
     for (const edge of this.incoming[fn] ?? []) {
       if (this.edgeIsInside(edge)) continue;
       const owner = this.functions[edge.owner];
-      if (edge.via === 'thread-entry' || !owner || owner.kind === 'module') {
+      if (startsOutside(edge.via) || !owner || owner.kind === 'module') {
         found.add(fn);
       } else if (stack.has(edge.owner)) {
         cyclic = true;
@@ -109,4 +142,56 @@ export class ConnectionGraph {
     if (!cyclic) this.rootsMemo.set(fn, result);
     return result;
   }
+}
+
+/**
+ * Tarjan's strongly connected components, iteratively (call graphs can be deep): the component
+ * id of each node.
+ */
+function stronglyConnectedComponents(count: number, outgoing: readonly (readonly number[])[]): number[] {
+  const index = new Array<number>(count).fill(-1);
+  const low = new Array<number>(count).fill(0);
+  const component = new Array<number>(count).fill(-1);
+  const onStack = new Array<boolean>(count).fill(false);
+  const stack: number[] = [];
+  let nextIndex = 0;
+  let nextComponent = 0;
+  for (let start = 0; start < count; start += 1) {
+    if (index[start] !== -1) continue;
+    const work: [number, number][] = [[start, 0]];
+    index[start] = low[start] = nextIndex++;
+    stack.push(start);
+    onStack[start] = true;
+    while (work.length > 0) {
+      const frame = work[work.length - 1] as [number, number];
+      const [node, edge] = frame;
+      const targets = outgoing[node] ?? [];
+      if (edge < targets.length) {
+        frame[1] = edge + 1;
+        const target = targets[edge] as number;
+        if (index[target] === -1) {
+          index[target] = low[target] = nextIndex++;
+          stack.push(target);
+          onStack[target] = true;
+          work.push([target, 0]);
+        } else if (onStack[target]) {
+          low[node] = Math.min(low[node] as number, index[target] as number);
+        }
+        continue;
+      }
+      work.pop();
+      const parent = work[work.length - 1];
+      if (parent) low[parent[0]] = Math.min(low[parent[0]] as number, low[node] as number);
+      if (low[node] === index[node]) {
+        for (;;) {
+          const member = stack.pop() as number;
+          onStack[member] = false;
+          component[member] = nextComponent;
+          if (member === node) break;
+        }
+        nextComponent += 1;
+      }
+    }
+  }
+  return component;
 }

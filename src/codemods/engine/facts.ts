@@ -39,6 +39,8 @@ export interface FunctionFact {
   /** Kind before role candidates are decided (`inline` until a connection/thread callback is confirmed). */
   kind: Exclude<FunctionKind, 'connection-callback' | 'thread-callback'>;
   role: RoleCandidate | undefined;
+  /** An inline function handed to a call that runs it later (see ReferenceVia 'scheduled'). */
+  scheduled?: boolean;
   async: boolean;
   /** Local index of the lexically enclosing function (the module is 0 and has parent -1). */
   parent: number;
@@ -54,7 +56,13 @@ export type SyntacticTarget =
   | { kind: 'import-member'; module: string; name: string; member: string }
   | { kind: 'none' };
 
-export type ReferenceVia = 'call' | 'value' | 'connection-entry' | 'thread-entry';
+/**
+ * How a function is reached from a reference: called, handed on as a value, passed to the
+ * connection function (runs inside) or the thread wrapper (runs outside), or handed to a call
+ * that runs it later, after the caller's block may have ended (`setTimeout`, an event emitter's
+ * `on`, a router's `get`, mocha's `it`): 'scheduled', its own root.
+ */
+export type ReferenceVia = 'call' | 'value' | 'connection-entry' | 'thread-entry' | 'scheduled';
 
 export interface ReferenceFact {
   /** Local index of the function the reference sits in. */

@@ -30,6 +30,8 @@ export interface OrmSurface {
   asyncToSync: ReadonlyMap<string, string>;
   syncToAsync: ReadonlyMap<string, string>;
   connectionName: string;
+  /** Which argument of the connection function is the callback that runs inside the block. */
+  connectionCallbackArgument: number;
   syncToAsyncName: string;
 }
 
@@ -360,12 +362,35 @@ class FileAnalyzer {
     } else if (ts.isExportAssignment(parent)) {
       fact.kind = 'named';
       fact.name = 'default';
-    } else if (ts.isCallExpression(parent) && parent.arguments[0] === holder) {
-      const connection = this.calleeEvidence(parent, 'connection');
-      if (connection) fact.role = { role: 'connection-callback', evidence: connection };
-      const thread = connection ? undefined : this.calleeEvidence(parent, 'sync-to-async');
-      if (thread) fact.role = { role: 'thread-callback', evidence: thread };
+    } else if ((ts.isCallExpression(parent) || ts.isNewExpression(parent)) && parent.arguments?.includes(holder as ts.Expression)) {
+      if (ts.isCallExpression(parent)) {
+        const connection = this.callbackOf(parent, 'connection') === holder ? this.calleeEvidence(parent, 'connection') : undefined;
+        if (connection) fact.role = { role: 'connection-callback', evidence: connection };
+        const thread = connection || this.callbackOf(parent, 'sync-to-async') !== holder ? undefined : this.calleeEvidence(parent, 'sync-to-async');
+        if (thread) fact.role = { role: 'thread-callback', evidence: thread };
+      }
+      if (this.runsLater(parent)) fact.scheduled = true;
     }
+  }
+
+  /**
+   * Does this call run the functions it is given later, after the caller may have returned? A
+   * call whose result is neither awaited, returned nor handed on (`setTimeout(cb)`,
+   * `emitter.on('x', cb)`, `router.get(path, handler)`, mocha's `it(…, cb)`) and that is not a
+   * known synchronous caller of its callbacks (array methods, `new Promise`, the ORM's own
+   * functions) registers them for later: each is its own root.
+   */
+  private runsLater(call: ts.CallExpression | ts.NewExpression): boolean {
+    const callee = unwrapExpression(call.expression);
+    const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : undefined;
+    if (name !== undefined) {
+      if (ts.isNewExpression(call) ? name === 'Promise' : SYNCHRONOUS_CALLERS.has(name)) return false;
+      // The ORM's own functions (`atomic(cb)`, `aatomic(cb)`, the connection function) run theirs in place.
+      const surface = this.options.surface;
+      const ormFunction = ts.isIdentifier(callee) && (surface.asyncToSync.has(name) || surface.syncToAsync.has(name));
+      if (ormFunction || name === surface.connectionName || name === surface.syncToAsyncName) return false;
+    }
+    return !isConsumed(call);
   }
 
   // ---------------------------------------------------------------- names and evidence
@@ -390,6 +415,21 @@ class FileAnalyzer {
       evidence.shape = shape;
     }
     return evidence;
+  }
+
+  /** Only a QuerySet is ORM iteration: without types, a chain from a model manager (never a field of an instance). */
+  private iterationEvidence(iterated: ts.Expression): Evidence {
+    const evidence: Evidence = { target: 'orm', origins: this.scopes.querySetOrigins(iterated) };
+    if (this.options.keepNodes) {
+      evidence.node = iterated;
+      evidence.shape = 'iterated';
+    }
+    return evidence;
+  }
+
+  /** The argument the connection function (configured index) or the thread wrapper (the first) runs. */
+  private callbackOf(call: ts.CallExpression, target: 'connection' | 'sync-to-async'): ts.Expression | undefined {
+    return call.arguments[target === 'connection' ? this.options.surface.connectionCallbackArgument : 0];
   }
 
   private calleeEvidence(call: ts.CallExpression, target: 'connection' | 'sync-to-async'): Evidence | undefined {
@@ -437,7 +477,7 @@ class FileAnalyzer {
       ormIteration: (statement): OrmIterationMatch => ({
         statement,
         flavor: statement.awaitModifier ? 'async' : 'sync',
-        evidence: analyzer.evidence('orm', statement.expression, 'iterated'),
+        evidence: analyzer.iterationEvidence(statement.expression),
       }),
       syncToAsyncCall: (call): CalleeMatch | undefined => {
         const evidence = analyzer.calleeEvidence(call, 'sync-to-async');
@@ -477,13 +517,12 @@ class FileAnalyzer {
         const callee = unwrapExpression(call.expression);
         this.addReference(callee, 'call');
         if (ts.isCallExpression(call)) {
-          const first = call.arguments[0];
-          if (first && !ts.isFunctionLike(unwrapExpression(first))) {
-            const connection = this.calleeEvidence(call, 'connection');
-            const thread = connection ? undefined : this.calleeEvidence(call, 'sync-to-async');
-            if (connection) this.addReference(unwrapExpression(first), 'connection-entry', connection);
-            else if (thread) this.addReference(unwrapExpression(first), 'thread-entry', thread);
-          }
+          const connectionCallback = this.callbackOf(call, 'connection');
+          const connection = connectionCallback && !ts.isFunctionLike(unwrapExpression(connectionCallback)) ? this.calleeEvidence(call, 'connection') : undefined;
+          const threadCallback = this.callbackOf(call, 'sync-to-async');
+          const thread = connection || !threadCallback || ts.isFunctionLike(unwrapExpression(threadCallback)) ? undefined : this.calleeEvidence(call, 'sync-to-async');
+          if (connection && connectionCallback) this.addReference(unwrapExpression(connectionCallback), 'connection-entry', connection);
+          else if (thread && threadCallback) this.addReference(unwrapExpression(threadCallback), 'thread-entry', thread);
         }
         return;
       }
@@ -501,11 +540,17 @@ class FileAnalyzer {
       }
       case SyntaxKind.Identifier:
       case SyntaxKind.PropertyAccessExpression:
-        if (this.isValuePosition(node)) this.addReference(node as ts.Expression, 'value');
+        if (this.isValuePosition(node)) this.addReference(node as ts.Expression, this.isScheduledArgument(node) ? 'scheduled' : 'value');
         return;
       default:
         return;
     }
+  }
+
+  /** A function handed to a call that runs it later (`app.get('/', handler)`). */
+  private isScheduledArgument(node: ts.Node): boolean {
+    const parent = node.parent;
+    return (ts.isCallExpression(parent) || ts.isNewExpression(parent)) && parent.expression !== node && this.runsLater(parent);
   }
 
   /** A function passed, stored or returned as a value (not called here, not declared here). */
@@ -518,7 +563,7 @@ class FileAnalyzer {
         const call = parent as ts.CallExpression | ts.NewExpression;
         if (call.expression === node) return false;
         // Arguments of the connection / thread functions are recorded as entries instead.
-        if (ts.isCallExpression(call) && call.arguments[0] === node && (this.calleeEvidence(call, 'connection') || this.calleeEvidence(call, 'sync-to-async'))) return false;
+        if (ts.isCallExpression(call) && ((this.callbackOf(call, 'connection') === node && this.calleeEvidence(call, 'connection')) || (this.callbackOf(call, 'sync-to-async') === node && this.calleeEvidence(call, 'sync-to-async')))) return false;
         return true;
       }
       case SyntaxKind.ArrayLiteralExpression:
@@ -780,6 +825,67 @@ class FileAnalyzer {
       }
     }
     return { exports, starExports };
+  }
+}
+
+/** Methods and functions that call the callbacks they are given before they return. */
+const SYNCHRONOUS_CALLERS = new Set([
+  'forEach', 'map', 'flatMap', 'filter', 'reduce', 'reduceRight', 'some', 'every', 'find', 'findIndex', 'findLast', 'findLastIndex',
+  'sort', 'toSorted', 'from', 'fromAsync', 'replace', 'replaceAll', 'call', 'apply',
+]);
+
+const PROMISE_CHAIN = new Set(['then', 'catch', 'finally']);
+
+/**
+ * Is the value of this call awaited, returned or yielded — directly, through a promise chain
+ * (`.then(…)`), or as part of an argument or array that is (`await Promise.all([f(cb)])`)?
+ */
+function isConsumed(call: ts.Expression): boolean {
+  let current: ts.Node = call;
+  for (;;) {
+    const parent: ts.Node | undefined = current.parent;
+    if (!parent) return false;
+    switch (parent.kind) {
+      case SyntaxKind.ParenthesizedExpression:
+      case SyntaxKind.AsExpression:
+      case SyntaxKind.SatisfiesExpression:
+      case SyntaxKind.NonNullExpression:
+      case SyntaxKind.TypeAssertionExpression:
+      case SyntaxKind.ArrayLiteralExpression:
+      case SyntaxKind.SpreadElement:
+        current = parent;
+        break;
+      case SyntaxKind.AwaitExpression:
+      case SyntaxKind.ReturnStatement:
+      case SyntaxKind.YieldExpression:
+        return true;
+      case SyntaxKind.ArrowFunction:
+        return (parent as ts.ArrowFunction).body === current;
+      case SyntaxKind.CallExpression:
+      case SyntaxKind.NewExpression:
+        if ((parent as ts.CallExpression).expression === current) return false;
+        current = parent;
+        break;
+      case SyntaxKind.PropertyAccessExpression: {
+        const access = parent as ts.PropertyAccessExpression;
+        const chained = access.parent;
+        if (access.expression !== current || !PROMISE_CHAIN.has(access.name.text) || !chained || !ts.isCallExpression(chained) || chained.expression !== access) return false;
+        current = chained;
+        break;
+      }
+      case SyntaxKind.ConditionalExpression:
+        if ((parent as ts.ConditionalExpression).condition === current) return false;
+        current = parent;
+        break;
+      case SyntaxKind.BinaryExpression: {
+        const operator = (parent as ts.BinaryExpression).operatorToken.kind;
+        if (operator !== SyntaxKind.AmpersandAmpersandToken && operator !== SyntaxKind.BarBarToken && operator !== SyntaxKind.QuestionQuestionToken) return false;
+        current = parent;
+        break;
+      }
+      default:
+        return false;
+    }
   }
 }
 

@@ -61,6 +61,9 @@ export class OriginResolver {
       const found = this.canonical(origin);
       return found !== undefined && this.derivesFromOrm(found);
     }
+    // An import of a name its module does not export is not the function, whatever it is called.
+    const real = this.canonical(origin);
+    if (!real || (real.kind === 'local' && !real.fact)) return false;
     // The connection function (or the thread wrapper) may be re-exported under the configured
     // name: any hop of the re-export chain that is (module, name) counts.
     const wanted = target === 'connection' ? this.matchers.connectionName : this.matchers.syncToAsyncName;

@@ -97,7 +97,7 @@ class ProjectAnalysis {
     this.input.files.forEach((file, fileIdx) => {
       file.functions.forEach((fn, local) => {
         if (fn.kind === 'inline' && fn.parent >= 0) {
-          this.graph.addEdge(this.global(fileIdx, local), { owner: this.global(fileIdx, fn.parent), via: 'call' });
+          this.graph.addEdge(this.global(fileIdx, local), { owner: this.global(fileIdx, fn.parent), via: fn.scheduled ? 'scheduled' : 'call' });
         }
       });
       for (const reference of file.references) {

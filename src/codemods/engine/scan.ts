@@ -7,6 +7,7 @@ import { relative, resolve } from 'node:path';
 import { ALLOW_ASYNC_UNSAFE_ENV, SYNC_TO_ASYNC_FUNCTION } from '../../runtime-shim/surface.js';
 import { RULES } from '../rules/index.js';
 import { ConfigError, loadConfig } from './config.js';
+import { settleConnectionModule } from './connection-module.js';
 import type { LoadedConfig } from './config.js';
 import { discoverFiles, toPosix } from './discover.js';
 import type { FileFacts } from './facts.js';
@@ -245,7 +246,7 @@ class ScanSession {
 export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const started = performance.now();
   const cwd = resolve(options.cwd ?? process.cwd());
-  const config = options.config ?? loadConfig(cwd, options.configFile);
+  const config = settleConnectionModule(options.config ?? loadConfig(cwd, options.configFile));
   for (const id of Object.keys(options.ruleOverrides ?? {})) {
     if (!isRuleId(id)) throw new ConfigError('--rule', id, `is not a rule (rules: ${RULE_IDS.join(', ')})`);
   }

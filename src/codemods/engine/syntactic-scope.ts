@@ -59,6 +59,13 @@ export function declaresNames(statements: readonly ts.Statement[]): boolean {
 export type SpecifierResolver = (specifier: string) => string | undefined;
 
 const ARRAY_STEP = '[]';
+
+/** Methods that return a new QuerySet (Django's and this runtime's chain builders). */
+const QUERYSET_BUILDERS = new Set(['all', 'filter', 'exclude', 'orderBy', 'limit', 'offset', 'values', 'using', 'none', 'distinct', 'reverse', 'selectRelated', 'prefetchRelated', 'annotate', 'only', 'defer']);
+/** The manager property of a model class, the start of every chain. */
+const MANAGER_PROPERTY = 'objects';
+/** Type names that declare a value a QuerySet. */
+const QUERYSET_TYPE_NAMES = new Set(['QuerySet', 'Manager']);
 const MAX_DEPTH = 40;
 
 /** Strips parentheses, `!`, `as`, `satisfies` and `<T>` casts. */
@@ -297,6 +304,33 @@ export class ScopeTracker {
     }
   }
 
+  /**
+   * Origins of an iterated expression when it is, syntactically, a QuerySet: a model manager
+   * (`Model.objects`), a chain of QuerySet builders on one (`Model.objects.filter(…)`), a variable
+   * holding such a chain, or a value annotated `QuerySet<…>` / `Manager<…>`. Anything else (a
+   * field of an instance, an array, a union of rows) is not a QuerySet: no origins.
+   */
+  querySetOrigins(expression: ts.Expression): Origin[] {
+    return this.isQuerySetShaped(expression, 0) ? this.originsOf(expression) : [];
+  }
+
+  private isQuerySetShaped(expression: ts.Expression, depth: number): boolean {
+    if (depth > MAX_DEPTH) return false;
+    const node = unwrapExpression(expression);
+    if (ts.isPropertyAccessExpression(node)) return node.name.text === MANAGER_PROPERTY;
+    if (ts.isCallExpression(node)) {
+      const callee = unwrapExpression(node.expression);
+      return ts.isPropertyAccessExpression(callee) && QUERYSET_BUILDERS.has(callee.name.text) && this.isQuerySetShaped(callee.expression, depth + 1);
+    }
+    if (ts.isConditionalExpression(node)) return this.isQuerySetShaped(node.whenTrue, depth + 1) && this.isQuerySetShaped(node.whenFalse, depth + 1);
+    if (!ts.isIdentifier(node)) return false;
+    const binding = this.lookup(node.text);
+    if (!binding || binding.kind !== 'variable' || binding.path.length > 0 || binding.iterated) return false;
+    const declaration = binding.node;
+    if (declaration.type) return isQuerySetType(declaration.type);
+    return declaration.initializer !== undefined && !ts.isParameter(declaration) && this.isQuerySetShaped(declaration.initializer, depth + 1);
+  }
+
   bindingOrigins(binding: Binding, depth = 0): Origin[] {
     // A function's origins grow once the walk has seen its return: never memoise them.
     if (binding.kind === 'function') return depth > MAX_DEPTH ? [] : this.returnOrigins(binding.node, depth);
@@ -387,6 +421,13 @@ export class ScopeTracker {
     visit(type);
     return origins;
   }
+}
+
+/** `QuerySet<T>`, `orm.Manager<T>` (nothing else: not an array of them, not a union with rows). */
+function isQuerySetType(type: ts.TypeNode): boolean {
+  if (!ts.isTypeReferenceNode(type)) return false;
+  const name = ts.isIdentifier(type.typeName) ? type.typeName.text : type.typeName.right.text;
+  return QUERYSET_TYPE_NAMES.has(name);
 }
 
 function leftmostIdentifier(name: ts.EntityName): ts.Identifier {

@@ -13,7 +13,7 @@ export function surfaceFromConfig(config: LoadedConfig): OrmSurface {
   const asyncToSync = new Map(Object.entries(config.methods));
   const syncToAsync = new Map<string, string>();
   for (const [asyncName, syncName] of asyncToSync) if (!syncToAsync.has(syncName)) syncToAsync.set(syncName, asyncName);
-  return { asyncToSync, syncToAsync, connectionName: config.connection.name, syncToAsyncName: SYNC_TO_ASYNC_FUNCTION };
+  return { asyncToSync, syncToAsync, connectionName: config.connection.name, connectionCallbackArgument: config.connection.callbackArgument, syncToAsyncName: SYNC_TO_ASYNC_FUNCTION };
 }
 
 export function dispatchFor(ruleIds: readonly RuleId[]): RuleDispatch {

@@ -51,7 +51,7 @@ export class TypeOracle {
     if (evidence.shape === 'iterated') {
       const type = this.typeOf(node as ts.Expression);
       if (!type || isUnknownType(type)) return 'unknown';
-      return this.typeDeclaredIn(type, files) ? 'yes' : 'no';
+      return this.isQuerySetType(type, files) ? 'yes' : 'no';
     }
 
     if (wantedName !== undefined) return this.namedFunctionVerdict(node as ts.Expression, wantedName, files);
@@ -229,6 +229,21 @@ export class TypeOracle {
     }
     if (ts.isParameter(declaration) && declaration.type) return this.checker.getTypeFromTypeNode(declaration.type);
     return this.checker.getTypeOfSymbol(resolved);
+  }
+
+  /**
+   * A QuerySet: an async-iterable type declared in the ORM (some member of a union is enough;
+   * a model instance, one of its fields or an array of rows never is).
+   */
+  private isQuerySetType(type: ts.Type, files: ReadonlySet<string>): boolean {
+    const checker = this.checker;
+    const isQuerySet = (current: ts.Type): boolean => {
+      if (current.isUnion()) return current.types.some(isQuerySet);
+      if (!this.typeDeclaredIn(current, files)) return false;
+      const apparent = checker.getApparentType(current);
+      return checker.getPropertiesOfType(apparent).some((property) => String(property.escapedName).startsWith('__@asyncIterator'));
+    };
+    return isQuerySet(checker.getNonNullableType(type));
   }
 
   private typeDeclaredIn(type: ts.Type, files: ReadonlySet<string>): boolean {

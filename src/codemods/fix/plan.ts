@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import ts from '../typescript.cjs';
 import { loadConfig } from '../engine/config.js';
+import { settleConnectionModule } from '../engine/connection-module.js';
 import type { LoadedConfig } from '../engine/config.js';
 import { SpecifierResolver } from '../engine/module-resolution.js';
 import { scan } from '../engine/scan.js';
@@ -16,7 +17,7 @@ import { floatingWork } from './floating.js';
 import { FunctionIndex, functionAt, nodeAt } from './functions.js';
 import { countReferences, existingReference, importOfLocal, planImportEdits } from './imports.js';
 import type { BindingRequest, ModuleRef } from './imports.js';
-import { moduleRefFor } from './modules.js';
+import { moduleRefFor, relativeImportStyle } from './modules.js';
 import { displayPath } from '../report/format.js';
 import { rewriteSyncCall, rewriteSyncIteration, rewriteWrapper } from './rewrites.js';
 import type { AsyncContext, FunctionTwinLookup } from './rewrites.js';
@@ -175,7 +176,7 @@ class FixPlanner {
   }
 
   private connectionReference(file: string, sourceFile: ts.SourceFile): { reference: string; module: ModuleRef } {
-    const module = moduleRefFor(file, this.config.connection.module, this.config, this.specifiers);
+    const module = moduleRefFor(file, this.config.connection.module, this.config, this.specifiers, relativeImportStyle(sourceFile));
     const name = this.config.connection.name;
     return { module, reference: existingReference(sourceFile, { module, name }) ?? name };
   }
@@ -274,8 +275,13 @@ class FixPlanner {
       }
     }
     const workFunctions = this.functionsWithOrmWork();
+    const connectionProblem = this.connectionProblem();
     for (const entry of this.roots.values()) {
       if (entry.reason) continue;
+      if (connectionProblem) {
+        entry.reason = connectionProblem;
+        continue;
+      }
       const ref = entry.ref;
       try {
         const sourceFile = this.tree(ref.file);
@@ -303,6 +309,18 @@ class FixPlanner {
         entry.reason = 'its file could not be read or parsed';
       }
     }
+  }
+
+  /** Why the fix cannot write a call of the connection function at all, if it cannot. */
+  private connectionProblem(): string | undefined {
+    const { module, name, callbackArgument, exported } = this.config.connection;
+    if (exported === false) {
+      return `the connection function \`${name}\` is not exported by ${module}, so the fix will not import it from there: set "connection": { "module", "name" } in the config to where it is, then run fix again`;
+    }
+    if (callbackArgument !== 0) {
+      return `the connection function \`${name}\` takes its callback as argument ${callbackArgument + 1} ("callbackArgument": ${callbackArgument}), and what goes before it is yours to choose: wrap the body in \`${name}(…, async () => { … })\` by hand`;
+    }
+    return undefined;
   }
 
   /** Functions that make a-calls outside a block themselves: their promises carry ORM work. */
@@ -576,7 +594,9 @@ class FixPlanner {
       } else {
         const node = functionAt(sourceFile, local(entry.ref.start));
         if (!node || !isFunctionWithBody(node)) throw new Error(`${this.display(file)}: the function at ${entry.ref.line}:${entry.ref.column} was not found`);
-        edits.push(...wrapFunctionEdits(node, sourceFile, style, connection.reference));
+        // A callback that is its own root inside another wrapped root: those wraps indent it too.
+        const around = wraps.filter((other) => other !== entry && (other.moduleRange ? other.moduleRange[0] <= node.pos && node.end <= other.moduleRange[1] : local(other.ref.start) < local(entry.ref.start) && local(entry.ref.start) < local(other.ref.end)));
+        edits.push(...wrapFunctionEdits(node, sourceFile, style, connection.reference, style.indentUnit.repeat(around.length)));
       }
       needsConnection = true;
       count('async-outside-connection');
@@ -611,6 +631,11 @@ class FixPlanner {
         continue;
       }
       const mode = this.wrapperMode(finding, wrapped);
+      const connectionProblem = mode === 'block' ? this.connectionProblem() : undefined;
+      if (connectionProblem) {
+        this.addManual(file, local(finding.start), 'sync-to-async-wrapper', subject, connectionProblem, 1);
+        continue;
+      }
       const rewrite = rewriteWrapper(outer, finding.data.twin ?? '', sourceFile, mode, connection.reference);
       if ('manual' in rewrite) {
         this.addManual(file, local(finding.start), 'sync-to-async-wrapper', subject, rewrite.manual, 1);
@@ -647,7 +672,7 @@ class FixPlanner {
 export async function planFix(options: FixOptions = {}): Promise<FixPlan> {
   const started = performance.now();
   const cwd = resolve(options.cwd ?? process.cwd());
-  const config = options.config ?? loadConfig(cwd, options.configFile);
+  const config = settleConnectionModule(options.config ?? loadConfig(cwd, options.configFile));
   const rules = selectRules(config, options.rules);
   const result = await scan({
     cwd,

@@ -12,6 +12,11 @@ export interface TextEdit {
    * replaces (that text is gone anyway), and applied before other inserts at the same offset.
    */
   indent?: boolean;
+  /**
+   * A whole line inserted at a line start (a block's closing `});`): applied before the
+   * re-indentation at that offset, which belongs to the original line after it.
+   */
+  line?: boolean;
 }
 
 /** Two edits that replace overlapping text: a bug in the planner, never silently resolved. */
@@ -25,8 +30,8 @@ export class EditConflictError extends Error {
 export function applyEdits(file: string, text: string, edits: readonly TextEdit[]): string {
   if (edits.length === 0) return text;
   const indexed = edits.map((edit, order) => ({ edit, order }));
-  // At one offset: indentation first, then other inserts, then the replacement that starts there.
-  const rank = (edit: TextEdit): number => (edit.end > edit.start ? 2 : edit.indent ? 0 : 1);
+  // At one offset: whole inserted lines, indentation, other inserts, then the replacement that starts there.
+  const rank = (edit: TextEdit): number => (edit.end > edit.start ? 3 : edit.line ? 0 : edit.indent ? 1 : 2);
   indexed.sort((a, b) => a.edit.start - b.edit.start || rank(a.edit) - rank(b.edit) || a.order - b.order);
   const replacements = indexed.filter(({ edit }) => edit.end > edit.start);
   for (let index = 1; index < replacements.length; index += 1) {

@@ -49,7 +49,13 @@ export function unwrappableReason(node: ts.Node, sourceFile: ts.SourceFile): str
       ? 'it is an async generator: a connection block cannot stay open across its yields; wrap the code that consumes it instead'
       : 'it is a generator: wrap the code that consumes it instead';
   }
-  if (!async) return 'it is not async, so wrapping its body would change what it returns; make it async (or wrap its callers), then run fix again';
+  if (!async) {
+    // A callback handed to a call is a root because that call runs it later: its callers cannot hold a block for it.
+    const holder = node.parent && (ts.isCallExpression(node.parent) || ts.isNewExpression(node.parent)) && node.parent.arguments?.includes(node as ts.Expression);
+    return holder
+      ? 'it is a callback that runs later (its caller does not wait for it) and is not async, so wrapping its body would change what it returns; make it async, then run fix again'
+      : 'it is not async, so wrapping its body would change what it returns; make it async (or wrap its callers), then run fix again';
+  }
   const argumentsUse = usesArguments(node);
   if (argumentsUse) {
     const { line } = sourceFile.getLineAndCharacterOfPosition(argumentsUse.getStart(sourceFile));
@@ -79,8 +85,12 @@ export function literalRanges(node: ts.Node, sourceFile: ts.SourceFile): [number
   return ranges;
 }
 
-/** The edits that move a function's body into a `newConnection(async () => …)` callback. */
-export function wrapFunctionEdits(fn: ts.FunctionLikeDeclaration & { body: ts.ConciseBody }, sourceFile: ts.SourceFile, style: SourceStyle, connection: string): TextEdit[] {
+/**
+ * The edits that move a function's body into a `newConnection(async () => …)` callback.
+ * `outerIndent`: the indentation that wraps around this function add to its lines (a callback
+ * that is its own root inside a function the fix also wraps).
+ */
+export function wrapFunctionEdits(fn: ts.FunctionLikeDeclaration & { body: ts.ConciseBody }, sourceFile: ts.SourceFile, style: SourceStyle, connection: string, outerIndent = ''): TextEdit[] {
   const text = sourceFile.text;
   const semicolon = style.semicolons ? ';' : '';
   const body = fn.body;
@@ -102,14 +112,14 @@ export function wrapFunctionEdits(fn: ts.FunctionLikeDeclaration & { body: ts.Co
   }
   const first = body.statements[0];
   const closeIndent = indentationAt(text, lineStartOf(text, close));
-  const innerIndent = first && isFirstOnLine(text, first.getStart(sourceFile)) ? indentationAt(text, lineStartOf(text, first.getStart(sourceFile))) : closeIndent + style.indentUnit;
+  const innerIndent = outerIndent + (first && isFirstOnLine(text, first.getStart(sourceFile)) ? indentationAt(text, lineStartOf(text, first.getStart(sourceFile))) : closeIndent + style.indentUnit);
   const header = { start: open + 1, end: open + 1, text: `${style.newline}${innerIndent}return ${connection}(async () => {` };
   if (isFirstOnLine(text, close)) {
     const closeLine = lineStartOf(text, close);
     return [
       header,
       ...indentEdits(text, open, closeLine, style.indentUnit, literalRanges(body, sourceFile)),
-      { start: closeLine, end: closeLine, text: `${innerIndent}})${semicolon}${style.newline}` },
+      { start: closeLine, end: closeLine, text: `${innerIndent}})${semicolon}${style.newline}`, line: true },
     ];
   }
   // The closing brace shares a line with code: indent the lines in between, close on that line.
