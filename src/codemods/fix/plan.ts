@@ -190,6 +190,7 @@ class FixPlanner {
       cwd: this.result.cwd,
       mode: this.result.mode,
       notes: this.result.notes,
+      problems: this.result.problems,
       files,
       unchanged: this.result.files.length - files.length - this.failed.size,
       manual: this.manual,
@@ -647,7 +648,7 @@ class FixPlanner {
 export async function planFix(options: FixOptions = {}): Promise<FixPlan> {
   const started = performance.now();
   const cwd = resolve(options.cwd ?? process.cwd());
-  const config = options.config ?? loadConfig(cwd, options.configFile);
+  const config = options.config ?? loadConfig(cwd, options.configFile, options.paths ?? ['.']);
   const rules = selectRules(config, options.rules);
   const result = await scan({
     cwd,
