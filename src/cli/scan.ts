@@ -188,7 +188,10 @@ export async function runScan(paths: readonly string[], options: ScanCommandOpti
   if (options.format === 'json' || options.format === 'sarif' || options.outputFile) {
     for (const line of gateMessages(report, context)) process.stderr.write(`orm-migrate: ${line}\n`);
   }
-  if (inputFailed) return EXIT_USAGE;
+  if (inputFailed) {
+    process.stderr.write('orm-migrate: the scan is incomplete (see the errors above), so it cannot pass: exit 2\n');
+    return EXIT_USAGE;
+  }
   return report.gate.passed ? EXIT_OK : EXIT_FINDINGS;
 }
 

@@ -3,7 +3,7 @@
  * Every key is validated; an unknown key is an error too, so a typo never silently does nothing.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { globBase } from './glob.js';
+import { globBase, hasGlobMagic } from './glob.js';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   ASYNC_TO_SYNC,
@@ -193,7 +193,7 @@ function nearestConfig(start: string): LoadedConfig {
 
 /** Where the config search starts for a scanned path: its directory (a glob's leading directory). */
 function searchStart(cwd: string, path: string): string {
-  const absolute = resolve(cwd, globBase(toSlashes(path)));
+  const absolute = resolve(cwd, hasGlobMagic(path) ? globBase(toSlashes(path)) : path);
   try {
     return statSync(absolute).isDirectory() ? absolute : dirname(absolute);
   } catch {
