@@ -7,7 +7,8 @@ import { dirname, resolve } from 'node:path';
 import { displayPath } from '../codemods/report/format.js';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import { ConfigError } from '../codemods/engine/config.js';
+import { ConfigError, loadConfig } from '../codemods/engine/config.js';
+import { countManualFindings } from '../codemods/fix/index.js';
 import { DiscoveryError } from '../codemods/engine/discover.js';
 import type { InputProblem } from '../codemods/engine/discover.js';
 import { scan } from '../codemods/engine/scan.js';
@@ -125,8 +126,13 @@ export async function runEngine<T>(run: (onProgress: (progress: ScanProgress) =>
 
 export async function runScan(paths: readonly string[], options: ScanCommandOptions): Promise<number> {
   const cwd = process.cwd();
-  const result = await runEngine((onProgress) => scan({ cwd, paths, configFile: options.config, types: options.types, ruleOverrides: options.rule, onProgress }));
-  if (result === undefined) return EXIT_USAGE;
+  // The config is loaded here so that fix's plan (for the fixable count) sees the same one.
+  const engine = await runEngine(async (onProgress) => {
+    const config = loadConfig(cwd, options.config, paths);
+    return { config, result: await scan({ cwd, paths, config, types: options.types, ruleOverrides: options.rule, onProgress }) };
+  });
+  if (engine === undefined) return EXIT_USAGE;
+  const { result, config } = engine;
   const inputFailed = reportInputProblems(result.problems, cwd, options.errorOnUnmatchedPattern);
 
   const baselineArgument = options.baseline ?? (options.updateBaseline ? DEFAULT_BASELINE_FILE : undefined);
@@ -162,7 +168,9 @@ export async function runScan(paths: readonly string[], options: ScanCommandOpti
     throw error;
   }
 
-  const report = buildReport(result, { maxWarnings: options.maxWarnings, baseline: comparison, baselineWritten: written });
+  // "N problems can be rewritten by orm-migrate fix" counts what fix's own plan would rewrite.
+  const manualFindings = result.findings.some((finding) => finding.fixable) ? countManualFindings(result, config) : 0;
+  const report = buildReport(result, { maxWarnings: options.maxWarnings, baseline: comparison, baselineWritten: written, manualFindings });
   const context = {
     cwd,
     color: !options.outputFile && useColor(process.stdout),

@@ -114,4 +114,16 @@ describe('scan and fix fail closed (child process)', () => {
     assert.doesNotMatch(cli(project.dir, ['scan', '--no-types'], { FORCE_COLOR: '0' }).stdout, ANSI);
     assert.doesNotMatch(cli(project.dir, ['scan', '--no-types']).stdout, ANSI, 'piped, nothing forced: no colour');
   });
+
+  it("scan's \"can be rewritten\" count is what fix's plan rewrites: fixable findings minus those fix leaves manual", () => {
+    const polls = fileURLToPath(new URL('../../fixtures/polls', import.meta.url));
+    const json = JSON.parse(cli(polls, ['scan', '.', '--format', 'json']).stdout) as { findings: Array<{ fixable: boolean }>; summary: { fixable: number } };
+    const dry = cli(polls, ['fix', '.', '--dry-run']);
+    const manual = [...dry.stderr.matchAll(/^ {2}\S+:\d+:\d+ {2}.*\((?:async-outside-connection|sync-in-async-context|sync-to-async-wrapper)\)(?: \[(\d+) findings\])?$/gm)];
+    assert.ok(manual.length > 0, dry.stderr);
+    const leftByFix = manual.reduce((sum, match) => sum + Number(match[1] ?? 1), 0);
+    const fixableByRule = json.findings.filter((finding) => finding.fixable).length;
+    assert.equal(json.summary.fixable, fixableByRule - leftByFix);
+    assert.match(cli(polls, ['scan', '.']).stdout, new RegExp(`^ {2}${fixableByRule - leftByFix} problems can be rewritten by \`orm-migrate fix\`\\.$`, 'm'));
+  });
 });

@@ -180,6 +180,15 @@ class FixPlanner {
     return { module, reference: existingReference(sourceFile, { module, name }) ?? name };
   }
 
+  /** Plans without rewriting: how many findings fix would leave for a person (scan's "can be rewritten" count subtracts them). */
+  manualFindings(): number {
+    this.collectFindings();
+    this.checkRoots();
+    this.settleSyncCalls();
+    const roots = [...this.roots.values()].filter((entry) => entry.reason).reduce((sum, entry) => sum + entry.findings, 0);
+    return this.manual.reduce((sum, item) => sum + item.findings, 0) + roots;
+  }
+
   run(): FixPlan {
     this.collectFindings();
     this.checkRoots();
@@ -643,6 +652,11 @@ class FixPlanner {
     }
     return { file, original: raw, fixed: bom + next, rewrites };
   }
+}
+
+/** The findings of this scan that fix's plan would leave as manual (counted as rewriteFiles reports them, without rewriting). */
+export function countManualFindings(result: ScanResult, config: LoadedConfig): number {
+  return new FixPlanner(result, config, selectRules(config, undefined), performance.now()).manualFindings();
 }
 
 export async function planFix(options: FixOptions = {}): Promise<FixPlan> {
