@@ -24,7 +24,8 @@ const jsonl = (lines: Line[]) =>
     .map((line) => JSON.stringify(line))
     .join('\n') + '\n';
 
-describe('orm-migrate gate (child process)', () => {
+describe('orm-migrate gate (child process)', function () {
+  this.timeout(60_000); // several CLI runs per test on a shared 2-core machine
   let dir: string;
   const gate = (...args: string[]) => spawnSync(process.execPath, [bin, 'gate', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ORM_MIGRATE_WARNINGS_FILE: '' } });
   beforeEach(() => {

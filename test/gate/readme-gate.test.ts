@@ -25,7 +25,7 @@ describe("the README's gate section, run literally in a fresh project", function
       for (const command of commands) {
         const run = project.sh(command);
         assert.equal(run.status, 0, `round ${round}: ${command}\n${run.stdout}\n${run.stderr}`);
-        const summary = /deprecated calls? recorded at \d+ sites?/.exec(run.stdout);
+        const summary = /\d+ deprecated calls? recorded at \d+ sites?/.exec(run.stdout);
         if (summary) lines.push(summary[0]);
       }
       summaries.push(lines);
