@@ -10,7 +10,7 @@ import type { FixFailure, FixPlan, FixableRuleId, ManualItem } from '../codemods
 // main.ts imports this module too; these bindings are only read when a command runs.
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './main.js';
 import type { CommandResult } from './main.js';
-import { runEngine } from './scan.js';
+import { reportInputProblems, runEngine } from './scan.js';
 import { displayPath } from '../codemods/report/format.js';
 
 export interface FixCommandOptions {
@@ -19,6 +19,8 @@ export interface FixCommandOptions {
   force?: boolean;
   types: boolean;
   config?: string;
+  /** false with --no-error-on-unmatched-pattern. */
+  errorOnUnmatchedPattern: boolean;
 }
 
 
@@ -70,6 +72,10 @@ export async function runFix(paths: readonly string[], options: FixCommandOption
   const plan = await runEngine((onProgress) => planFix({ cwd, paths, configFile: options.config, types: options.types, rules: options.rule, onProgress }));
   if (plan === undefined) return EXIT_USAGE;
   for (const note of plan.notes) process.stderr.write(`orm-migrate: note: ${note}\n`);
+  if (reportInputProblems(plan.problems, cwd, options.errorOnUnmatchedPattern)) {
+    process.stderr.write('orm-migrate fix: the paths above could not be scanned, so the rewrite would be partial. Nothing was changed.\n');
+    return EXIT_USAGE;
+  }
 
   if (options.dryRun) {
     // stdout is the patch alone (it can be piped to `git apply`); the report goes to stderr.
@@ -90,7 +96,16 @@ export async function runFix(paths: readonly string[], options: FixCommandOption
       process.stderr.write(`${lines.join('\n')}\n`);
       return EXIT_USAGE;
     }
-    if (check.kind === 'no-git') process.stderr.write(`orm-migrate: note: ${check.reason}; the rewritten files cannot be reverted with git\n`);
+    if (check.kind === 'no-git') {
+      // Without git nothing can be reviewed or reverted: the same refusal as for uncommitted changes.
+      const lines = [
+        `orm-migrate fix: refusing to rewrite ${plural(plan.files.length, 'file', 'files')} outside a git working tree (${check.reason}), because the rewrites could not be reviewed or reverted with git:`,
+        ...plan.files.map((file) => `  ${display(file.file)}`),
+        'Run it inside a git working tree with the files committed, or again with --force. Nothing was changed.',
+      ];
+      process.stderr.write(`${lines.join('\n')}\n`);
+      return EXIT_USAGE;
+    }
   }
 
   const errors = [...plan.errors];
@@ -121,6 +136,7 @@ export function registerFixCommand(program: Command, result: CommandResult): voi
     .option('--force', 'rewrite files even when they have uncommitted changes')
     .option('--no-types', 'do not use tsconfig.json and the type checker; follow ORM imports syntactically')
     .option('-c, --config <file>', 'config file (orm-migrate.config.json, or a package.json with "ormMigrate")')
+    .option('--no-error-on-unmatched-pattern', 'a pattern that matches no file is a note, not an error (unreadable files still fail)')
     .action(async (paths: string[], options: FixCommandOptions) => {
       result.exitCode = await runFix(paths, options);
     });

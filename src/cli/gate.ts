@@ -1,36 +1,29 @@
 /** `orm-migrate gate`: flags → runGate → formatter → exit code. */
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { ConfigError, DiscoveryError, TsconfigError, scan } from '../codemods/index.js';
-import { toPosix } from '../codemods/engine/discover.js';
 import { DEFAULT_BASELINE_FILE, DEFAULT_WARNINGS_FILE, runGate } from '../gate/gate.js';
-import type { StaticCounts } from '../gate/gate.js';
+import type { StaticScan } from '../gate/gate.js';
+import { BaselineError } from '../gate/baseline.js';
 import { GateInputError } from '../gate/records.js';
 import { GATE_FORMATS, formatGithub, formatJson, formatStylish } from '../gate/report.js';
 import type { GateFormat } from '../gate/report.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './main.js';
 import type { CommandResult } from './main.js';
+import { useColor } from './color.js';
 
-/** --scan: the static findings of `orm-migrate scan`, counted per file (relative, /-separated) and rule. */
-async function countStaticFindings(paths: string[]): Promise<StaticCounts> {
-  let result;
+/** --scan: the findings of `orm-migrate scan` over these paths. */
+async function scanForGate(paths: string[]): Promise<StaticScan> {
   try {
-    result = await scan({ paths });
+    const result = await scan({ paths });
+    return { findings: result.findings, files: result.files };
   } catch (error) {
     if (error instanceof ConfigError || error instanceof DiscoveryError || error instanceof TsconfigError) {
       throw new GateInputError(`--scan: ${error.message}`);
     }
     throw error;
   }
-  const counts: StaticCounts = new Map();
-  for (const finding of result.findings) {
-    const file = toPosix(relative(process.cwd(), finding.file));
-    const perRule = counts.get(file) ?? new Map<string, number>();
-    perRule.set(finding.ruleId, (perRule.get(finding.ruleId) ?? 0) + 1);
-    counts.set(file, perRule);
-  }
-  return counts;
 }
 
 function nonNegativeInteger(value: string): number {
@@ -49,10 +42,6 @@ interface GateFlags {
   scan?: string[] | boolean;
 }
 
-function useColor(): boolean {
-  return Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
-}
-
 export function registerGateCommand(program: Command, result: CommandResult): void {
   program
     .command('gate')
@@ -65,7 +54,7 @@ export function registerGateCommand(program: Command, result: CommandResult): vo
     .addOption(new Option('--format <format>', 'output format').choices([...GATE_FORMATS]).default('stylish'))
     .option('--scan [paths...]', 'add the static findings of `orm-migrate scan` to the same report')
     .action(async (flags: GateFlags) => {
-      const warningsArgument = flags.warnings ?? process.env.ORM_MIGRATE_WARNINGS_FILE ?? DEFAULT_WARNINGS_FILE;
+      const warningsArgument = flags.warnings ?? (process.env.ORM_MIGRATE_WARNINGS_FILE || DEFAULT_WARNINGS_FILE);
       const warningsFile = resolve(warningsArgument);
       const baselineGiven = flags.baseline !== undefined;
       const thresholdOnly = flags.max !== undefined && !baselineGiven && !flags.updateBaseline;
@@ -75,22 +64,22 @@ export function registerGateCommand(program: Command, result: CommandResult): vo
       if (baselineGiven) commandArgs.push('--baseline', flags.baseline!);
       if (scanPaths) commandArgs.push('--scan', ...scanPaths);
       try {
-        let staticCounts: StaticCounts | null = null;
-        if (scanPaths) staticCounts = await countStaticFindings(scanPaths);
+        const staticScan = scanPaths ? await scanForGate(scanPaths) : null;
         const outcome = runGate({
+          cwd: process.cwd(),
           warningsFile,
           baselineFile,
           max: flags.max ?? null,
           strict: Boolean(flags.strict),
           updateBaseline: Boolean(flags.updateBaseline),
-          staticCounts,
+          scan: staticScan,
           commandArgs,
         });
-        const text = flags.format === 'json' ? formatJson(outcome) : flags.format === 'github' ? formatGithub(outcome) : formatStylish(outcome, useColor());
+        const text = flags.format === 'json' ? formatJson(outcome) : flags.format === 'github' ? formatGithub(outcome) : formatStylish(outcome, useColor(process.stdout));
         process.stdout.write(text);
         result.exitCode = outcome.failed ? EXIT_FINDINGS : EXIT_OK;
       } catch (error) {
-        if (error instanceof GateInputError) {
+        if (error instanceof GateInputError || error instanceof BaselineError) {
           process.stderr.write(`orm-migrate gate: ${error.message}\n`);
           result.exitCode = EXIT_USAGE;
           return;

@@ -2,33 +2,27 @@
  * `orm-migrate scan`: parses flags, runs the engine, picks the formatter, decides the exit code.
  * No analysis happens here.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { displayPath } from '../codemods/report/format.js';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
-import { ConfigError } from '../codemods/engine/config.js';
+import { ConfigError, loadConfig } from '../codemods/engine/config.js';
+import { countManualFindings } from '../codemods/fix/index.js';
 import { DiscoveryError } from '../codemods/engine/discover.js';
+import type { InputProblem } from '../codemods/engine/discover.js';
 import { scan } from '../codemods/engine/scan.js';
 import type { RuleId, RuleSetting, ScanProgress } from '../codemods/engine/types.js';
 import { RULE_IDS, isRuleId } from '../codemods/engine/types.js';
-import {
-  BaselineError,
-  FORMATS,
-  FORMATTERS,
-  buildReport,
-  compareWithBaseline,
-  countFindings,
-  gateMessages,
-  readBaseline,
-  updatedBaseline,
-  writeBaseline,
-} from '../codemods/report/index.js';
-import type { BaselineComparison, BaselineCounts, FormatName } from '../codemods/report/index.js';
+import { FORMATS, FORMATTERS, buildReport, compareWithBaseline, countFindings, gateMessages, updatedStaticCounts } from '../codemods/report/index.js';
+import type { BaselineComparison, FormatName } from '../codemods/report/index.js';
+import { BaselineError, DEFAULT_BASELINE_FILE, readBaseline, writeBaseline } from '../gate/baseline.js';
 // main.ts imports this module too; these bindings are only read when a command runs.
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './main.js';
 import type { CommandResult } from './main.js';
+import { useColor } from './color.js';
 
-export const DEFAULT_BASELINE_FILE = 'orm-migrate-baseline.json';
+export { DEFAULT_BASELINE_FILE };
 
 export interface ScanCommandOptions {
   format: FormatName;
@@ -39,6 +33,24 @@ export interface ScanCommandOptions {
   config?: string;
   rule?: Partial<Record<RuleId, RuleSetting>>;
   outputFile?: string;
+  /** false with --no-error-on-unmatched-pattern. */
+  errorOnUnmatchedPattern: boolean;
+}
+
+/**
+ * Prints input the scan could not look at; returns whether it must fail the run (exit 2).
+ * Like ESLint, --no-error-on-unmatched-pattern forgives only patterns that matched nothing: an
+ * unreadable file or directory always fails, since findings may hide in it.
+ */
+export function reportInputProblems(problems: readonly InputProblem[], cwd: string, errorOnUnmatchedPattern: boolean): boolean {
+  let fatal = false;
+  for (const problem of problems) {
+    const forgiven = problem.kind === 'unmatched-pattern' && !errorOnUnmatchedPattern;
+    fatal ||= !forgiven;
+    const message = problem.kind === 'unreadable' ? problem.message.split(problem.path).join(displayPath(cwd, problem.path)) : problem.message;
+    process.stderr.write(`orm-migrate: ${forgiven ? 'note' : 'error'}: ${message}\n`);
+  }
+  return fatal;
 }
 
 
@@ -114,32 +126,39 @@ export async function runEngine<T>(run: (onProgress: (progress: ScanProgress) =>
 
 export async function runScan(paths: readonly string[], options: ScanCommandOptions): Promise<number> {
   const cwd = process.cwd();
-  const result = await runEngine((onProgress) => scan({ cwd, paths, configFile: options.config, types: options.types, ruleOverrides: options.rule, onProgress }));
-  if (result === undefined) return EXIT_USAGE;
+  // The config is loaded here so that fix's plan (for the fixable count) sees the same one.
+  const engine = await runEngine(async (onProgress) => {
+    const config = loadConfig(cwd, options.config, paths);
+    return { config, result: await scan({ cwd, paths, config, types: options.types, ruleOverrides: options.rule, onProgress }) };
+  });
+  if (engine === undefined) return EXIT_USAGE;
+  const { result, config } = engine;
+  const inputFailed = reportInputProblems(result.problems, cwd, options.errorOnUnmatchedPattern);
 
   const baselineArgument = options.baseline ?? (options.updateBaseline ? DEFAULT_BASELINE_FILE : undefined);
   const baselinePath = baselineArgument === undefined ? undefined : resolve(cwd, baselineArgument);
   let comparison: BaselineComparison | undefined;
   let written: { path: string; entries: number; findings: number } | undefined;
   try {
-    if (baselinePath && options.updateBaseline) {
-      let previous: BaselineCounts | undefined;
-      try {
-        previous = readBaseline(baselinePath);
-      } catch {
-        previous = undefined;
+    if (baselinePath) {
+      // The static half of the one baseline file; the run-time half (orm-migrate gate) is kept as it is.
+      const { baseline } = readBaseline(baselinePath, cwd);
+      if (options.updateBaseline) {
+        const next = { ...baseline, static: updatedStaticCounts(baseline.static, result.findings, cwd, result.files) };
+        writeBaseline(baselinePath, next);
+        const entries = [...next.static.values()].reduce((sum, rules) => sum + rules.size, 0);
+        const findings = [...countFindings(result.findings, cwd).values()].reduce((sum, rules) => sum + [...rules.values()].reduce((a, b) => a + b, 0), 0);
+        written = { path: baselinePath, entries, findings };
+        comparison = compareWithBaseline(result.findings, next.static, baselinePath, result.files, cwd);
+      } else {
+        if (baseline.static === null) {
+          process.stderr.write(
+            `orm-migrate: ${displayPath(cwd, baselinePath)} has no static part${existsSync(baselinePath) ? '' : ' (the file does not exist)'}: record it with ${updateBaselineCommand(paths, options, baselineArgument!)}\n`,
+          );
+          return EXIT_USAGE;
+        }
+        comparison = compareWithBaseline(result.findings, baseline.static, baselinePath, result.files, cwd);
       }
-      const next = updatedBaseline(previous, result.findings, dirname(baselinePath), result.files);
-      writeBaseline(baselinePath, next);
-      const entries = Object.values(next).reduce((sum, rules) => sum + Object.keys(rules).length, 0);
-      const findings = Object.values(countFindings(result.findings, dirname(baselinePath))).reduce(
-        (sum, rules) => sum + Object.values(rules).reduce((inner, entry) => inner + entry.count, 0),
-        0,
-      );
-      written = { path: baselinePath, entries, findings };
-      comparison = compareWithBaseline(result.findings, next, baselinePath, result.files);
-    } else if (baselinePath) {
-      comparison = compareWithBaseline(result.findings, readBaseline(baselinePath), baselinePath, result.files);
     }
   } catch (error) {
     if (error instanceof BaselineError) {
@@ -149,10 +168,12 @@ export async function runScan(paths: readonly string[], options: ScanCommandOpti
     throw error;
   }
 
-  const report = buildReport(result, { maxWarnings: options.maxWarnings, baseline: comparison, baselineWritten: written });
+  // "N problems can be rewritten by orm-migrate fix" counts what fix's own plan would rewrite.
+  const manualFindings = result.findings.some((finding) => finding.fixable) ? countManualFindings(result, config) : 0;
+  const report = buildReport(result, { maxWarnings: options.maxWarnings, baseline: comparison, baselineWritten: written, manualFindings });
   const context = {
     cwd,
-    color: !options.outputFile && process.stdout.isTTY === true && !process.env.NO_COLOR,
+    color: !options.outputFile && useColor(process.stdout),
     toolVersion: toolVersion(),
     ...(baselineArgument !== undefined ? { updateBaselineCommand: updateBaselineCommand(paths, options, baselineArgument) } : {}),
   };
@@ -175,6 +196,10 @@ export async function runScan(paths: readonly string[], options: ScanCommandOpti
   if (options.format === 'json' || options.format === 'sarif' || options.outputFile) {
     for (const line of gateMessages(report, context)) process.stderr.write(`orm-migrate: ${line}\n`);
   }
+  if (inputFailed) {
+    process.stderr.write('orm-migrate: the scan is incomplete (see the errors above), so it cannot pass: exit 2\n');
+    return EXIT_USAGE;
+  }
   return report.gate.passed ? EXIT_OK : EXIT_FINDINGS;
 }
 
@@ -195,6 +220,7 @@ export function registerScanCommand(program: Command, result: CommandResult): vo
     .option('-c, --config <file>', 'config file (orm-migrate.config.json, or a package.json with "ormMigrate")')
     .option('--rule <rule:severity>', 'override a rule, e.g. --rule floating-async-call:warn (repeatable)', collectRule)
     .option('-o, --output-file <file>', 'write the report to a file instead of stdout')
+    .option('--no-error-on-unmatched-pattern', 'a pattern that matches no file is a note, not an error (unreadable files still fail)')
     .action(async (paths: string[], options: ScanCommandOptions) => {
       result.exitCode = await runScan(paths, options);
     });

@@ -30,18 +30,10 @@ export type {
 export { defineRule, formatMessage } from './engine/rule-api.js';
 export type { Rule, RuleContext, RuleMeta } from './engine/rule-api.js';
 export { RULES, ruleById, parseErrorMeta } from './rules/index.js';
-export {
-  BaselineError,
-  FORMATS,
-  FORMATTERS,
-  buildReport,
-  compareWithBaseline,
-  readBaseline,
-  serializeBaseline,
-  updatedBaseline,
-  writeBaseline,
-} from './report/index.js';
-export type { BaselineComparison, BaselineCounts, FormatContext, FormatName, GateOptions, Report, ReportedFinding } from './report/index.js';
+export { FORMATS, FORMATTERS, buildReport, compareWithBaseline, countFindings, updatedStaticCounts } from './report/index.js';
+export { BaselineError, readBaseline, serializeBaseline, writeBaseline } from '../gate/baseline.js';
+export type { Baseline, StaticCounts } from '../gate/baseline.js';
+export type { BaselineComparison, FormatContext, FormatName, GateOptions, Report, ReportedFinding } from './report/index.js';
 export {
   ConcurrentChangeError,
   FIXABLE_RULE_IDS,

@@ -1,4 +1,5 @@
 /** Groups recorded warnings by call site and code, and compares them with the baseline. */
+import { compareSites } from './baseline.js';
 import type { Baseline, BaselineEntry, SiteCounts } from './baseline.js';
 import type { RecordedWarning } from './records.js';
 
@@ -23,7 +24,7 @@ export function tallyBySite(records: readonly RecordedWarning[]): SiteTally[] {
     tally.count++;
     if (record.test !== undefined) tally.tests.set(record.test, (tally.tests.get(record.test) ?? 0) + 1);
   }
-  return [...tallies.values()].sort((a, b) => (a.site === b.site ? a.code.localeCompare(b.code) : a.site < b.site ? -1 : 1));
+  return [...tallies.values()].sort((a, b) => compareSites(a.site, b.site) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0));
 }
 
 export interface SiteChange {
@@ -67,7 +68,7 @@ export function toSiteCounts(tallies: readonly SiteTally[]): SiteCounts {
 export function compareWithBaseline(tallies: readonly SiteTally[], baseline: Baseline): RuntimeComparison {
   const result: RuntimeComparison = { added: [], increased: [], decreased: [], stale: [], unchanged: [], total: 0 };
   const remaining = new Map<string, { site: string; code: string; entry: BaselineEntry }>();
-  for (const [site, codes] of baseline.runtime) {
+  for (const [site, codes] of baseline.runtime ?? []) {
     for (const [code, entry] of codes) if (entry.count > 0) remaining.set(`${site}\u0000${code}`, { site, code, entry });
   }
   const unmatched: SiteTally[] = [];
@@ -101,5 +102,7 @@ export function compareWithBaseline(tallies: readonly SiteTally[], baseline: Bas
   for (const { site, code, entry } of remaining.values()) {
     result.stale.push({ site, code, call: entry.call, baseline: entry.count, current: 0, tests: new Map() });
   }
+  const bySite = (a: SiteChange, b: SiteChange) => compareSites(a.site, b.site) || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0);
+  for (const list of [result.added, result.increased, result.decreased, result.stale, result.unchanged]) list.sort(bySite);
   return result;
 }

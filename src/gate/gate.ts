@@ -1,64 +1,65 @@
 /** The gate: recorded warnings (and, with --scan, static findings) against the baseline or a max. */
 import { relative } from 'node:path';
+import { compareWithBaseline as compareStaticWithBaseline, countFindings, updatedStaticCounts } from '../codemods/report/baseline.js';
+import type { Finding } from '../codemods/engine/types.js';
 import { emptyBaseline, readBaseline, writeBaseline } from './baseline.js';
 import type { Baseline } from './baseline.js';
 import { compareWithBaseline, tallyBySite, toSiteCounts } from './compare.js';
 import { readWarningsFile } from './records.js';
 import type { GateOutcome, StaticComparison } from './report.js';
 
+export { DEFAULT_BASELINE_FILE } from './baseline.js';
 export const DEFAULT_WARNINGS_FILE = '.orm-migrate/warnings.jsonl';
-export const DEFAULT_BASELINE_FILE = '.orm-migrate/baseline.json';
 
-/** Static findings to count per file and rule (gate --scan). */
-export type StaticCounts = Map<string, Map<string, number>>;
+/** What `orm-migrate scan` found (gate --scan). */
+export interface StaticScan {
+  findings: readonly Finding[];
+  files: readonly string[];
+}
 
 export interface GateOptions {
+  cwd: string;
   warningsFile: string;
   /** null: --max alone, no baseline. */
   baselineFile: string | null;
   max: number | null;
   strict: boolean;
   updateBaseline: boolean;
-  staticCounts: StaticCounts | null;
+  scan: StaticScan | null;
   /** The arguments that reproduce this run, for the tighten command. */
   commandArgs: string[];
 }
 
-function compareStatic(current: StaticCounts, baseline: Baseline): StaticComparison {
-  const result: StaticComparison = { added: [], dropped: [], total: 0 };
-  const files = new Set([...current.keys(), ...baseline.static.keys()]);
-  for (const file of [...files].sort()) {
-    const now = current.get(file) ?? new Map<string, number>();
-    const before = baseline.static.get(file) ?? new Map<string, number>();
-    for (const rule of [...new Set([...now.keys(), ...before.keys()])].sort()) {
-      const entry = { file, rule, baseline: before.get(rule) ?? 0, current: now.get(rule) ?? 0 };
-      result.total += entry.current;
-      if (entry.current > entry.baseline) result.added.push(entry);
-      else if (entry.current < entry.baseline) result.dropped.push(entry);
-    }
-  }
-  return result;
+function compareStatic(scan: StaticScan, baseline: Baseline, baselineFile: string, cwd: string): StaticComparison {
+  const comparison = compareStaticWithBaseline(scan.findings, baseline.static ?? new Map(), baselineFile, scan.files, cwd);
+  const total = [...countFindings(scan.findings, cwd).values()].reduce((sum, rules) => sum + [...rules.values()].reduce((a, b) => a + b, 0), 0);
+  const entry = (change: { file: string; rule: string; recorded: number; current: number }) => ({ file: change.file, rule: change.rule, baseline: change.recorded, current: change.current });
+  return { added: comparison.increased.map(entry), dropped: [...comparison.decreased, ...comparison.stale].map(entry), total };
 }
 
 function describeEntries(baseline: Baseline): Set<string> {
   const out = new Set<string>();
-  for (const [site, codes] of baseline.runtime) for (const [code, { call, count }] of codes) if (count > 0) out.add(`${site} ${call}() ${code} ×${count}`);
-  for (const [file, rules] of baseline.static) for (const [rule, count] of rules) if (count > 0) out.add(`${file} ${rule} ×${count} (static)`);
+  for (const [site, codes] of baseline.runtime ?? []) for (const [code, { call, count }] of codes) if (count > 0) out.add(`${site} ${call}() ${code} ×${count}`);
+  for (const [file, rules] of baseline.static ?? []) for (const [rule, count] of rules) if (count > 0) out.add(`${file} ${rule} ×${count} (static)`);
   return out;
 }
 
 export function runGate(options: GateOptions): GateOutcome {
-  const tallies = tallyBySite(readWarningsFile(options.warningsFile));
-  const { baseline, exists } = options.baselineFile ? readBaseline(options.baselineFile) : { baseline: emptyBaseline(), exists: false };
+  const shown = (path: string) => relative(options.cwd, path) || path;
+  const run = readWarningsFile(options.warningsFile, shown(options.warningsFile));
+  const tallies = tallyBySite(run.records);
+  const { baseline, exists } = options.baselineFile ? readBaseline(options.baselineFile, options.cwd) : { baseline: emptyBaseline(), exists: false };
   const runtime = compareWithBaseline(tallies, baseline);
-  const statics = options.staticCounts ? compareStatic(options.staticCounts, baseline) : null;
+  const statics = options.scan && options.baselineFile ? compareStatic(options.scan, baseline, options.baselineFile, options.cwd) : null;
   const tightenCommand = ['npx', 'orm-migrate', 'gate', ...options.commandArgs, '--update-baseline'].join(' ');
   const outcome: GateOutcome = {
-    warningsFile: relative(process.cwd(), options.warningsFile) || options.warningsFile,
-    baselineFile: options.baselineFile ? relative(process.cwd(), options.baselineFile) || options.baselineFile : null,
+    warningsFile: shown(options.warningsFile),
+    baselineFile: options.baselineFile ? shown(options.baselineFile) : null,
     baselineExists: exists,
+    ignoredRecords: run.ignored,
     runtime,
     static: statics,
+    missingHalves: [],
     max: options.max,
     strict: options.strict,
     tightenCommand,
@@ -69,7 +70,10 @@ export function runGate(options: GateOptions): GateOutcome {
 
   if (options.updateBaseline) {
     if (!options.baselineFile) throw new Error('--update-baseline needs a baseline file');
-    const next: Baseline = { runtime: toSiteCounts(tallies), static: options.staticCounts ?? baseline.static };
+    const next: Baseline = {
+      runtime: toSiteCounts(tallies),
+      static: options.scan ? updatedStaticCounts(baseline.static, options.scan.findings, options.cwd, options.scan.files) : baseline.static,
+    };
     const before = describeEntries(baseline);
     const after = describeEntries(next);
     writeBaseline(options.baselineFile, next);
@@ -80,13 +84,22 @@ export function runGate(options: GateOptions): GateOutcome {
   const total = runtime.total + (statics?.total ?? 0);
   if (options.max !== null && total > options.max) outcome.reasons.push(`${total} deprecated calls and findings, more than --max ${options.max}`);
   if (options.baselineFile) {
-    const grew = runtime.added.length + runtime.increased.length + (statics?.added.length ?? 0);
-    if (grew > 0) {
-      outcome.reasons.push(
-        exists
-          ? `${grew} site${grew === 1 ? '' : 's'} above the baseline: wrap the new calls in newConnection() (npx orm-migrate fix)`
-          : `no baseline at ${outcome.baselineFile}: record one with ${tightenCommand}`,
-      );
+    if (!exists) {
+      outcome.reasons.push(`no baseline at ${outcome.baselineFile}: record one with ${tightenCommand}`);
+    } else {
+      // A half the baseline never recorded cannot be compared: say so instead of calling everything new.
+      if (baseline.runtime === null) outcome.missingHalves.push('runtime');
+      if (statics && baseline.static === null) outcome.missingHalves.push('static');
+      for (const half of outcome.missingHalves) {
+        outcome.reasons.push(
+          half === 'static'
+            ? `the baseline ${outcome.baselineFile} has no static part (it was recorded without --scan): record it with ${tightenCommand}`
+            : `the baseline ${outcome.baselineFile} has no run-time part (only scan wrote it): record it with ${tightenCommand}`,
+        );
+      }
+      const grew =
+        (baseline.runtime === null ? 0 : runtime.added.length + runtime.increased.length) + (statics && baseline.static !== null ? statics.added.length : 0);
+      if (grew > 0) outcome.reasons.push(`${grew} site${grew === 1 ? '' : 's'} above the baseline: wrap the new calls in newConnection() (npx orm-migrate fix)`);
     }
     const dropped = runtime.decreased.length + runtime.stale.length + (statics?.dropped.length ?? 0);
     if (options.strict && dropped > 0) outcome.reasons.push(`--strict: the baseline must match exactly; record the new counts with ${tightenCommand}`);

@@ -96,7 +96,8 @@ describe('orm-migrate fix (child process)', function () {
 
   it('--rule applies only the chosen rewrites; a rule without a fix or an unknown one is bad usage', () => {
     project = createTypedProject({ 'handler.ts': HANDLER, 'legacy.ts': LEGACY });
-    const wrappersOnly = fix(project.dir, '--rule', 'sync-to-async-wrapper');
+    // Not a git working tree: --force (without it fix refuses, see test/cli/fail-closed.test.ts).
+    const wrappersOnly = fix(project.dir, '--rule', 'sync-to-async-wrapper', '--force');
     assert.equal(wrappersOnly.status, 0, wrappersOnly.stdout + wrappersOnly.stderr);
     assert.equal(project.read('handler.ts'), HANDLER);
     assert.match(project.read('legacy.ts'), /newConnection\(\(\) => Question\.objects\.acount\(\)\)/);

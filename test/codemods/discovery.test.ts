@@ -100,11 +100,11 @@ describe('file discovery', () => {
     assert.deepEqual(found(['.'], ['src/**'], ['**/*.js', 'src/nested/**']), ['src/a.ts', 'src/b.tsx', 'src/c.mts', 'src/d.cts', 'src/f.jsx', 'src/g.mjs', 'src/h.cjs']);
   });
 
-  it('a path that names nothing is bad usage; a glob that matches nothing is a note', () => {
+  it('a path that names nothing is bad usage; a glob that matches nothing is an input problem (the CLI decides its exit code)', () => {
     assert.throws(() => found(['nope']), (error: Error) => error instanceof DiscoveryError && /no such file or directory: nope/.test(error.message));
     const result = discoverFiles({ cwd: project.dir, patterns: ['src/**/*.vue'], include: [], exclude: [], configBaseDir: project.dir });
     assert.deepEqual(result.files, []);
-    assert.deepEqual(result.notes, ['no files match src/**/*.vue']);
+    assert.deepEqual(result.problems, [{ kind: 'unmatched-pattern', path: 'src/**/*.vue', message: 'no files match the pattern src/**/*.vue' }]);
   });
 });
 

@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { baselineKey } from '../../src/codemods/report/baseline.js';
 import { escapeData, escapeProperty } from '../../src/codemods/report/github.js';
 import {
   BaselineError,
@@ -12,9 +11,10 @@ import {
   readBaseline,
   scan,
   serializeBaseline,
-  updatedBaseline,
+  updatedStaticCounts,
   writeBaseline,
 } from '../../src/codemods/index.js';
+import type { StaticCounts } from '../../src/codemods/index.js';
 import type { FormatContext, ScanResult } from '../../src/codemods/index.js';
 import { sarifErrors } from '../support/sarif-schema.js';
 import { createTempProject } from '../support/temp-project.js';
@@ -34,7 +34,7 @@ describe('report formats', () => {
   it('stylish: grouped by file like ESLint, totals, counts per rule, no colour unless asked', () => {
     const text = FORMATTERS.stylish(buildReport(result), context);
     assert.doesNotMatch(text, ANSI);
-    assert.match(text, /^fixtures\/polls\/handlers\/questions\.ts\n {2}8:32 +warning +`for await` over an ORM QuerySet/m);
+    assert.match(text, /^fixtures\/polls\/handlers\/questions\.ts\n {2}8:69 +warning +`for await` over an ORM QuerySet/m);
     assert.match(text, /✖ 19 problems \(2 errors, 17 warnings\) in 5 files/);
     assert.match(text, /By rule:\n {4}allow-async-unsafe {8}1 warning\n {4}async-outside-connection {2}14 warnings\n {4}floating-async-call {7}1 error/);
     assert.match(text, /Gate failed: 2 errors\./);
@@ -82,7 +82,7 @@ describe('report formats', () => {
     assert.equal(run.results.length, 19);
     assert.deepEqual([...new Set(run.results.map((entry) => entry.level))].sort(), ['error', 'warning']);
 
-    const everything = compareWithBaseline(result.findings, { 'fixtures/polls/legacy.ts': { 'sync-to-async-wrapper': { count: 2 } } }, join(repositoryRoot, 'b.json'), result.files);
+    const everything = compareWithBaseline(result.findings, new Map([['fixtures/polls/legacy.ts', new Map([['sync-to-async-wrapper', 2]])]]), join(repositoryRoot, 'b.json'), result.files, repositoryRoot);
     const suppressed = JSON.parse(FORMATTERS.sarif(buildReport(result, { baseline: everything }), context)) as { runs: { results: { suppressions?: unknown[] }[] }[] };
     assert.deepEqual(sarifErrors(suppressed), []);
     assert.equal(suppressed.runs[0]?.results.filter((entry) => entry.suppressions).length, 2);
@@ -102,7 +102,7 @@ describe('report formats', () => {
     assert.equal(lines.filter((line) => line.startsWith('::')).length, 19);
     assert.ok(
       lines.includes(
-        '::error file=fixtures/polls/scripts/report.ts,line=12,col=21,endLine=12,endColumn=43,title=orm-migrate(sync-in-async-context)::`Choice.objects.count()` is a sync ORM call inside a newConnection() block: it throws SynchronousOnlyOperation; use `await Choice.objects.acount()`',
+        '::error file=fixtures/polls/scripts/report.ts,line=12,col=36,endLine=12,endColumn=43,title=orm-migrate(sync-in-async-context)::`Choice.objects.count()` is a sync ORM call inside a newConnection() block: it throws SynchronousOnlyOperation; use `await Choice.objects.acount()`',
       ),
     );
     assert.ok(lines.some((line) => line.startsWith('::warning file=fixtures/polls/legacy.ts,line=6,col=10,')));
@@ -127,58 +127,56 @@ describe('gate', () => {
   });
 });
 
-describe('baseline', () => {
+describe('baseline (the static half)', () => {
   let result: ScanResult;
   const project = createTempProject();
-  const baselinePath = project.path('ci/orm-migrate-baseline.json');
+  const baselinePath = project.path('ci/baseline.json');
+  const read = (): StaticCounts => readBaseline(baselinePath, repositoryRoot).baseline.static ?? new Map();
   before(async () => {
     result = await scan({ cwd: repositoryRoot, paths: ['fixtures/polls'], types: false });
   });
   after(() => project.remove());
 
-  it('is written sorted, with forward-slash paths relative to its own directory, and read back', () => {
-    writeBaseline(baselinePath, updatedBaseline(undefined, result.findings, join(project.dir, 'ci'), result.files));
-    const text = project.read('ci/orm-migrate-baseline.json');
-    const counts = readBaseline(baselinePath);
-    const keys = Object.keys(counts);
+  it('is written sorted, with forward-slash paths relative to the working directory, and read back', () => {
+    writeBaseline(baselinePath, { runtime: null, static: updatedStaticCounts(null, result.findings, repositoryRoot, result.files) });
+    const text = project.read('ci/baseline.json');
+    const counts = read();
+    const keys = [...counts.keys()];
     assert.deepEqual(keys, [...keys].sort());
-    assert.ok(keys.every((key) => key.includes('fixtures/polls/') && key.startsWith('../') && !key.includes('\\')), keys.join());
-    const handlers = keys.find((key) => key.endsWith('handlers/questions.ts'));
-    assert.ok(handlers);
-    assert.deepEqual(counts[handlers], { 'async-outside-connection': { count: 8 }, 'floating-async-call': { count: 1 } });
-    assert.equal(serializeBaseline(counts), text);
+    assert.ok(keys.every((key) => key.startsWith('fixtures/polls/') && !key.includes('\\')), keys.join());
+    assert.deepEqual(Object.fromEntries(counts.get('fixtures/polls/handlers/questions.ts') ?? []), { 'async-outside-connection': 8, 'floating-async-call': 1 });
+    assert.equal(serializeBaseline({ runtime: null, static: counts }), text);
     assert.ok(text.endsWith('}\n'));
   });
 
   it('within the counts: everything suppressed, nothing increased, nothing dropped', () => {
-    const comparison = compareWithBaseline(result.findings, readBaseline(baselinePath), baselinePath, result.files);
+    const comparison = compareWithBaseline(result.findings, read(), baselinePath, result.files, repositoryRoot);
     assert.equal(comparison.suppressed.size, 19);
     assert.deepEqual([comparison.increased, comparison.decreased, comparison.stale, comparison.dropped], [[], [], [], 0]);
     assert.equal(buildReport(result, { baseline: comparison }).gate.passed, true);
   });
 
   it('new and increased counts fail; decreased counts are tallied; stale entries are listed', () => {
-    const counts = readBaseline(baselinePath);
-    const key = (suffix: string): string => Object.keys(counts).find((path) => path.endsWith(suffix)) as string;
-    delete counts[key('legacy.ts')];
-    (counts[key('handlers/questions.ts')] as Record<string, { count: number }>)['async-outside-connection'] = { count: 6 };
-    (counts[key('services/votes.ts')] as Record<string, { count: number }>)['async-outside-connection'] = { count: 5 };
-    counts[baselineKey(join(project.dir, 'ci'), join(repositoryRoot, 'fixtures/polls/models.ts'))] = { 'floating-async-call': { count: 1 } };
-    counts['../gone/deleted.ts'] = { 'allow-async-unsafe': { count: 2 } };
-    const comparison = compareWithBaseline(result.findings, counts, baselinePath, result.files);
+    const counts = read();
+    counts.delete('fixtures/polls/legacy.ts');
+    counts.get('fixtures/polls/handlers/questions.ts')?.set('async-outside-connection', 6);
+    counts.get('fixtures/polls/services/votes.ts')?.set('async-outside-connection', 5);
+    counts.set('fixtures/polls/models.ts', new Map([['floating-async-call', 1]]));
+    counts.set('gone/deleted.ts', new Map([['allow-async-unsafe', 2]]));
+    const comparison = compareWithBaseline(result.findings, counts, baselinePath, result.files, repositoryRoot);
     assert.deepEqual(
-      comparison.increased.map((entry) => [entry.file.replace(/^.*fixtures\//, ''), entry.rule, entry.recorded, entry.current]),
+      comparison.increased.map((entry) => [entry.file, entry.rule, entry.recorded, entry.current]),
       [
-        ['polls/handlers/questions.ts', 'async-outside-connection', 6, 8],
-        ['polls/legacy.ts', 'sync-to-async-wrapper', 0, 2],
+        ['fixtures/polls/handlers/questions.ts', 'async-outside-connection', 6, 8],
+        ['fixtures/polls/legacy.ts', 'sync-to-async-wrapper', 0, 2],
       ],
     );
     assert.deepEqual(comparison.decreased.map((entry) => [entry.rule, entry.recorded, entry.current]), [['async-outside-connection', 5, 3]]);
     assert.deepEqual(
-      comparison.stale.map((entry) => [entry.file.replace(/^.*fixtures\//, ''), entry.rule, entry.fileExists]),
+      comparison.stale.map((entry) => [entry.file, entry.rule, entry.fileExists]),
       [
-        ['polls/models.ts', 'floating-async-call', true],
-        ['../gone/deleted.ts', 'allow-async-unsafe', false],
+        ['fixtures/polls/models.ts', 'floating-async-call', true],
+        ['gone/deleted.ts', 'allow-async-unsafe', false],
       ],
     );
     assert.equal(comparison.dropped, 2 + 2 + 1);
@@ -189,20 +187,23 @@ describe('baseline', () => {
   });
 
   it('a file outside this scan keeps its entry when it still exists, loses it when it is gone', () => {
-    const previous = { '../elsewhere.ts': { 'allow-async-unsafe': { count: 1 } }, '../missing.ts': { 'allow-async-unsafe': { count: 1 } } };
     project.write('elsewhere.ts', '');
-    const next = updatedBaseline(previous, [], join(project.dir, 'ci'), []);
-    assert.deepEqual(next, { '../elsewhere.ts': { 'allow-async-unsafe': { count: 1 } } });
+    const previous: StaticCounts = new Map([
+      ['elsewhere.ts', new Map([['allow-async-unsafe', 1]])],
+      ['missing.ts', new Map([['allow-async-unsafe', 1]])],
+    ]);
+    const next = updatedStaticCounts(previous, [], project.dir, []);
+    assert.deepEqual([...next.keys()], ['elsewhere.ts']);
   });
 
   it('a malformed baseline names the file and the entry', () => {
-    project.write('bad.json', JSON.stringify({ 'src/a.ts': { 'async-outside-connection': { count: 0 } } }));
+    project.write('bad.json', JSON.stringify({ version: 2, static: { 'src/a.ts': { 'async-outside-connection': { count: -1 } } } }, null, 2));
     assert.throws(() => readBaseline(project.path('bad.json')), (error: Error) => {
       assert.ok(error instanceof BaselineError);
-      assert.equal(error.message, `${project.path('bad.json')}: "src/a.ts › async-outside-connection" must be { "count": N } with N a positive integer`);
+      assert.equal(error.message, `${project.path('bad.json')}:4: src/a.ts → async-outside-connection must be { "count": N } with N an integer >= 0`);
       return true;
     });
     project.write('worse.json', '[');
-    assert.throws(() => readBaseline(project.path('worse.json')), /worse\.json: is not valid JSON/);
+    assert.throws(() => readBaseline(project.path('worse.json')), /worse\.json:1: the baseline is not valid JSON/);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +14,18 @@ interface Line {
   code?: string;
   test?: string;
 }
+/** A finished test run's record, as the orm-migrate/mocha plugin and the runtime write it. */
 const jsonl = (lines: Line[]) =>
-  lines.map((l) => JSON.stringify({ code: 'ORM_ASYNC_NO_CONNECTION', method: 'aget', model: 'Question', pid: 1, ...l })).join('\n') + '\n';
+  [
+    { kind: 'run', run: 'r1', pid: 1, startedAt: '2026-01-01T00:00:00.000Z' },
+    ...lines.map((l) => ({ code: 'ORM_ASYNC_NO_CONNECTION', method: 'aget', model: 'Question', pid: 1, run: 'r1', ...l })),
+    { kind: 'run-end', run: 'r1', pid: 1 },
+  ]
+    .map((line) => JSON.stringify(line))
+    .join('\n') + '\n';
 
-describe('orm-migrate gate (child process)', () => {
+describe('orm-migrate gate (child process)', function () {
+  this.timeout(60_000); // several CLI runs per test on a shared 2-core machine
   let dir: string;
   const gate = (...args: string[]) => spawnSync(process.execPath, [bin, 'gate', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ORM_MIGRATE_WARNINGS_FILE: '' } });
   beforeEach(() => {
@@ -39,7 +47,7 @@ describe('orm-migrate gate (child process)', () => {
     assert.match(update.stdout, /\+ app\/views\.ts:10:5 Question\.aget\(\) ORM_ASYNC_NO_CONNECTION ×2/);
     const saved = readFileSync(join(dir, '.orm-migrate/baseline.json'), 'utf8');
     assert.deepEqual(JSON.parse(saved), {
-      version: 1,
+      version: 2,
       runtime: {
         'app/views.ts:10:5': { ORM_ASYNC_NO_CONNECTION: { call: 'Question.aget', count: 2 } },
         'app/views.ts:20:9': { ORM_ASYNC_NO_CONNECTION: { call: 'Question.acount', count: 1 } },
@@ -109,11 +117,88 @@ describe('orm-migrate gate (child process)', () => {
     writeFileSync(join(dir, 'w.jsonl'), jsonl(base) + '{"code": "X", "method": "aget", "model": "Q", "site": "a.ts:1:1", "pid": 1}\nnot json\n');
     const bad = gate('--warnings', 'w.jsonl');
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /w\.jsonl:5: not valid JSON/);
+    assert.match(bad.stderr, /w\.jsonl:7: not valid JSON/);
     writeFileSync(join(dir, 'w.jsonl'), jsonl(base));
     writeFileSync(join(dir, 'b.json'), '{\n  "version": 1,\n  "runtime": {\n    "a.ts:1:1": { "X": { "call": "Q.aget", "count": -1 } }\n  }\n}\n');
     const badBaseline = gate('--warnings', 'w.jsonl', '--baseline', 'b.json');
     assert.equal(badBaseline.status, 2);
     assert.match(badBaseline.stderr, /b\.json:4: a\.ts:1:1 → X must be \{ "call": string, "count": integer >= 0 \}/);
+  });
+
+  it('--update-baseline prints what was recorded, not a failure list', () => {
+    writeFileSync(join(dir, 'w.jsonl'), jsonl(base));
+    const update = gate('--warnings', 'w.jsonl', '--update-baseline');
+    assert.equal(update.status, 0, update.stderr);
+    assert.doesNotMatch(update.stdout, /✖|new site|no baseline at/);
+    assert.match(update.stdout, /^ {2}app\/views\.ts:10:5 {2}Question\.aget\(\) {2}ORM_ASYNC_NO_CONNECTION {2}×2$/m);
+    assert.match(update.stdout, /^ {2}app\/views\.ts:20:9 {2}Question\.acount\(\) {2}ORM_ASYNC_NO_CONNECTION {2}×1$/m);
+  });
+
+  it('sites sort by file, then line and column as numbers', () => {
+    writeFileSync(join(dir, 'w.jsonl'), jsonl([{ site: 'app/a.ts:17:51' }, { site: 'app/a.ts:8:69' }, { site: 'app/a.ts:8:7' }, { site: 'app/a.ts:100:1' }]));
+    const json = gate('--warnings', 'w.jsonl', '--format', 'json');
+    const order = ['app/a.ts:8:7', 'app/a.ts:8:69', 'app/a.ts:17:51', 'app/a.ts:100:1'];
+    assert.deepEqual((JSON.parse(json.stdout) as { added: Array<{ site: string }> }).added.map((a) => a.site), order);
+    gate('--warnings', 'w.jsonl', '--update-baseline');
+    assert.deepEqual(Object.keys((JSON.parse(readFileSync(join(dir, '.orm-migrate/baseline.json'), 'utf8')) as { runtime: object }).runtime), order);
+  });
+
+  describe('one baseline file for both halves', () => {
+    const source = [
+      "import { defineModel, fields } from 'orm-migrate/runtime';",
+      "export const Question = defineModel('Question', { table: 'q', fields: { id: fields.autoId() } });",
+      'export async function detail(id: number) {',
+      '  return Question.objects.aget({ pk: id });',
+      '}',
+      '',
+    ].join('\n');
+    const scanCli = (...args: string[]) => spawnSync(process.execPath, [bin, 'scan', ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+
+    it('gate --scan against a baseline without a static part says so and how to record it', () => {
+      writeFileSync(join(dir, 'app.ts'), source);
+      writeFileSync(join(dir, 'w.jsonl'), jsonl(base));
+      assert.equal(gate('--warnings', 'w.jsonl', '--update-baseline').status, 0);
+      const run = gate('--warnings', 'w.jsonl', '--scan', '.');
+      assert.equal(run.status, 1, run.stdout + run.stderr);
+      assert.match(run.stdout, /the baseline \.orm-migrate\/baseline\.json has no static part \(it was recorded without --scan\): record it with npx orm-migrate gate --warnings w\.jsonl --scan \. --update-baseline/);
+      assert.doesNotMatch(run.stdout, /✖ static/, 'not every finding listed as new');
+    });
+
+    it('scan --update-baseline and gate --update-baseline write the two halves of the same file, and both pass on it', () => {
+      writeFileSync(join(dir, 'app.ts'), source);
+      writeFileSync(join(dir, 'w.jsonl'), jsonl(base));
+      const scanned = scanCli('.', '--no-types', '--update-baseline');
+      assert.equal(scanned.status, 0, scanned.stdout + scanned.stderr);
+      assert.match(scanned.stdout, /Baseline written to \.orm-migrate\/baseline\.json: 1 finding in 1 file\/rule entry\./);
+      assert.equal(gate('--warnings', 'w.jsonl', '--update-baseline').status, 0);
+      const saved = JSON.parse(readFileSync(join(dir, '.orm-migrate/baseline.json'), 'utf8')) as { version: number; runtime: object; static: object };
+      assert.equal(saved.version, 2);
+      assert.deepEqual(saved.static, { 'app.ts': { 'async-outside-connection': { count: 1 } } }, 'the gate kept the static half scan wrote');
+      assert.deepEqual(Object.keys(saved.runtime), ['app/views.ts:10:5', 'app/views.ts:20:9']);
+      assert.equal(scanCli('.', '--no-types', '--baseline', '.orm-migrate/baseline.json').status, 0);
+      const both = gate('--warnings', 'w.jsonl', '--scan', '.');
+      assert.equal(both.status, 0, both.stdout + both.stderr);
+    });
+
+    it('reads the older files (version 1, scan\'s suppressions shape) and names a file of unknown shape', () => {
+      writeFileSync(join(dir, 'app.ts'), source);
+      writeFileSync(join(dir, 'w.jsonl'), jsonl(base));
+      mkdirSync(join(dir, 'ci'));
+      writeFileSync(join(dir, 'ci/old-scan.json'), JSON.stringify({ '../app.ts': { 'async-outside-connection': { count: 1 } } }));
+      assert.equal(scanCli('.', '--no-types', '--baseline', 'ci/old-scan.json').status, 0, 'paths relative to the old file still match');
+      writeFileSync(
+        join(dir, 'v1.json'),
+        JSON.stringify({ version: 1, runtime: { 'app/views.ts:10:5': { ORM_ASYNC_NO_CONNECTION: { call: 'Question.aget', count: 2 } }, 'app/views.ts:20:9': { ORM_ASYNC_NO_CONNECTION: { call: 'Question.acount', count: 1 } } }, static: { 'app.ts': { 'async-outside-connection': 1 } } }),
+      );
+      const v1 = gate('--warnings', 'w.jsonl', '--baseline', 'v1.json', '--scan', '.');
+      assert.equal(v1.status, 0, v1.stdout + v1.stderr);
+      writeFileSync(join(dir, 'odd.json'), JSON.stringify({ sites: [1, 2] }));
+      const odd = gate('--warnings', 'w.jsonl', '--baseline', 'odd.json');
+      assert.equal(odd.status, 2);
+      assert.match(odd.stderr, /odd\.json:1: not an orm-migrate baseline/);
+      const oddScan = scanCli('.', '--no-types', '--baseline', 'odd.json');
+      assert.equal(oddScan.status, 2);
+      assert.match(oddScan.stderr, /odd\.json:1: not an orm-migrate baseline/);
+    });
   });
 });

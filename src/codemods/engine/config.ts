@@ -2,7 +2,8 @@
  * The scan configuration: `orm-migrate.config.json`, or the `"ormMigrate"` key of package.json.
  * Every key is validated; an unknown key is an error too, so a typo never silently does nothing.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { globBase, hasGlobMagic } from './glob.js';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   ASYNC_TO_SYNC,
@@ -195,11 +196,37 @@ function fromPackageJson(file: string, raw: unknown): LoadedConfig | undefined {
   };
 }
 
+/** The nearest `orm-migrate.config.json` / package.json `"ormMigrate"` from `start` upward (the search stops at the first package.json). */
+function nearestConfig(start: string): LoadedConfig {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const configFile = join(dir, CONFIG_FILE_NAME);
+    if (existsSync(configFile)) return { ...validateConfig(readJson(configFile), configFile), baseDir: dir, source: configFile };
+    const packageFile = join(dir, 'package.json');
+    if (existsSync(packageFile)) {
+      return fromPackageJson(packageFile, readJson(packageFile)) ?? { ...defaultConfig(), baseDir: dir, source: undefined };
+    }
+    if (dirname(dir) === dir) return { ...defaultConfig(), baseDir: start, source: undefined };
+  }
+}
+
+/** Where the config search starts for a scanned path: its directory (a glob's leading directory). */
+function searchStart(cwd: string, path: string): string {
+  const absolute = resolve(cwd, hasGlobMagic(path) ? globBase(toSlashes(path)) : path);
+  try {
+    return statSync(absolute).isDirectory() ? absolute : dirname(absolute);
+  } catch {
+    return dirname(absolute);
+  }
+}
+
+const toSlashes = (path: string): string => path.split('\\').join('/');
+
 /**
- * Loads the config: the given file, or the nearest `orm-migrate.config.json` / package.json
- * `"ormMigrate"` from `cwd` upward (the search stops at the first package.json).
+ * Loads the config: the given file, or the one found from each scanned path upward (ESLint 10
+ * looks it up from each file; here all the paths of one run must share one config, or it is an
+ * error naming both files). Without paths the search starts at `cwd`.
  */
-export function loadConfig(cwd: string, explicitFile?: string): LoadedConfig {
+export function loadConfig(cwd: string, explicitFile?: string, paths: readonly string[] = ['.']): LoadedConfig {
   if (explicitFile !== undefined) {
     const file = isAbsolute(explicitFile) ? explicitFile : resolve(cwd, explicitFile);
     if (!existsSync(file)) throw new ConfigError(file, undefined, 'does not exist');
@@ -211,13 +238,22 @@ export function loadConfig(cwd: string, explicitFile?: string): LoadedConfig {
     }
     return { ...validateConfig(raw, file), baseDir: dirname(file), source: file };
   }
-  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
-    const configFile = join(dir, CONFIG_FILE_NAME);
-    if (existsSync(configFile)) return { ...validateConfig(readJson(configFile), configFile), baseDir: dir, source: configFile };
-    const packageFile = join(dir, 'package.json');
-    if (existsSync(packageFile)) {
-      return fromPackageJson(packageFile, readJson(packageFile)) ?? { ...defaultConfig(), baseDir: dir, source: undefined };
+  const starts = [...new Set((paths.length > 0 ? paths : ['.']).map((path) => searchStart(cwd, path)))];
+  let chosen: { config: LoadedConfig; path: string } | undefined;
+  for (const [index, start] of starts.entries()) {
+    const config = nearestConfig(start);
+    if (!chosen) {
+      chosen = { config, path: paths[index] ?? '.' };
+      continue;
     }
-    if (dirname(dir) === dir) return { ...defaultConfig(), baseDir: resolve(cwd), source: undefined };
+    if (config.source !== chosen.config.source || (config.source === undefined && config.baseDir !== chosen.config.baseDir)) {
+      const name = (loaded: LoadedConfig) => loaded.source ?? `no config (defaults, project ${loaded.baseDir})`;
+      throw new ConfigError(
+        '--config',
+        undefined,
+        `the scanned paths have different configs: ${chosen.path} uses ${name(chosen.config)}, ${paths[index] ?? start} uses ${name(config)}; scan them separately or pass --config`,
+      );
+    }
   }
+  return chosen?.config ?? nearestConfig(resolve(cwd));
 }

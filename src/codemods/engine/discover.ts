@@ -22,10 +22,22 @@ export interface DiscoveryOptions {
   configBaseDir: string;
 }
 
+/**
+ * Input the scan could not look at: a pattern that matched no file, a file or directory it could
+ * not read. The CLI reports each and exits 2 (the first kind only unless --no-error-on-unmatched-pattern).
+ */
+export interface InputProblem {
+  kind: 'unmatched-pattern' | 'unreadable';
+  /** The pattern as given, or the absolute path. */
+  path: string;
+  message: string;
+}
+
 export interface DiscoveryResult {
   /** Absolute paths, sorted, without duplicates. */
   files: string[];
   notes: string[];
+  problems: InputProblem[];
 }
 
 /** A path argument that names nothing: bad usage. */
@@ -71,11 +83,19 @@ function isIgnored(path: string, isDirectory: boolean, ignores: readonly IgnoreF
   return verdict === true;
 }
 
-function walk(directory: string, ignores: IgnoreFile[], onFile: (path: string) => void): void {
+/** Why a path could not be read, in the words of its error code. */
+export function unreadable(path: string, what: 'file' | 'directory', error: unknown): InputProblem {
+  const code = (error as NodeJS.ErrnoException).code ?? String(error);
+  return { kind: 'unreadable', path, message: `cannot read the ${what} ${path} (${code})` };
+}
+
+function walk(directory: string, ignores: IgnoreFile[], onFile: (path: string) => void, problems: InputProblem[]): void {
   let entries;
   try {
     entries = readdirSync(directory, { withFileTypes: true });
-  } catch {
+  } catch (error) {
+    // Never skipped silently: a scan that could not look everywhere must not pass as clean.
+    problems.push(unreadable(directory, 'directory', error));
     return;
   }
   const local = entries.some((entry) => entry.name === '.gitignore' && entry.isFile())
@@ -86,9 +106,20 @@ function walk(directory: string, ignores: IgnoreFile[], onFile: (path: string) =
     const path = join(directory, entry.name);
     if (entry.isDirectory()) {
       if (SKIPPED_DIRECTORIES.has(entry.name) || isIgnored(path, true, active)) continue;
-      walk(path, active, onFile);
-    } else if (entry.isFile() && isSourceFile(entry.name) && !isIgnored(path, false, active)) {
-      onFile(path);
+      walk(path, active, onFile, problems);
+    } else if (isSourceFile(entry.name) && !isIgnored(path, false, active)) {
+      if (entry.isFile()) {
+        onFile(path);
+      } else if (entry.isSymbolicLink()) {
+        // A link to a source file is scanned; a dangling one is reported (links to directories are not followed).
+        try {
+          if (statSync(path).isFile()) onFile(path);
+        } catch (error) {
+          problems.push(unreadable(path, 'file', error));
+        }
+      } else {
+        problems.push({ kind: 'unreadable', path, message: `cannot read ${path}: not a regular file` });
+      }
     }
   }
 }
@@ -96,6 +127,7 @@ function walk(directory: string, ignores: IgnoreFile[], onFile: (path: string) =
 export function discoverFiles(options: DiscoveryOptions): DiscoveryResult {
   const found = new Set<string>();
   const notes: string[] = [];
+  const problems: InputProblem[] = [];
   const patterns = options.patterns.length > 0 ? options.patterns : ['.'];
 
   for (const pattern of patterns) {
@@ -103,7 +135,12 @@ export function discoverFiles(options: DiscoveryOptions): DiscoveryResult {
     if (existsSync(absolute)) {
       const stats = statSync(absolute);
       if (stats.isDirectory()) {
-        walk(absolute, ancestorIgnores(absolute, options.cwd), (file) => found.add(file));
+        const before = found.size;
+        const problemsBefore = problems.length;
+        walk(absolute, ancestorIgnores(absolute, options.cwd), (file) => found.add(file), problems);
+        if (found.size === before && problems.length === problemsBefore) problems.push({ kind: 'unmatched-pattern', path: pattern, message: `no JavaScript or TypeScript files in ${pattern}` });
+      } else if (!stats.isFile()) {
+        problems.push({ kind: 'unreadable', path: absolute, message: `cannot read ${pattern}: not a regular file` });
       } else if (isSourceFile(absolute)) {
         // A file named explicitly is scanned even when a .gitignore would skip it.
         found.add(absolute);
@@ -117,12 +154,18 @@ export function discoverFiles(options: DiscoveryOptions): DiscoveryResult {
     const matches = globMatcher(absolutePattern);
     const base = globBase(absolutePattern);
     const before = found.size;
+    const problemsBefore = problems.length;
     if (existsSync(base)) {
-      walk(base, ancestorIgnores(base, options.cwd), (file) => {
-        if (matches(toPosix(file))) found.add(file);
-      });
+      walk(
+        base,
+        ancestorIgnores(base, options.cwd),
+        (file) => {
+          if (matches(toPosix(file))) found.add(file);
+        },
+        problems,
+      );
     }
-    if (found.size === before) notes.push(`no files match ${pattern}`);
+    if (found.size === before && problems.length === problemsBefore) problems.push({ kind: 'unmatched-pattern', path: pattern, message: `no files match the pattern ${pattern}` });
   }
 
   const include = options.include.map(globMatcher);
@@ -134,5 +177,5 @@ export function discoverFiles(options: DiscoveryOptions): DiscoveryResult {
       return !exclude.some((matches) => matches(rel));
     })
     .sort();
-  return { files, notes };
+  return { files, notes, problems };
 }

@@ -100,6 +100,8 @@ export interface CandidateFact {
   data: Record<string, string>;
   start: number;
   end: number;
+  /** Where the finding's line:col points when not at `start`: a method call's name (see callSitePosition). */
+  at?: number;
   /** All must hold for the candidate to become a finding. */
   conditions: readonly ConditionFact[];
 }

@@ -131,6 +131,16 @@ export function parseErrorOf(sourceFile: ts.SourceFile): ParseErrorFact | undefi
   };
 }
 
+/**
+ * Where V8 places a call in a stack trace, so a finding's file:line:col is the one the runtime's
+ * warning names for the same call: a method call (`a.b.aget()`, also as the iterable of a
+ * `for await`) is at its method name, anything else at its start.
+ */
+export function callSitePosition(node: ts.Node, sourceFile: ts.SourceFile): { at?: number } {
+  if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) return { at: node.expression.name.getStart(sourceFile) };
+  return {};
+}
+
 class FileAnalyzer {
   private readonly scopes: ScopeTracker;
   private readonly functions: FunctionFact[] = [];
@@ -499,6 +509,7 @@ class FileAnalyzer {
           data: descriptor.data ?? {},
           start: descriptor.node.getStart(sourceFile),
           end: descriptor.node.end,
+          ...callSitePosition(descriptor.node, sourceFile),
           conditions: when as ConditionFact[],
         });
       },

@@ -207,7 +207,7 @@ class ProjectAnalysis {
         const ordered = [...candidate.conditions].sort((a, b) => (a.kind === 'orm' ? 1 : 0) - (b.kind === 'orm' ? 1 : 0));
         if (!ordered.every((condition) => this.conditionHolds(condition, fileIdx))) continue;
         const template = rule.meta.messages[candidate.messageId] ?? candidate.messageId;
-        const from = positionOf(file.lineStarts, candidate.start);
+        const from = positionOf(file.lineStarts, candidate.at ?? candidate.start);
         const to = positionOf(file.lineStarts, candidate.end);
         const finding: Finding = {
           ruleId: candidate.ruleId,

@@ -9,7 +9,8 @@ import { RULES } from '../rules/index.js';
 import { ConfigError, loadConfig } from './config.js';
 import { settleConnectionModule } from './connection-module.js';
 import type { LoadedConfig } from './config.js';
-import { discoverFiles, toPosix } from './discover.js';
+import { discoverFiles, toPosix, unreadable } from './discover.js';
+import type { InputProblem } from './discover.js';
 import type { FileFacts } from './facts.js';
 import { analyzeFile, buildRuleDispatch } from './file-analysis.js';
 import type { OrmSurface, RuleDispatch } from './file-analysis.js';
@@ -85,6 +86,7 @@ function displayPath(cwd: string, file: string): string {
 /** State shared by the steps of one scan. */
 class ScanSession {
   readonly notes: string[] = [];
+  readonly problems: InputProblem[] = [];
   readonly factsByFile = new Map<string, FileFacts>();
   readonly specifierResolver = new SpecifierResolver();
   readonly surface: OrmSurface;
@@ -119,7 +121,7 @@ class ScanSession {
       try {
         text = readFileSync(file, 'utf8');
       } catch (error) {
-        this.notes.push(`could not read ${displayPath(this.cwd, file)}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+        this.problems.push(unreadable(file, 'file', error));
         continue;
       }
       if (this.prefilter(text)) this.texts.set(file, text);
@@ -246,7 +248,7 @@ class ScanSession {
 export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const started = performance.now();
   const cwd = resolve(options.cwd ?? process.cwd());
-  const config = settleConnectionModule(options.config ?? loadConfig(cwd, options.configFile));
+  const config = settleConnectionModule(options.config ?? loadConfig(cwd, options.configFile, options.paths ?? ['.']));
   for (const id of Object.keys(options.ruleOverrides ?? {})) {
     if (!isRuleId(id)) throw new ConfigError('--rule', id, `is not a rule (rules: ${RULE_IDS.join(', ')})`);
   }
@@ -263,6 +265,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   options.onProgress?.({ phase: 'discover', done: 0, total: 0 });
   const discovery = discoverFiles({ cwd, patterns: options.paths ?? ['.'], include: config.include, exclude: config.exclude, configBaseDir: config.baseDir });
   session.notes.push(...discovery.notes);
+  session.problems.push(...discovery.problems);
   phaseDone('discover');
   session.readCandidates(discovery.files);
   const candidates = session.candidates;
@@ -296,6 +299,7 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     files: discovery.files,
     mode: options.types === false || (candidates.length > 0 && untyped.length === candidates.length) ? 'syntactic' : 'type-aware',
     notes: session.notes,
+    problems: session.problems,
     stats: {
       discovered: discovery.files.length,
       parsed: candidates.length,

@@ -1,4 +1,5 @@
 /** Public result types of the scan engine: what `scan` reports and what `fix` will consume. */
+import type { InputProblem } from './discover.js';
 
 export type Severity = 'error' | 'warning';
 export type RuleSetting = 'off' | 'warn' | 'error';
@@ -112,6 +113,8 @@ export interface ScanResult {
   mode: AnalysisMode;
   /** Things the user should know about how the scan ran (fallbacks, unresolved modules). */
   notes: string[];
+  /** Patterns that matched nothing, files and directories that could not be read (the CLI exits 2). */
+  problems: InputProblem[];
   stats: ScanStats;
   connection: ConnectionAnalysis;
   /** Directory paths in reports are relative to. */

@@ -181,6 +181,15 @@ class FixPlanner {
     return { module, reference: existingReference(sourceFile, { module, name }) ?? name };
   }
 
+  /** Plans without rewriting: how many findings fix would leave for a person (scan's "can be rewritten" count subtracts them). */
+  manualFindings(): number {
+    this.collectFindings();
+    this.checkRoots();
+    this.settleSyncCalls();
+    const roots = [...this.roots.values()].filter((entry) => entry.reason).reduce((sum, entry) => sum + entry.findings, 0);
+    return this.manual.reduce((sum, item) => sum + item.findings, 0) + roots;
+  }
+
   run(): FixPlan {
     this.collectFindings();
     this.checkRoots();
@@ -191,6 +200,7 @@ class FixPlanner {
       cwd: this.result.cwd,
       mode: this.result.mode,
       notes: this.result.notes,
+      problems: this.result.problems,
       files,
       unchanged: this.result.files.length - files.length - this.failed.size,
       manual: this.manual,
@@ -669,10 +679,15 @@ class FixPlanner {
   }
 }
 
+/** The findings of this scan that fix's plan would leave as manual (counted as rewriteFiles reports them, without rewriting). */
+export function countManualFindings(result: ScanResult, config: LoadedConfig): number {
+  return new FixPlanner(result, config, selectRules(config, undefined), performance.now()).manualFindings();
+}
+
 export async function planFix(options: FixOptions = {}): Promise<FixPlan> {
   const started = performance.now();
   const cwd = resolve(options.cwd ?? process.cwd());
-  const config = settleConnectionModule(options.config ?? loadConfig(cwd, options.configFile));
+  const config = settleConnectionModule(options.config ?? loadConfig(cwd, options.configFile, options.paths ?? ['.']));
   const rules = selectRules(config, options.rules);
   const result = await scan({
     cwd,

@@ -1,4 +1,5 @@
 /** What `orm-migrate fix` takes and gives back (the programmatic API; the CLI prints it). */
+import type { InputProblem } from '../engine/discover.js';
 import type { LoadedConfig } from '../engine/config.js';
 import type { AnalysisMode, RuleId, ScanProgress } from '../engine/types.js';
 
@@ -54,6 +55,8 @@ export interface FixPlan {
   cwd: string;
   mode: AnalysisMode;
   notes: string[];
+  /** Input the scan could not look at (see ScanResult.problems). */
+  problems: InputProblem[];
   /** Files whose text changes. */
   files: FixedFile[];
   /** Scanned files that stay as they are (and did not fail). */

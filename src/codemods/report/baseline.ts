@@ -1,101 +1,45 @@
 /**
- * The baseline: per file, per rule, how many findings were accepted (ESLint's bulk suppressions
- * shape: `{ "src/a.ts": { "rule-id": { "count": 2 } } }`). Paths are relative to the baseline's
- * directory with forward slashes; keys are sorted so the file diffs cleanly.
+ * The static half of the baseline (file → rule → count, like ESLint's bulk suppressions):
+ * counting scan findings, updating and comparing. The file itself is read and written by
+ * src/gate/baseline.ts, the one baseline module; its paths are relative to the working directory.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import type { StaticCounts } from '../../gate/baseline.js';
 import type { Finding } from '../engine/types.js';
 import { PARSE_ERROR_RULE_ID } from '../engine/types.js';
 import { toPosix } from '../engine/discover.js';
 
-export type BaselineCounts = Record<string, Record<string, { count: number }>>;
-
-/** A baseline file the user must fix (or regenerate with --update-baseline). */
-export class BaselineError extends Error {
-  override name = 'BaselineError';
-  constructor(
-    readonly file: string,
-    readonly key: string | undefined,
-    problem: string,
-  ) {
-    super(key === undefined ? `${file}: ${problem}` : `${file}: "${key}" ${problem}`);
-  }
-}
-
-/** The baseline key of an absolute file path. */
-export function baselineKey(baselineDir: string, file: string): string {
-  return toPosix(relative(baselineDir, file));
-}
-
-export function readBaseline(file: string): BaselineCounts {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new BaselineError(file, undefined, code ? `cannot be read (${code}); create it with --update-baseline` : `is not valid JSON: ${(error as Error).message}`);
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new BaselineError(file, undefined, 'must be a JSON object of file → rule → { "count": N }');
-  const counts: BaselineCounts = {};
-  for (const [path, rules] of Object.entries(raw)) {
-    if (typeof rules !== 'object' || rules === null || Array.isArray(rules)) throw new BaselineError(file, path, 'must be an object of rule → { "count": N }');
-    counts[path] = {};
-    for (const [rule, entry] of Object.entries(rules as Record<string, unknown>)) {
-      const key = `${path} › ${rule}`;
-      if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new BaselineError(file, key, 'must be { "count": N }');
-      const keys = Object.keys(entry);
-      const count = (entry as { count?: unknown }).count;
-      if (keys.length !== 1 || typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
-        throw new BaselineError(file, key, 'must be { "count": N } with N a positive integer');
-      }
-      (counts[path] as Record<string, { count: number }>)[rule] = { count };
-    }
-  }
-  return counts;
+/** The baseline key of an absolute file path: relative to the working directory, forward slashes. */
+export function baselineKey(cwd: string, file: string): string {
+  return toPosix(relative(cwd, file));
 }
 
 /** Findings counted per baseline key and rule (parse errors are never baselined). */
-export function countFindings(findings: readonly Finding[], baselineDir: string): BaselineCounts {
-  const counts: BaselineCounts = {};
+export function countFindings(findings: readonly Finding[], cwd: string): StaticCounts {
+  const counts: StaticCounts = new Map();
   for (const finding of findings) {
     if (finding.ruleId === PARSE_ERROR_RULE_ID) continue;
-    const rules = (counts[baselineKey(baselineDir, finding.file)] ??= {});
-    (rules[finding.ruleId] ??= { count: 0 }).count += 1;
+    const key = baselineKey(cwd, finding.file);
+    const rules = counts.get(key) ?? new Map<string, number>();
+    rules.set(finding.ruleId, (rules.get(finding.ruleId) ?? 0) + 1);
+    counts.set(key, rules);
   }
   return counts;
 }
 
 /**
- * The baseline after this scan: entries for scanned files are replaced by today's counts;
+ * The static half after this scan: entries for scanned files are replaced by today's counts;
  * entries for files outside this scan are kept while the file still exists.
  */
-export function updatedBaseline(previous: BaselineCounts | undefined, findings: readonly Finding[], baselineDir: string, scannedFiles: readonly string[]): BaselineCounts {
-  const next = countFindings(findings, baselineDir);
-  const scanned = new Set(scannedFiles.map((file) => baselineKey(baselineDir, file)));
-  for (const [path, rules] of Object.entries(previous ?? {})) {
-    if (scanned.has(path) || next[path] || !existsSync(resolve(baselineDir, path))) continue;
-    next[path] = rules;
+export function updatedStaticCounts(previous: StaticCounts | null, findings: readonly Finding[], cwd: string, scannedFiles: readonly string[]): StaticCounts {
+  const next = countFindings(findings, cwd);
+  const scanned = new Set(scannedFiles.map((file) => baselineKey(cwd, file)));
+  for (const [path, rules] of previous ?? []) {
+    if (scanned.has(path) || next.has(path) || !existsSync(resolve(cwd, path))) continue;
+    next.set(path, rules);
   }
   return next;
-}
-
-/** Stable, sorted, diff-friendly JSON. */
-export function serializeBaseline(counts: BaselineCounts): string {
-  const sorted: BaselineCounts = {};
-  for (const path of Object.keys(counts).sort()) {
-    const rules = counts[path] ?? {};
-    const names = Object.keys(rules).sort();
-    if (names.length === 0) continue;
-    sorted[path] = {};
-    for (const rule of names) (sorted[path] as Record<string, { count: number }>)[rule] = { count: rules[rule]?.count ?? 0 };
-  }
-  return `${JSON.stringify(sorted, null, 2)}\n`;
-}
-
-export function writeBaseline(file: string, counts: BaselineCounts): void {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, serializeBaseline(counts));
 }
 
 export interface BaselineEntryChange {
@@ -123,15 +67,15 @@ export interface BaselineComparison {
 
 export function compareWithBaseline(
   findings: readonly Finding[],
-  baseline: BaselineCounts,
+  baseline: StaticCounts,
   baselinePath: string,
   scannedFiles: readonly string[],
+  cwd: string,
 ): BaselineComparison {
-  const baselineDir = dirname(baselinePath);
   const groups = new Map<string, Finding[]>();
   for (const finding of findings) {
     if (finding.ruleId === PARSE_ERROR_RULE_ID) continue;
-    const key = `${baselineKey(baselineDir, finding.file)}\0${finding.ruleId}`;
+    const key = `${baselineKey(cwd, finding.file)}\0${finding.ruleId}`;
     const group = groups.get(key);
     if (group) group.push(finding);
     else groups.set(key, [finding]);
@@ -139,7 +83,7 @@ export function compareWithBaseline(
   const comparison: BaselineComparison = { path: baselinePath, suppressed: new Set(), increased: [], decreased: [], stale: [], dropped: 0 };
   for (const [key, group] of groups) {
     const [file = '', rule = ''] = key.split('\0');
-    const recorded = baseline[file]?.[rule]?.count ?? 0;
+    const recorded = baseline.get(file)?.get(rule) ?? 0;
     const current = group.length;
     if (current > recorded) {
       // Like ESLint's suppressions: over the count, every finding of the pair is reported.
@@ -152,13 +96,13 @@ export function compareWithBaseline(
       }
     }
   }
-  const scanned = new Set(scannedFiles.map((file) => baselineKey(baselineDir, file)));
-  for (const [file, rules] of Object.entries(baseline)) {
-    const absolute = isAbsolute(file) ? file : resolve(baselineDir, file);
+  const scanned = new Set(scannedFiles.map((file) => baselineKey(cwd, file)));
+  for (const [file, rules] of baseline) {
+    const absolute = isAbsolute(file) ? file : resolve(cwd, file);
     const fileExists = existsSync(absolute);
     if (fileExists && !scanned.has(file)) continue;
-    for (const [rule, { count }] of Object.entries(rules)) {
-      if (groups.has(`${file}\0${rule}`)) continue;
+    for (const [rule, count] of rules) {
+      if (count === 0 || groups.has(`${file}\0${rule}`)) continue;
       comparison.stale.push({ file, rule, recorded: count, current: 0, fileExists });
       comparison.dropped += count;
     }

@@ -14,6 +14,8 @@ export const formatJson: Formatter = (report, context) => {
     tool: { name: 'orm-migrate', version: context.toolVersion },
     mode: result.mode,
     notes: result.notes,
+    config: result.configSource === undefined ? null : displayPath(context.cwd, result.configSource),
+    problems: result.problems.map((problem) => ({ kind: problem.kind, path: problem.kind === 'unreadable' ? path(problem.path) : problem.path, message: problem.message.split(problem.path).join(problem.kind === 'unreadable' ? path(problem.path) : problem.path) })),
     stats: { discovered: result.stats.discovered, parsed: result.stats.parsed, skippedByPrefilter: result.stats.skippedByPrefilter, durationMs: Math.round(result.stats.durationMs) },
     summary: gate.summary,
     gate: {
