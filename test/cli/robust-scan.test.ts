@@ -51,6 +51,23 @@ describe('scan and fix on files that break parsers (child process)', () => {
     });
   }
 
+  it('a file the parser survives but the binder overflows on is isolated: the other files keep their types', () => {
+    // 1,200 nested blocks: parsed, but binding them overflows the stack (in the syntactic walk too).
+    const deepBlocks = `import { Question } from './models.js';\nexport function z(a: number) {\n${'if (a) {'.repeat(1200)}a++;${'}'.repeat(1200)}\n}\nexport async function g() {\n  return Question.objects.aget({ pk: 1 });\n}\n`;
+    project = createTypedProject({ 'deep.ts': deepBlocks, 'fine.ts': FINE_SOURCE });
+    const child = run(project.dir, ['scan', '.', '--format', 'json']);
+    const report = JSON.parse(child.stdout) as { mode: string; notes: string[]; findings: Finding[] };
+    assert.deepEqual(
+      report.findings.map((finding) => [finding.file, finding.ruleId]),
+      [
+        ['deep.ts', 'parse-error'],
+        ['fine.ts', 'async-outside-connection'],
+      ],
+    );
+    assert.equal(report.mode, 'type-aware');
+    assert.ok(report.notes.every((note) => !/fine\.ts|models\.ts|program of/.test(note)), report.notes.join('\n'));
+  });
+
   it('fix rewrites the other files and names the deep file as an error of the run', () => {
     project = createTypedProject({ 'deep.ts': DEEP_SOURCE, 'fine.ts': FINE_SOURCE });
     const child = run(project.dir, ['fix', '--force']);

@@ -232,28 +232,7 @@ class ScanSession {
     const chunks = chunksOf(files, this.texts, this.options.typeAwareChunkBytes ?? chunkBytesFromEnvironment() ?? DEFAULT_CHUNK_BYTES);
     for (const [index, chunk] of chunks.entries()) {
       if (index > 0) collectGarbage();
-      let typed: TypedProgram;
-      try {
-        typed = factory.create(chunk);
-      } catch (error) {
-        // The binder can overflow on a file the parser survived: this chunk falls back to syntax.
-        if (!isStackOverflow(error)) throw error;
-        this.notes.push(`${displayPath(this.cwd, tsconfig)}: the type checker overflowed the stack on a program of ${chunk.length} file(s); they are matched by following imports syntactically`);
-        this.analyzeWithoutTypes(chunk);
-        continue;
-      }
-      for (const module of typed.unresolvedModules) unresolved.add(module);
-      for (const file of chunk) {
-        const tooDeep = factory.tooDeep.get(file);
-        if (tooDeep !== undefined) {
-          this.factsByFile.set(file, unanalysableFacts(file, `the file is nested too deeply to parse (${tooDeep})`));
-        } else if (typed.reachesOrm) {
-          this.analyzeTyped(file, typed);
-        }
-        // Else nothing this program holds declares the ORM: no file of it can have a finding or call into one.
-        this.texts.delete(file);
-        this.fileDone();
-      }
+      this.analyzeChunk(factory, chunk, unresolved);
     }
     // Free the last chunk's program before the project-wide analysis allocates the findings.
     if (chunks.length > 1) collectGarbage();
@@ -263,6 +242,36 @@ class ScanSession {
       );
     }
     return true;
+  }
+
+  /** One program over `chunk`; when TypeScript overflows the stack building it, each file is retried in its own program. */
+  private analyzeChunk(factory: ProgramFactory, chunk: readonly string[], unresolved: Set<string>): void {
+    let typed: TypedProgram;
+    try {
+      typed = factory.create(chunk);
+    } catch (error) {
+      // The binder can overflow on a file the parser survived: isolate it, then give it the syntactic pass.
+      if (!isStackOverflow(error)) throw error;
+      if (chunk.length > 1) {
+        for (const file of chunk) this.analyzeChunk(factory, [file], unresolved);
+        return;
+      }
+      this.notes.push(`${displayPath(this.cwd, chunk[0] as string)}: the type checker overflowed the stack on it; its calls are matched by following imports syntactically`);
+      this.analyzeWithoutTypes(chunk);
+      return;
+    }
+    for (const module of typed.unresolvedModules) unresolved.add(module);
+    for (const file of chunk) {
+      const tooDeep = factory.tooDeep.get(file);
+      if (tooDeep !== undefined) {
+        this.factsByFile.set(file, unanalysableFacts(file, `the file is nested too deeply to parse (${tooDeep})`));
+      } else if (typed.reachesOrm) {
+        this.analyzeTyped(file, typed);
+      }
+      // Else nothing this program holds declares the ORM: no file of it can have a finding or call into one.
+      this.texts.delete(file);
+      this.fileDone();
+    }
   }
 
   private analyzeTyped(file: string, typed: TypedProgram): void {
