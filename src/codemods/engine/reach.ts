@@ -31,15 +31,26 @@ export interface ReachRules {
 
 const NODE_MODULES = `${sep}node_modules${sep}`;
 
+/** A file's text for the import scan (undefined when it cannot be read). */
+export type TextReader = (file: string) => string | undefined;
+
+export function readTextOrUndefined(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The candidates whose import graph reaches the ORM (the ORM module files themselves included).
- * Texts of files outside `texts` are read on demand; packages under node_modules are not followed.
+ * Other files' texts come from `readText`; packages under node_modules are not followed.
  */
-export function filesReachingOrm(candidates: ReadonlyMap<string, string>, rules: ReachRules): Set<string> {
+export function filesReachingOrm(candidates: Iterable<string>, rules: ReachRules, readText: TextReader): Set<string> {
   const importers = new Map<string, string[]>();
   const seeds: string[] = [];
   const visited = new Set<string>();
-  const queue = [...candidates.keys()];
+  const queue = [...candidates];
   for (const file of queue) visited.add(file);
   while (queue.length > 0) {
     const file = queue.pop() as string;
@@ -47,14 +58,8 @@ export function filesReachingOrm(candidates: ReadonlyMap<string, string>, rules:
       seeds.push(file);
       continue;
     }
-    let text = candidates.get(file);
-    if (text === undefined) {
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch {
-        continue;
-      }
-    }
+    const text = readText(file);
+    if (text === undefined) continue;
     for (const specifier of moduleSpecifiersOf(text)) {
       if (rules.isOrmSpecifier(specifier)) {
         seeds.push(file);

@@ -14,7 +14,7 @@ import { analyzeFile, buildRuleDispatch, isStackOverflow, unanalysableFacts } fr
 import type { OrmSurface, RuleDispatch } from './file-analysis.js';
 import { SpecifierResolver } from './module-resolution.js';
 import { ModuleKeys, isPathSpecifier } from './module-keys.js';
-import { filesReachingOrm } from './reach.js';
+import { filesReachingOrm, readTextOrUndefined } from './reach.js';
 import type { ReachRules } from './reach.js';
 import { OriginResolver } from './origin-resolver.js';
 import { buildPrefilter, hasReexport } from './prefilter.js';
@@ -107,6 +107,15 @@ class ScanSession {
   readonly connectionKeys: ModuleKeys;
   /** Files the prefilter passed whose imports never lead to the ORM: not parsed. */
   unreachable = 0;
+  private syntacticReaching: Set<string> | undefined;
+  /** Texts the import scan read beyond the candidates (each file read once per scan). */
+  private readonly reachTexts = new Map<string, string | undefined>();
+  private readonly readForReach = (file: string): string | undefined => {
+    const candidate = this.texts.get(file);
+    if (candidate !== undefined) return candidate;
+    if (!this.reachTexts.has(file)) this.reachTexts.set(file, readTextOrUndefined(file));
+    return this.reachTexts.get(file);
+  };
   private done = 0;
 
   constructor(
@@ -139,9 +148,14 @@ class ScanSession {
    * they name the async-unsafe environment variable. The others are dropped unparsed.
    */
   reachingFiles(files: readonly string[], rules: ReachRules): string[] {
-    const texts = new Map<string, string>();
-    for (const file of files) texts.set(file, this.texts.get(file) as string);
-    const reaching = filesReachingOrm(texts, rules);
+    let reaching: Set<string>;
+    if (rules === this.syntacticReach) {
+      // The same rules for every group: one pass over all candidates serves them all.
+      this.syntacticReaching ??= filesReachingOrm(this.texts.keys(), rules, this.readForReach);
+      reaching = this.syntacticReaching;
+    } else {
+      reaching = filesReachingOrm(files, rules, this.readForReach);
+    }
     const kept = files.filter((file) => reaching.has(file) || (this.texts.get(file) as string).includes(ALLOW_ASYNC_UNSAFE_ENV));
     if (kept.length < files.length) {
       const keep = new Set(kept);
