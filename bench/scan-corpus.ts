@@ -159,7 +159,8 @@ const findingsPerModule = {
   'sync-to-async-wrapper': 2 * 1,
 };
 
-export function writeScanCorpus(root: string, options: CorpusOptions): CorpusStats {
+/** package.json, tsconfig.json, the runtime stub, src/models.ts and src/decoys.ts; returns their line count. */
+export function writeCorpusBase(root: string): number {
   const src = join(root, 'src');
   mkdirSync(src, { recursive: true });
   let lines = 0;
@@ -172,8 +173,16 @@ export function writeScanCorpus(root: string, options: CorpusOptions): CorpusSta
   write(join(root, 'orm-runtime.d.ts'), runtimeStub);
   write(join(src, 'models.ts'), models);
   write(join(src, 'decoys.ts'), decoys);
+  return lines;
+}
+
+export function writeScanCorpus(root: string, options: CorpusOptions): CorpusStats {
+  const src = join(root, 'src');
+  let lines = writeCorpusBase(root);
   for (let index = 0; index < options.modules; index += 1) {
-    write(join(src, `module${index}.ts`), moduleSource(index));
+    const text = moduleSource(index);
+    writeFileSync(join(src, `module${index}.ts`), text);
+    lines += text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
   }
   const expectedFindings: Record<string, number> = {};
   for (const [rule, perModule] of Object.entries(findingsPerModule)) expectedFindings[rule] = perModule * options.modules;

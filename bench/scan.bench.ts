@@ -2,17 +2,22 @@
  * npm run bench:scan — `orm-migrate scan` against `tsc --noEmit` and ast-grep on the same
  * synthetic corpus, in one run: medians of several interleaved repetitions, ratios, peak RSS.
  *
- * Targets (issue 3): type-aware ≤ 0.5× tsc --noEmit; --no-types ≤ 2× ast-grep; peak RSS ≤ 500 MB.
- * Also timed: the floor under --no-types, TypeScript's parser alone over the same files.
- * BENCH_REPS (default 3) and BENCH_MODULES (default 2000) change the size of the run.
+ * Three corpora (issue 11): the main one, a denser one (two awaited ORM calls per function) and a
+ * monorepo of 22 tsconfigs that never imports the ORM. Targets: type-aware ≤ 0.5× tsc --noEmit;
+ * --no-types ≤ 1.6× the parse-only floor (TypeScript's parser alone over the same files); on the
+ * monorepo, type-aware ≤ 1.5× --no-types; peak RSS ≤ 500 MB. ast-grep stays as a reference.
+ * BENCH_REPS (default 3), BENCH_MODULES / BENCH_DENSITY_MODULES (2000), BENCH_MONOREPO_PACKAGES
+ * (22) × BENCH_MONOREPO_FILES (90) and BENCH_CORPORA (main,density,monorepo) size the run.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeDensityCorpus, writeNoOrmMonorepo } from './more-corpora.js';
 import { writeScanCorpus } from './scan-corpus.js';
+import type { CorpusStats } from './scan-corpus.js';
 
 const require = createRequire(import.meta.url);
 const repositoryRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -22,6 +27,10 @@ const GNU_TIME = '/usr/bin/time';
 
 const repetitions = Number(process.env.BENCH_REPS ?? 3);
 const modules = Number(process.env.BENCH_MODULES ?? 2000);
+const densityModules = Number(process.env.BENCH_DENSITY_MODULES ?? 2000);
+const monorepoPackages = Number(process.env.BENCH_MONOREPO_PACKAGES ?? 22);
+const monorepoFiles = Number(process.env.BENCH_MONOREPO_FILES ?? 90);
+const selectedCorpora = (process.env.BENCH_CORPORA ?? 'main,density,monorepo').split(',').filter((name) => name !== '');
 
 /** ast-grep's native binary: the platform package's, else the one the CLI package installed. */
 function astGrepBinary(): string {
@@ -86,80 +95,119 @@ function verifyFindings(reportFile: string, expected: Record<string, number>, la
   if (wanted !== got) throw new Error(`${label} found ${got}, the corpus has ${wanted}`);
 }
 
-function main(): void {
-  if (!existsSync(join(repositoryRoot, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first (npm run bench:scan does)');
+interface CorpusRun {
+  name: string;
+  write(root: string): CorpusStats;
+  /** Directory ast-grep and the parse floor read. */
+  sourceDir: string;
+  /** Which tools run on it (all by default). */
+  tools: ToolId[];
+}
+
+type ToolId = 'typed' | 'untyped' | 'tsc' | 'astGrep' | 'floor';
+
+function toolsFor(ids: readonly ToolId[], sourceDir: string): Map<ToolId, Tool> {
+  const all: Record<ToolId, Tool> = {
+    typed: { name: 'orm-migrate scan (type-aware)', command: process.execPath, args: [bin, 'scan', '.'], okStatus: [0, 1] },
+    untyped: { name: 'orm-migrate scan --no-types', command: process.execPath, args: [bin, 'scan', '.', '--no-types'], okStatus: [0, 1] },
+    tsc: { name: 'tsc --noEmit', command: process.execPath, args: [tscBin, '--noEmit', '-p', '.'], okStatus: [0] },
+    astGrep: { name: 'ast-grep -p $X.aexists()', command: astGrepBinary(), args: ['run', '--pattern', '$X.aexists()', '--lang', 'ts', sourceDir], okStatus: [0, 1] },
+    floor: { name: 'TypeScript parse only (floor)', command: process.execPath, args: [join(repositoryRoot, 'bench', 'parse-floor.mjs'), sourceDir], okStatus: [0] },
+  };
+  return new Map(ids.map((id) => [id, all[id]]));
+}
+
+const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+
+function benchCorpus(corpusRun: CorpusRun): void {
   const corpus = mkdtempSync(join(tmpdir(), 'orm-migrate-bench-'));
   try {
-    const stats = writeScanCorpus(corpus, { modules });
-    const typedReport = join(corpus, 'scan-types.json');
-    const untypedReport = join(corpus, 'scan-no-types.json');
-    // Timed as users run it (default stylish output, to /dev/null); checked once, untimed, in JSON.
-    const tools: Tool[] = [
-      { name: 'orm-migrate scan (type-aware)', command: process.execPath, args: [bin, 'scan', '.'], okStatus: [0, 1] },
-      { name: 'orm-migrate scan --no-types', command: process.execPath, args: [bin, 'scan', '.', '--no-types'], okStatus: [0, 1] },
-      { name: 'tsc --noEmit', command: process.execPath, args: [tscBin, '--noEmit', '-p', '.'], okStatus: [0] },
-      { name: 'ast-grep -p $X.aexists()', command: astGrepBinary(), args: ['run', '--pattern', '$X.aexists()', '--lang', 'ts', 'src'], okStatus: [0] },
-      { name: 'TypeScript parse only (floor)', command: process.execPath, args: [join(repositoryRoot, 'bench', 'parse-floor.mjs'), 'src'], okStatus: [0] },
-    ];
-
-    console.log(`Corpus: ${stats.files} files, ${stats.lines.toLocaleString('en-US')} lines (${modules} modules) in a temp directory`);
-    console.log(`Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}; ${repetitions} interleaved repetitions`);
-    if (!hasGnuTime) console.log(`(${GNU_TIME} not found: peak RSS is not measured)`);
+    const stats = corpusRun.write(corpus);
+    const tools = toolsFor(corpusRun.tools, corpusRun.sourceDir);
+    console.log('');
+    console.log(`== ${corpusRun.name}: ${stats.files} files, ${stats.lines.toLocaleString('en-US')} lines; ${repetitions} interleaved repetitions`);
 
     // Warm the file cache so the first timed tool does not pay for it.
-    run(tools[3] as Tool, corpus);
-    const samples = new Map<string, Sample[]>(tools.map((tool) => [tool.name, []]));
+    run(tools.get('untyped') as Tool, corpus);
+    const samples = new Map<ToolId, Sample[]>([...tools.keys()].map((id) => [id, []]));
     for (let repetition = 0; repetition < repetitions; repetition += 1) {
-      for (const tool of tools) {
+      for (const [id, tool] of tools) {
         const sample = run(tool, corpus);
-        samples.get(tool.name)?.push(sample);
+        samples.get(id)?.push(sample);
         process.stderr.write(`  ${tool.name}: ${sample.seconds.toFixed(2)} s\n`);
       }
     }
-    run({ ...(tools[0] as Tool), args: [bin, 'scan', '.', '--format', 'json', '--output-file', typedReport] }, corpus);
-    run({ ...(tools[1] as Tool), args: [bin, 'scan', '.', '--no-types', '--format', 'json', '--output-file', untypedReport] }, corpus);
-    verifyFindings(typedReport, stats.expectedFindings, 'type-aware scan');
-    verifyFindings(untypedReport, stats.expectedFindings, '--no-types scan');
+    // Timed as users run it (default stylish output, to /dev/null); checked once, untimed, in JSON.
+    for (const id of ['typed', 'untyped'] as const) {
+      const tool = tools.get(id);
+      if (!tool) continue;
+      const report = join(corpus, `scan-${id}.json`);
+      run({ ...tool, args: [...tool.args, '--format', 'json', '--output-file', report] }, corpus);
+      verifyFindings(report, stats.expectedFindings, tool.name);
+    }
 
-    const medianOf = (name: string): number => median((samples.get(name) ?? []).map((sample) => sample.seconds));
-    const medianCpuOf = (name: string): number | undefined => {
-      const values = (samples.get(name) ?? []).map((sample) => sample.cpuSeconds).filter((value): value is number => value !== undefined);
+    const medianOf = (id: ToolId): number => median((samples.get(id) ?? []).map((sample) => sample.seconds));
+    const medianCpuOf = (id: ToolId): number | undefined => {
+      const values = (samples.get(id) ?? []).map((sample) => sample.cpuSeconds).filter((value): value is number => value !== undefined);
       return values.length > 0 ? median(values) : undefined;
     };
-    const peakOf = (name: string): number | undefined => {
-      const values = (samples.get(name) ?? []).map((sample) => sample.peakRssMb).filter((value): value is number => value !== undefined);
+    const peakOf = (id: ToolId): number | undefined => {
+      const values = (samples.get(id) ?? []).map((sample) => sample.peakRssMb).filter((value): value is number => value !== undefined);
       return values.length > 0 ? Math.max(...values) : undefined;
     };
-    console.log('');
     console.log(`${'tool'.padEnd(32)} ${'median'.padStart(9)} ${'CPU'.padStart(9)} ${'peak RSS'.padStart(10)}`);
-    for (const tool of tools) {
-      const peak = peakOf(tool.name);
-      const cpu = medianCpuOf(tool.name);
+    for (const [id, tool] of tools) {
+      const peak = peakOf(id);
+      const cpu = medianCpuOf(id);
       console.log(
-        `${tool.name.padEnd(32)} ${`${medianOf(tool.name).toFixed(2)} s`.padStart(9)} ${(cpu === undefined ? 'n/a' : `${cpu.toFixed(2)} s`).padStart(9)} ${(peak === undefined ? 'n/a' : `${peak.toFixed(0)} MB`).padStart(10)}`,
+        `${tool.name.padEnd(32)} ${`${medianOf(id).toFixed(2)} s`.padStart(9)} ${(cpu === undefined ? 'n/a' : `${cpu.toFixed(2)} s`).padStart(9)} ${(peak === undefined ? 'n/a' : `${peak.toFixed(0)} MB`).padStart(10)}`,
       );
     }
-    const [typed, untyped, tsc, astGrep, floor] = tools.map((tool) => tool.name) as [string, string, string, string, string];
-    const typedRatio = medianOf(typed) / medianOf(tsc);
-    const untypedRatio = medianOf(untyped) / medianOf(astGrep);
-    const peak = Math.max(peakOf(typed) ?? 0, peakOf(untyped) ?? 0);
-    const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
-    console.log('');
-    console.log(`type-aware scan / tsc --noEmit: ${typedRatio.toFixed(2)}× (target ≤ 0.5×: ${verdict(typedRatio <= 0.5)})`);
-    console.log(`--no-types scan / ast-grep:     ${untypedRatio.toFixed(2)}× (target ≤ 2×: ${verdict(untypedRatio <= 2)})`);
-    console.log(`  floor, TypeScript's parser alone / ast-grep: ${(medianOf(floor) / medianOf(astGrep)).toFixed(2)}× (the scan spends ${((medianOf(floor) / medianOf(untyped)) * 100).toFixed(0)}% of its time there)`);
-    console.log(`scan peak RSS:                  ${hasGnuTime ? `${peak.toFixed(0)} MB (target ≤ 500 MB: ${verdict(peak <= 500)})` : 'n/a'}`);
-    const cpuTyped = medianCpuOf(typed);
-    const cpuTsc = medianCpuOf(tsc);
-    const cpuUntyped = medianCpuOf(untyped);
-    const cpuAstGrep = medianCpuOf(astGrep);
-    if (cpuTyped && cpuTsc && cpuUntyped && cpuAstGrep) {
-      console.log(`CPU-time ratios (for a loaded machine): type-aware/tsc ${(cpuTyped / cpuTsc).toFixed(2)}×, --no-types/ast-grep ${(cpuUntyped / cpuAstGrep).toFixed(2)}×`);
+    const ratio = (a: ToolId, b: ToolId, target: number, label: string): void => {
+      if (!tools.has(a) || !tools.has(b)) return;
+      const wall = medianOf(a) / medianOf(b);
+      const cpuA = medianCpuOf(a);
+      const cpuB = medianCpuOf(b);
+      const cpu = cpuA && cpuB ? ` (CPU time ${(cpuA / cpuB).toFixed(2)}×)` : '';
+      console.log(`${label.padEnd(34)} ${wall.toFixed(2)}×${cpu} (target ≤ ${target}×: ${verdict(wall <= target)})`);
+    };
+    ratio('typed', 'tsc', 0.5, 'type-aware scan / tsc --noEmit:');
+    ratio('untyped', 'floor', 1.6, '--no-types scan / parse floor:');
+    // Where tsc is no baseline (many tsconfigs, no ORM): type-aware must cost about what --no-types does.
+    if (!tools.has('tsc')) ratio('typed', 'untyped', 1.5, 'type-aware / --no-types:');
+    if (tools.has('astGrep') && tools.has('floor')) {
+      console.log(`  reference: --no-types / ast-grep ${(medianOf('untyped') / medianOf('astGrep')).toFixed(2)}×, parse floor / ast-grep ${(medianOf('floor') / medianOf('astGrep')).toFixed(2)}×`);
     }
-    console.log(`Findings verified: ${Object.entries(stats.expectedFindings).map(([rule, count]) => `${rule} ${count}`).join(', ')}`);
+    const peak = Math.max(peakOf('typed') ?? 0, peakOf('untyped') ?? 0);
+    console.log(`scan peak RSS:                     ${hasGnuTime ? `${peak.toFixed(0)} MB (target ≤ 500 MB: ${verdict(peak <= 500)})` : 'n/a'}`);
+    const expected = Object.entries(stats.expectedFindings);
+    console.log(`Findings verified: ${expected.length > 0 ? expected.map(([rule, count]) => `${rule} ${count}`).join(', ') : 'none (as expected)'}`);
   } finally {
     rmSync(corpus, { recursive: true, force: true });
   }
+}
+
+function main(): void {
+  if (!existsSync(join(repositoryRoot, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first (npm run bench:scan does)');
+  console.log(`Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}; load average ${loadavg().map((value) => value.toFixed(1)).join(' ')}`);
+  if (!hasGnuTime) console.log(`(${GNU_TIME} not found: peak RSS is not measured)`);
+  const corpora: Record<string, CorpusRun> = {
+    main: { name: `main corpus (${modules} modules)`, write: (root) => writeScanCorpus(root, { modules }), sourceDir: 'src', tools: ['typed', 'untyped', 'tsc', 'astGrep', 'floor'] },
+    density: { name: `density corpus (${densityModules} modules, two awaited ORM calls per function)`, write: (root) => writeDensityCorpus(root, densityModules), sourceDir: 'src', tools: ['typed', 'untyped', 'tsc', 'floor'] },
+    monorepo: {
+      name: `monorepo without the ORM (${monorepoPackages} tsconfigs)`,
+      write: (root) => writeNoOrmMonorepo(root, monorepoPackages, monorepoFiles),
+      sourceDir: 'packages',
+      tools: ['typed', 'untyped', 'floor'],
+    },
+  };
+  for (const name of selectedCorpora) {
+    const corpusRun = corpora[name];
+    if (!corpusRun) throw new Error(`BENCH_CORPORA: unknown corpus ${name} (corpora: ${Object.keys(corpora).join(', ')})`);
+    benchCorpus(corpusRun);
+  }
+  console.log('');
+  console.log(`load average after: ${loadavg().map((value) => value.toFixed(1)).join(' ')}`);
 }
 
 main();

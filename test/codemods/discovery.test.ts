@@ -5,7 +5,7 @@ import { IgnoreFile } from '../../src/codemods/engine/gitignore.js';
 import { globBase, globMatcher } from '../../src/codemods/engine/glob.js';
 import { buildPrefilter } from '../../src/codemods/engine/prefilter.js';
 import { DiscoveryError, discoverFiles, scan } from '../../src/codemods/index.js';
-import { createTempProject } from '../support/temp-project.js';
+import { MODELS_SOURCE, createTempProject, createTypedProject } from '../support/temp-project.js';
 
 describe('globs', () => {
   const table: [string, string, boolean][] = [
@@ -122,12 +122,35 @@ describe('text prefilter', () => {
   it('a file with no ORM name is never parsed: its syntax error goes unreported and it counts as skipped', async () => {
     const project = createTempProject({
       'skip.ts': 'export const broken = (1 + ;\n',
+      'models.ts': MODELS_SOURCE,
       'scan.ts': "import { Question } from './models.js';\nexport const q = Question.objects.get({ pk: 1 });\n",
     });
     try {
       const result = await scan({ cwd: project.dir, types: false });
       assert.deepEqual(result.findings, []);
-      assert.deepEqual(result.stats, { ...result.stats, discovered: 2, parsed: 1, skippedByPrefilter: 1 });
+      assert.deepEqual(result.stats, { ...result.stats, discovered: 3, parsed: 2, skippedByPrefilter: 1 });
+    } finally {
+      project.remove();
+    }
+  });
+
+  it('a file naming ORM methods whose imports never lead to the ORM is never parsed, in both modes', async () => {
+    const project = createTypedProject({
+      'cache.ts': "import { helper } from './helper.js';\nexport const broken = helper().get('a') + ;\n",
+      'helper.ts': 'export function helper() {\n  return new Map<string, number>();\n}\n',
+      'barrel.ts': "export * from './models.js';\n",
+      'uses-barrel.ts': "import { Question } from './barrel.js';\nexport async function f() {\n  return Question.objects.aget({ pk: 1 });\n}\n",
+    });
+    try {
+      for (const types of [true, false]) {
+        const result = await scan({ cwd: project.dir, types });
+        assert.deepEqual(
+          result.findings.map((finding) => `${finding.file.slice(project.dir.length + 1)} ${finding.ruleId}`),
+          ['uses-barrel.ts async-outside-connection'],
+          `types: ${types}`,
+        );
+        assert.deepEqual(result.stats, { ...result.stats, parsed: 2, skippedByPrefilter: 3 }, `types: ${types}`);
+      }
     } finally {
       project.remove();
     }

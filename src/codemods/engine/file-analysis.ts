@@ -939,7 +939,18 @@ export function excerptOf(node: ts.Node, sourceFile: ts.SourceFile, maxLength: n
 }
 
 function failedFacts(sourceFile: ts.SourceFile, parseError: ParseErrorFact): FileFacts {
-  return { file: sourceFile.fileName, parseError, lineStarts: [], functions: [], references: [], exports: {}, starExports: [], candidates: [] };
+  return unanalysableFacts(sourceFile.fileName, parseError.message, parseError);
+}
+
+/** Facts of a file that could not be analysed: only its error, reported as `parse-error` at line 1 unless placed. */
+export function unanalysableFacts(file: string, message: string, at?: ParseErrorFact): FileFacts {
+  const parseError = at ?? { message, start: 0, end: 0, line: 1, column: 1, endLine: 1, endColumn: 1 };
+  return { file, parseError, lineStarts: [], functions: [], references: [], exports: {}, starExports: [], candidates: [] };
+}
+
+/** The parser or a walk ran out of stack on a pathologically deep file (RangeError: Maximum call stack size exceeded). */
+export function isStackOverflow(error: unknown): error is RangeError {
+  return error instanceof RangeError && /call stack/i.test(error.message);
 }
 
 /** Walks a parsed file once; a file with a syntax error (or too deep to walk) yields only that error. */
@@ -952,7 +963,7 @@ export function analyzeFile(sourceFile: ts.SourceFile, options: FileAnalysisOpti
     // A pathologically deep tree (tens of thousands of chained operators) overflows the stack:
     // report the file instead of ending the whole scan.
     if (!(error instanceof RangeError)) throw error;
-    return failedFacts(sourceFile, { message: `the file could not be analysed (${error.message})`, start: 0, end: 0, line: 1, column: 1, endLine: 1, endColumn: 1 });
+    return unanalysableFacts(sourceFile.fileName, `the file could not be analysed (${error.message})`);
   }
 }
 

@@ -33,8 +33,10 @@ export interface TypedProgram {
   tsconfig: string;
   program: ts.Program;
   oracle: TypeOracle;
-  /** Modules from the config that resolved, and those that did not. */
+  /** Modules from the config that do not resolve from this tsconfig. */
   unresolvedModules: string[];
+  /** Whether any file of the ORM or connection modules is in the program: if not, nothing in it can be a finding. */
+  reachesOrm: boolean;
 }
 
 export class TsconfigError extends Error {
@@ -103,13 +105,13 @@ function isWithin(file: string, directory: string): boolean {
 }
 
 /** The entry file plus every file it imports (including `import('…')` types) inside the module's boundary. */
-function declarationClosure(entry: string, program: ts.Program, options: ts.CompilerOptions, host: ts.CompilerHost): Set<string> {
+function declarationClosure(entry: string, getSourceFile: (file: string) => ts.SourceFile | undefined, options: ts.CompilerOptions, host: ts.CompilerHost): Set<string> {
   const boundary = moduleBoundary(entry);
   const files = new Set<string>([entry]);
   const queue = [entry];
   while (queue.length > 0) {
     const file = queue.pop() as string;
-    const sourceFile = program.getSourceFile(file);
+    const sourceFile = getSourceFile(file);
     if (!sourceFile) continue;
     const specifiers: string[] = [];
     const visit = (node: ts.Node): void => {
@@ -134,6 +136,13 @@ function declarationClosure(entry: string, program: ts.Program, options: ts.Comp
   return files;
 }
 
+/** What "the ORM" is for one tsconfig: fixed before any program, so every chunk gets the same answers. */
+interface OrmTargets {
+  ormFiles: Set<string>;
+  connectionFiles: Set<string>;
+  unresolvedModules: string[];
+}
+
 /**
  * Builds programs for one tsconfig, a chunk of root files at a time. Source files that are not
  * roots (lib files, shared dependencies such as the models) are parsed and bound once and reused
@@ -144,6 +153,8 @@ export class ProgramFactory {
   private readonly host: ts.CompilerHost;
   private readonly shared = new Map<string, ts.SourceFile>();
   private roots = new Set<string>();
+  /** Files TypeScript's parser overflowed the stack on (each stands in the programs as an empty file). */
+  readonly tooDeep = new Map<string, string>();
 
   constructor(private readonly request: ProgramRequest) {
     this.options = readCompilerOptions(request.tsconfig);
@@ -154,40 +165,83 @@ export class ProgramFactory {
     host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
       const cached = this.shared.get(fileName);
       if (cached) return cached;
-      const sourceFile = parse(fileName, languageVersion, onError, shouldCreate);
+      let sourceFile: ts.SourceFile | undefined;
+      try {
+        sourceFile = parse(fileName, languageVersion, onError, shouldCreate);
+      } catch (error) {
+        // One pathologically deep file must not end the program: it stands in as an empty module.
+        if (!(error instanceof RangeError)) throw error;
+        this.tooDeep.set(resolve(fileName), error.message);
+        sourceFile = ts.createSourceFile(fileName, '', languageVersion);
+      }
       if (sourceFile && !this.roots.has(fileName)) this.shared.set(fileName, sourceFile);
       return sourceFile;
     };
     this.host = host;
   }
 
-  create(files: readonly string[]): TypedProgram {
+  private targets: OrmTargets | undefined;
+  private resolutionCache: ts.ModuleResolutionCache | undefined;
+
+  /** The file an import in `fromFile` resolves to under this tsconfig (ESM rules, else CommonJS). */
+  resolveImport(fromFile: string, specifier: string): string | undefined {
+    const { options, host } = this;
+    this.resolutionCache ??= ts.createModuleResolutionCache(dirname(this.request.tsconfig), (name) => name, options);
+    for (const mode of [ts.ModuleKind.ESNext, ts.ModuleKind.CommonJS] as const) {
+      const resolved = ts.resolveModuleName(specifier, fromFile, options, host, this.resolutionCache, undefined, mode).resolvedModule;
+      if (resolved) return resolve(resolved.resolvedFileName);
+    }
+    return undefined;
+  }
+
+  /** Files of the ORM and connection modules, and the configured modules that do not resolve from this tsconfig. */
+  get ormTargetFiles(): Readonly<OrmTargets> {
+    return this.ormTargets();
+  }
+
+  /**
+   * Resolves the configured modules once per tsconfig, from the tsconfig's options rather than
+   * from a chunk's program: a chunk whose files never import the ORM must still know where it is
+   * (and so answer "not the ORM"), or findings would depend on how files were split.
+   */
+  private ormTargets(): OrmTargets {
+    if (this.targets) return this.targets;
     const { request, options, host } = this;
-    this.roots = new Set(files);
-    const program = ts.createProgram({ rootNames: [...files], options, host });
+    const getSourceFile = (file: string): ts.SourceFile | undefined => host.getSourceFile(file, options.target ?? ts.ScriptTarget.Latest);
     const unresolvedModules: string[] = [];
     const ormFiles = new Set<string>();
     for (const module of request.ormModules) {
       const entry = resolveConfiguredModule(module, request, options, host);
-      if (!entry || !program.getSourceFile(entry)) {
+      if (!entry || !getSourceFile(entry)) {
         unresolvedModules.push(module);
         continue;
       }
-      for (const file of declarationClosure(entry, program, options, host)) ormFiles.add(file);
+      for (const file of declarationClosure(entry, getSourceFile, options, host)) ormFiles.add(file);
     }
     const connectionFiles = new Set<string>();
     const connectionEntry = resolveConfiguredModule(request.connectionModule, request, options, host);
-    if (connectionEntry && program.getSourceFile(connectionEntry)) {
-      for (const file of declarationClosure(connectionEntry, program, options, host)) connectionFiles.add(file);
+    if (connectionEntry && getSourceFile(connectionEntry)) {
+      for (const file of declarationClosure(connectionEntry, getSourceFile, options, host)) connectionFiles.add(file);
     } else if (!request.ormModules.includes(request.connectionModule)) {
       unresolvedModules.push(request.connectionModule);
     }
+    this.targets = { ormFiles, connectionFiles, unresolvedModules };
+    return this.targets;
+  }
+
+  create(files: readonly string[]): TypedProgram {
+    const { request, options, host } = this;
+    const { ormFiles, connectionFiles, unresolvedModules } = this.ormTargets();
+    this.roots = new Set(files);
+    const program = ts.createProgram({ rootNames: [...files], options, host });
     const oracle = new TypeOracle(program, {
       ormFiles,
       connectionFiles,
       connectionName: request.connectionName,
       syncToAsyncName: request.syncToAsyncName,
     });
-    return { tsconfig: request.tsconfig, program, oracle, unresolvedModules };
+    const inProgram = (file: string): boolean => program.getSourceFile(file) !== undefined;
+    const reachesOrm = [...ormFiles].some(inProgram) || [...connectionFiles].some(inProgram);
+    return { tsconfig: request.tsconfig, program, oracle, unresolvedModules, reachesOrm };
   }
 }

@@ -12,15 +12,18 @@ import type { LoadedConfig } from './config.js';
 import { discoverFiles, toPosix, unreadable } from './discover.js';
 import type { InputProblem } from './discover.js';
 import type { FileFacts } from './facts.js';
-import { analyzeFile, buildRuleDispatch } from './file-analysis.js';
+import { analyzeFile, buildRuleDispatch, isStackOverflow, unanalysableFacts } from './file-analysis.js';
 import type { OrmSurface, RuleDispatch } from './file-analysis.js';
 import { SpecifierResolver } from './module-resolution.js';
-import { ModuleKeys } from './module-keys.js';
+import { ModuleKeys, isPathSpecifier } from './module-keys.js';
+import { filesReachingOrm, readTextOrUndefined } from './reach.js';
+import type { ReachRules } from './reach.js';
 import { OriginResolver } from './origin-resolver.js';
 import { buildPrefilter, hasReexport } from './prefilter.js';
 import { analyzeProject } from './project-analysis.js';
 import type { EnabledRule } from './project-analysis.js';
 import { ProgramFactory, TsconfigError, nearestTsconfig } from './programs.js';
+import type { TypedProgram } from './programs.js';
 import { settleTypeFacts } from './type-settlement.js';
 import { collectGarbage } from './memory.js';
 import { RULE_IDS, isRuleId } from './types.js';
@@ -59,6 +62,15 @@ function enabledRules(config: LoadedConfig, overrides: Partial<Record<RuleId, Ru
 /** About 30k lines of typical TypeScript: a program of this size stays near 100 MB. */
 const DEFAULT_CHUNK_BYTES = 1_200_000;
 
+/** ORM_MIGRATE_CHUNK_BYTES (internal, for tests and benchmarks): the program size budget, to check findings do not depend on it. */
+function chunkBytesFromEnvironment(): number | undefined {
+  const raw = process.env.ORM_MIGRATE_CHUNK_BYTES;
+  if (raw === undefined || raw === '') return undefined;
+  const bytes = Number(raw);
+  if (!Number.isInteger(bytes) || bytes < 1) throw new ConfigError('ORM_MIGRATE_CHUNK_BYTES', raw, 'is not a positive whole number of bytes');
+  return bytes;
+}
+
 /** Consecutive runs of files whose texts add up to at most `budget` bytes (at least one file each). */
 function chunksOf(files: readonly string[], texts: ReadonlyMap<string, string>, budget: number): string[][] {
   const chunks: string[][] = [];
@@ -94,6 +106,19 @@ class ScanSession {
   readonly prefilter: (text: string) => boolean;
   /** Texts of the files that passed the prefilter (dropped once walked). */
   readonly texts = new Map<string, string>();
+  readonly ormKeys: ModuleKeys;
+  readonly connectionKeys: ModuleKeys;
+  /** Files the prefilter passed whose imports never lead to the ORM: not parsed. */
+  unreachable = 0;
+  private syntacticReaching: Set<string> | undefined;
+  /** Texts the import scan read beyond the candidates (each file read once per scan). */
+  private readonly reachTexts = new Map<string, string | undefined>();
+  private readonly readForReach = (file: string): string | undefined => {
+    const candidate = this.texts.get(file);
+    if (candidate !== undefined) return candidate;
+    if (!this.reachTexts.has(file)) this.reachTexts.set(file, readTextOrUndefined(file));
+    return this.reachTexts.get(file);
+  };
   private done = 0;
 
   constructor(
@@ -108,6 +133,39 @@ class ScanSession {
       words: [...this.surface.asyncToSync.keys(), ...this.surface.syncToAsync.keys(), this.surface.connectionName, this.surface.syncToAsyncName, ALLOW_ASYNC_UNSAFE_ENV],
       modules: [...config.ormModules, config.connection.module],
     });
+    this.ormKeys = new ModuleKeys(config.ormModules, config, this.specifierResolver);
+    this.connectionKeys = new ModuleKeys([config.connection.module], config, this.specifierResolver);
+  }
+
+  isOrmOrConnectionModule = (module: string): boolean => this.ormKeys.matches(module) || this.connectionKeys.matches(module);
+
+  /** Reach rules without types: relative imports are followed, ORM modules are known by specifier (as the syntactic walk does). */
+  readonly syntacticReach: ReachRules = {
+    resolve: (fromFile, specifier) => (isPathSpecifier(specifier) ? this.specifierResolver.resolveFrom(fromFile, specifier) : undefined),
+    isOrmSpecifier: (specifier) => !isPathSpecifier(specifier) && this.isOrmOrConnectionModule(specifier),
+    isOrmFile: (file) => this.isOrmOrConnectionModule(file),
+  };
+
+  /**
+   * The files that can hold a finding: their imports lead to the ORM or the connection module, or
+   * they name the async-unsafe environment variable. The others are dropped unparsed.
+   */
+  reachingFiles(files: readonly string[], rules: ReachRules): string[] {
+    let reaching: Set<string>;
+    if (rules === this.syntacticReach) {
+      // The same rules for every group: one pass over all candidates serves them all.
+      this.syntacticReaching ??= filesReachingOrm(this.texts.keys(), rules, this.readForReach);
+      reaching = this.syntacticReaching;
+    } else {
+      reaching = filesReachingOrm(files, rules, this.readForReach);
+    }
+    const kept = files.filter((file) => reaching.has(file) || (this.texts.get(file) as string).includes(ALLOW_ASYNC_UNSAFE_ENV));
+    if (kept.length < files.length) {
+      const keep = new Set(kept);
+      for (const file of files) if (!keep.has(file)) this.texts.delete(file);
+      this.unreachable += files.length - kept.length;
+    }
+    return kept;
   }
 
   get candidates(): string[] {
@@ -173,28 +231,25 @@ class ScanSession {
       this.notes.push(`could not use ${displayPath(this.cwd, tsconfig)} (${error.message}): its files are matched by following imports syntactically`);
       return false;
     }
+    const targets = factory.ormTargetFiles;
+    if (config.ormModules.every((module) => targets.unresolvedModules.includes(module))) {
+      // Types could not tell the ORM apart anyway: the syntactic pass costs less and answers the same.
+      this.notes.push(
+        `${displayPath(this.cwd, tsconfig)}: ${targets.unresolvedModules.join(', ')} does not resolve, so types cannot tell the ORM apart; receivers are matched by following imports syntactically`,
+      );
+      this.analyzeWithoutTypes(this.reachingFiles(files, this.syntacticReach));
+      return true;
+    }
+    files = this.reachingFiles(files, {
+      resolve: (fromFile, specifier) => factory.resolveImport(fromFile, specifier),
+      isOrmSpecifier: (specifier) => !isPathSpecifier(specifier) && this.isOrmOrConnectionModule(specifier),
+      isOrmFile: (file) => targets.ormFiles.has(file) || targets.connectionFiles.has(file) || this.isOrmOrConnectionModule(file),
+    });
     const unresolved = new Set<string>();
-    const chunks = chunksOf(files, this.texts, this.options.typeAwareChunkBytes ?? DEFAULT_CHUNK_BYTES);
+    const chunks = chunksOf(files, this.texts, this.options.typeAwareChunkBytes ?? chunkBytesFromEnvironment() ?? DEFAULT_CHUNK_BYTES);
     for (const [index, chunk] of chunks.entries()) {
       if (index > 0) collectGarbage();
-      const typed = factory.create(chunk);
-      for (const module of typed.unresolvedModules) unresolved.add(module);
-      for (const file of chunk) {
-        const sourceFile = typed.program.getSourceFile(file);
-        if (!sourceFile) continue;
-        const facts = analyzeFile(sourceFile, {
-          surface: this.surface,
-          dispatch: this.dispatch,
-          resolveSpecifier: (specifier) => this.specifierResolver.resolveFrom(file, specifier),
-          keepNodes: true,
-        });
-        if (!settleTypeFacts(facts, typed.oracle)) {
-          this.notes.push(`${displayPath(this.cwd, file)}: the type checker overflowed the stack on it; its calls are matched by following imports syntactically`);
-        }
-        this.factsByFile.set(file, facts);
-        this.texts.delete(file);
-        this.fileDone();
-      }
+      this.analyzeChunk(factory, chunk, unresolved);
     }
     // Free the last chunk's program before the project-wide analysis allocates the findings.
     if (chunks.length > 1) collectGarbage();
@@ -206,6 +261,51 @@ class ScanSession {
     return true;
   }
 
+  /** One program over `chunk`; when TypeScript overflows the stack building it, each file is retried in its own program. */
+  private analyzeChunk(factory: ProgramFactory, chunk: readonly string[], unresolved: Set<string>): void {
+    let typed: TypedProgram;
+    try {
+      typed = factory.create(chunk);
+    } catch (error) {
+      // The binder can overflow on a file the parser survived: isolate it, then give it the syntactic pass.
+      if (!isStackOverflow(error)) throw error;
+      if (chunk.length > 1) {
+        for (const file of chunk) this.analyzeChunk(factory, [file], unresolved);
+        return;
+      }
+      this.notes.push(`${displayPath(this.cwd, chunk[0] as string)}: the type checker overflowed the stack on it; its calls are matched by following imports syntactically`);
+      this.analyzeWithoutTypes(chunk);
+      return;
+    }
+    for (const module of typed.unresolvedModules) unresolved.add(module);
+    for (const file of chunk) {
+      const tooDeep = factory.tooDeep.get(file);
+      if (tooDeep !== undefined) {
+        this.factsByFile.set(file, unanalysableFacts(file, `the file is nested too deeply to parse (${tooDeep})`));
+      } else if (typed.reachesOrm) {
+        this.analyzeTyped(file, typed);
+      }
+      // Else nothing this program holds declares the ORM: no file of it can have a finding or call into one.
+      this.texts.delete(file);
+      this.fileDone();
+    }
+  }
+
+  private analyzeTyped(file: string, typed: TypedProgram): void {
+    const sourceFile = typed.program.getSourceFile(file);
+    if (!sourceFile) return;
+    const facts = analyzeFile(sourceFile, {
+      surface: this.surface,
+      dispatch: this.dispatch,
+      resolveSpecifier: (specifier) => this.specifierResolver.resolveFrom(file, specifier),
+      keepNodes: true,
+    });
+    if (!settleTypeFacts(facts, typed.oracle)) {
+      this.notes.push(`${displayPath(this.cwd, file)}: the type checker overflowed the stack on it; its calls are matched by following imports syntactically`);
+    }
+    this.factsByFile.set(file, facts);
+  }
+
   /**
    * One syntactic walk per file, on this thread. (Worker threads were measured slower on a
    * 2-core machine: cloning the facts back cost as much as parsing them, and every thread warms
@@ -213,9 +313,18 @@ class ScanSession {
    */
   analyzeWithoutTypes(files: readonly string[]): void {
     for (const file of files) {
-      this.factsByFile.set(file, analyzeSyntactically(file, this.texts.get(file) as string, this.surface, this.dispatch, this.specifierResolver));
+      this.factsByFile.set(file, this.syntacticFacts(file, this.texts.get(file) as string));
       this.texts.delete(file);
       this.fileDone();
+    }
+  }
+
+  private syntacticFacts(file: string, text: string): FileFacts {
+    try {
+      return analyzeSyntactically(file, text, this.surface, this.dispatch, this.specifierResolver);
+    } catch (error) {
+      if (!isStackOverflow(error)) throw error;
+      return unanalysableFacts(file, `the file is nested too deeply to parse (${error.message})`);
     }
   }
 
@@ -278,11 +387,10 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     untyped = session.analyzeWithTypes(candidates);
     phaseDone('types');
   }
-  session.analyzeWithoutTypes(untyped);
+  session.analyzeWithoutTypes(session.reachingFiles(untyped, session.syntacticReach));
   phaseDone('syntax');
 
-  const ormKeys = new ModuleKeys(config.ormModules, config, session.specifierResolver);
-  const connectionKeys = new ModuleKeys([config.connection.module], config, session.specifierResolver);
+  const { ormKeys, connectionKeys } = session;
   const resolver = new OriginResolver(session.factsProvider(), {
     isOrmModule: (module) => ormKeys.matches(module),
     isConnectionModule: (module) => connectionKeys.matches(module),
@@ -302,8 +410,8 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     problems: session.problems,
     stats: {
       discovered: discovery.files.length,
-      parsed: candidates.length,
-      skippedByPrefilter: discovery.files.length - candidates.length,
+      parsed: candidates.length - session.unreachable,
+      skippedByPrefilter: discovery.files.length - candidates.length + session.unreachable,
       durationMs: performance.now() - started,
       phases,
     },

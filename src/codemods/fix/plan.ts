@@ -12,6 +12,7 @@ import type { LoadedConfig } from '../engine/config.js';
 import { SpecifierResolver } from '../engine/module-resolution.js';
 import { scan } from '../engine/scan.js';
 import { parseSource, scriptKindOf } from '../engine/syntactic.js';
+import { PARSE_ERROR_RULE_ID } from '../engine/types.js';
 import type { ConnectionFunctionSummary, Finding, FunctionRef, RuleId, RuleSetting, ScanResult } from '../engine/types.js';
 import { floatingWork } from './floating.js';
 import { FunctionIndex, functionAt, nodeAt } from './functions.js';
@@ -238,6 +239,10 @@ class FixPlanner {
           break;
         case 'floating-async-call':
           floating.push(finding);
+          break;
+        case PARSE_ERROR_RULE_ID:
+          // A file fix cannot read is an error of the run (named), not a silent "unchanged".
+          this.fail(finding.file, new Error(`${this.display(finding.file)}:${finding.line}:${finding.column}: ${finding.message}`));
           break;
         default:
           break;
