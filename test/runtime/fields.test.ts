@@ -363,11 +363,22 @@ function assertDefinitionRefused(name: string, fieldMap: () => FieldMap, message
 
 describe('model definitions that cannot work are refused up front', () => {
   const id = fields.autoId;
-  for (const member of ['meta', 'alias', 'save', 'delete', 'asave', 'refreshFromDb', 'toJSON', 'constructor', 'toString', 'hasOwnProperty']) {
+  for (const member of ['save', 'delete', 'asave', 'refreshFromDb', 'toJSON', 'constructor', 'toString', 'hasOwnProperty']) {
     it(`a field named '${member}' (an instance member)`, () => {
       assertDefinitionRefused('Clash', () => ({ id: id(), [member]: fields.string({ maxLength: 5 }) }), new RegExp(`defineModel\\('Clash'\\): the field '${member}' would clash with the (method|property)`));
     });
   }
+
+  it("the runtime's internals take no names: fields called 'meta', 'alias' and 'target' work", () => {
+    const Plain = defineModel('InternalNames', { table: 'internal_names', fields: { id: id(), meta: fields.json(), alias: fields.string({ maxLength: 20 }), target: fields.integer() } });
+    try {
+      const instance = new Plain({ meta: { a: 1 }, alias: 'x', target: 3 });
+      assert.deepEqual(instance.toJSON(), { id: null, meta: { a: 1 }, alias: 'x', target: 3 });
+      assert.equal(String(instance), 'InternalNames object (null)');
+    } finally {
+      unregisterModel(Plain);
+    }
+  });
 
   it("a foreign key whose key attribute '<name>Id' is a member or another field", () => {
     const Target = defineModel('ClashTarget', { table: 'clash_target', fields: { id: id() } });

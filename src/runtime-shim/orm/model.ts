@@ -13,53 +13,57 @@ import type { Row } from '../backends/types.js';
 
 const RELATED_CACHE: unique symbol = Symbol('related');
 
-/** What every model instance has besides its fields. */
+/** The class's ModelMeta. A function, not a member, so `meta` stays free for a field. */
+function metaOfInstance(instance: ModelBase): ModelMeta {
+  return (instance.constructor as unknown as { meta: ModelMeta }).meta;
+}
+
+/** The alias the instance came from (Django's `_state.db`); new instances use 'default'. */
+function aliasOf(instance: ModelBase): string {
+  return instance[INSTANCE_ALIAS] ?? 'default';
+}
+
+function callTarget(instance: ModelBase, method: string) {
+  return { alias: aliasOf(instance), model: metaOfInstance(instance).name, method };
+}
+
+/**
+ * What every model instance has besides its fields: only its public API (pk, save, delete,
+ * refreshFromDb, toJSON and their a-twins). Internals are module functions and symbols, so a field
+ * may be called `meta`, `alias` or `target`.
+ */
 export class ModelBase {
   declare readonly [MODEL_INSTANCE]: true;
   declare [RELATED_CACHE]?: Map<string, unknown>;
   declare [INSTANCE_ALIAS]?: string;
 
-  /** The class's ModelMeta. */
-  protected get meta(): ModelMeta {
-    return (this.constructor as unknown as { meta: ModelMeta }).meta;
-  }
-
   get pk(): unknown {
-    return (this as unknown as Record<string, unknown>)[this.meta.pkName];
+    return (this as unknown as Record<string, unknown>)[metaOfInstance(this).pkName];
   }
   set pk(value: unknown) {
-    (this as unknown as Record<string, unknown>)[this.meta.pkName] = value;
-  }
-
-  /** The alias the instance came from (Django's `_state.db`); new instances use 'default'. */
-  private get alias(): string {
-    return this[INSTANCE_ALIAS] ?? 'default';
-  }
-
-  private target(method: string) {
-    return { alias: this.alias, model: this.meta.name, method };
+    (this as unknown as Record<string, unknown>)[metaOfInstance(this).pkName] = value;
   }
 
   /** INSERT when the instance has no primary key yet, UPDATE otherwise. */
   save(options: { updateFields?: string[] } = {}): void {
-    checkOptions(options, OPTIONS.save, 'save', this.meta.name);
-    runSync(this.target('save'), ops.save(compilerFor(this.alias), this.meta, this as unknown as InstanceLike, options.updateFields));
+    checkOptions(options, OPTIONS.save, 'save', metaOfInstance(this).name);
+    runSync(callTarget(this, 'save'), ops.save(compilerFor(aliasOf(this)), metaOfInstance(this), this as unknown as InstanceLike, options.updateFields));
   }
   asave(options: { updateFields?: string[] } = {}): Promise<void> {
     try {
-      checkOptions(options, OPTIONS.save, 'asave', this.meta.name);
-      return runAsync(this.target('asave'), ops.save(compilerFor(this.alias), this.meta, this as unknown as InstanceLike, options.updateFields));
+      checkOptions(options, OPTIONS.save, 'asave', metaOfInstance(this).name);
+      return runAsync(callTarget(this, 'asave'), ops.save(compilerFor(aliasOf(this)), metaOfInstance(this), this as unknown as InstanceLike, options.updateFields));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   delete(): DeleteResult {
-    return runSync(this.target('delete'), ops.deleteInstance(compilerFor(this.alias), this.meta, this as unknown as InstanceLike));
+    return runSync(callTarget(this, 'delete'), ops.deleteInstance(compilerFor(aliasOf(this)), metaOfInstance(this), this as unknown as InstanceLike));
   }
   adelete(): Promise<DeleteResult> {
     try {
-      return runAsync(this.target('adelete'), ops.deleteInstance(compilerFor(this.alias), this.meta, this as unknown as InstanceLike));
+      return runAsync(callTarget(this, 'adelete'), ops.deleteInstance(compilerFor(aliasOf(this)), metaOfInstance(this), this as unknown as InstanceLike));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -67,28 +71,29 @@ export class ModelBase {
 
   /** Reloads the fields from the database: `{ fields }` only those, `{ fromQueryset }` through that queryset. */
   refreshFromDb(options?: RefreshOptions): void {
-    const { target, op } = refreshPlan(this.meta, this as unknown as InstanceLike, this.alias, options, 'refreshFromDb');
+    const { target, op } = refreshPlan(metaOfInstance(this), this as unknown as InstanceLike, aliasOf(this), options, 'refreshFromDb');
     runSync(target, op);
     this[RELATED_CACHE]?.clear();
   }
   async arefreshFromDb(options?: RefreshOptions): Promise<void> {
-    const { target, op } = refreshPlan(this.meta, this as unknown as InstanceLike, this.alias, options, 'arefreshFromDb');
+    const { target, op } = refreshPlan(metaOfInstance(this), this as unknown as InstanceLike, aliasOf(this), options, 'arefreshFromDb');
     await runAsync(target, op);
     this[RELATED_CACHE]?.clear();
   }
 
   /** Field values by attribute name (`questionId` for a foreign key). */
   toJSON(): Record<string, unknown> {
+    const meta = metaOfInstance(this);
     const out: Record<string, unknown> = {};
-    for (const name of this.meta.fields.keys()) {
-      const attname = this.meta.attname(name);
+    for (const name of meta.fields.keys()) {
+      const attname = meta.attname(name);
       out[attname] = (this as unknown as Record<string, unknown>)[attname];
     }
     return out;
   }
 
   toString(): string {
-    return `${this.meta.name} object (${String(this.pk)})`;
+    return `${metaOfInstance(this).name} object (${String(this.pk)})`;
   }
 }
 Object.defineProperty(ModelBase.prototype, MODEL_INSTANCE, { value: true });
@@ -112,7 +117,7 @@ let reservedMembers: Map<string, string> | undefined;
 
 /**
  * Fields live as instance properties, so a field named like a member of ModelBase (save, delete,
- * pk, meta, alias…) or of Object (constructor, toString…) would shadow or break it: refused up
+ * pk, toJSON…) or of Object (constructor, toString…) would shadow or break it: refused up
  * front, as Django refuses clashing names in its model checks.
  */
 function checkInstanceNamespace(modelName: string, fieldMap: FieldMap): void {
