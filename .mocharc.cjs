@@ -4,6 +4,6 @@ module.exports = {
   'node-option': ['import=tsx', 'disable-warning=PendingDeprecationWarning'],
   spec: ['test/**/*.test.ts'],
   reporter: 'test/support/reporter.cjs',
-  timeout: 20000,
+  timeout: 60000,
   exit: false,
 };
