@@ -8,11 +8,11 @@ import { displayPath } from '../codemods/report/format.js';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../codemods/engine/config.js';
-import { countManualFindings } from '../codemods/fix/index.js';
+import { rewrittenFindings } from '../codemods/fix/index.js';
 import { DiscoveryError } from '../codemods/engine/discover.js';
 import type { InputProblem } from '../codemods/engine/discover.js';
 import { scan } from '../codemods/engine/scan.js';
-import type { RuleId, RuleSetting, ScanProgress } from '../codemods/engine/types.js';
+import type { Finding, RuleId, RuleSetting, ScanProgress } from '../codemods/engine/types.js';
 import { RULE_IDS, isRuleId } from '../codemods/engine/types.js';
 import { FORMATS, FORMATTERS, buildReport, compareWithBaseline, countFindings, gateMessages, updatedStaticCounts } from '../codemods/report/index.js';
 import type { BaselineComparison, FormatName } from '../codemods/report/index.js';
@@ -168,9 +168,10 @@ export async function runScan(paths: readonly string[], options: ScanCommandOpti
     throw error;
   }
 
-  // "N problems can be rewritten by orm-migrate fix" counts what fix's own plan would rewrite.
-  const manualFindings = result.findings.some((finding) => finding.fixable) ? countManualFindings(result, config) : 0;
-  const report = buildReport(result, { maxWarnings: options.maxWarnings, baseline: comparison, baselineWritten: written, manualFindings });
+  // A finding is fixable (the flag, and "N problems can be rewritten") only if fix's own plan rewrites it.
+  const rewritten = result.findings.some((finding) => finding.fixable) ? rewrittenFindings(result, config) : new Set<Finding>();
+  for (const finding of result.findings) if (finding.fixable && !rewritten.has(finding)) finding.fixable = false;
+  const report = buildReport(result, { maxWarnings: options.maxWarnings, baseline: comparison, baselineWritten: written });
   const context = {
     cwd,
     color: !options.outputFile && useColor(process.stdout),
