@@ -595,7 +595,9 @@ class FixPlanner {
     for (const file of this.insideSyncTargets.keys()) work(file);
     for (const id of affected.keys()) work(id.slice(0, id.lastIndexOf('#')));
 
-    for (const [file, entry] of byFile) {
+    // In path order, so errors and manual items come out the same way on every run.
+    const sorted = new Map([...byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    for (const [file, entry] of sorted) {
       if (this.failed.has(file)) continue;
       try {
         const targets = this.targetsOf(file, affected);
@@ -620,7 +622,7 @@ class FixPlanner {
         this.fail(file, error);
       }
     }
-    return byFile;
+    return sorted;
   }
 
   /** `syncToAsync(() => qs.get(x))()`: its rewrite, or why it stays manual. */
@@ -638,7 +640,7 @@ class FixPlanner {
 
   private rewriteFiles(work: ReadonlyMap<string, FileWork>): FixedFile[] {
     const fixed: FixedFile[] = [];
-    for (const [file, entry] of [...work].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (const [file, entry] of work) {
       if (this.failed.has(file)) continue;
       try {
         const result = this.rewriteFile(file, entry);
