@@ -88,12 +88,21 @@ function totalFlagged(report: JsonReport): number {
 describe('scan counts as fixable exactly what fix rewrites (child process)', function () {
   this.timeout(180_000);
 
-  for (const types of [true, false]) {
-    describe(`the fix fixtures, ${types ? 'type-aware' : '--no-types'}`, () => {
+  const setups: { name: string; types: boolean; config?: object }[] = [
+    { name: 'type-aware', types: true },
+    { name: '--no-types', types: false },
+    // fix plans with floating-async-call on whatever the config says: scan must count the same way.
+    { name: 'floating-async-call off in the config', types: true, config: { rules: { 'floating-async-call': 'off' } } },
+    // The connection function comes from the module that exports it, not the first of ormModules.
+    { name: 'a custom ormModules (a local module first, no "connection" key)', types: true, config: { ormModules: ['./_support/models.ts', 'orm-migrate/runtime'] } },
+  ];
+  for (const { name: setupName, types, config } of setups) {
+    describe(`the fix fixtures, ${setupName}`, () => {
       let outcome: Outcome;
       before(() => {
         const project = createFixtureProject();
         try {
+          if (config) project.write('orm-migrate.config.json', `${JSON.stringify(config)}\n`);
           outcome = scanFixScan(project.dir, types);
         } finally {
           project.remove();
