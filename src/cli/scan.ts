@@ -8,11 +8,12 @@ import { displayPath } from '../codemods/report/format.js';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../codemods/engine/config.js';
-import { countManualFindings } from '../codemods/fix/index.js';
+import { settleConnectionModule } from '../codemods/engine/connection-module.js';
+import { rewrittenFindings } from '../codemods/fix/index.js';
 import { DiscoveryError } from '../codemods/engine/discover.js';
 import type { InputProblem } from '../codemods/engine/discover.js';
 import { scan } from '../codemods/engine/scan.js';
-import type { RuleId, RuleSetting, ScanProgress } from '../codemods/engine/types.js';
+import type { Finding, RuleId, RuleSetting, ScanProgress } from '../codemods/engine/types.js';
 import { RULE_IDS, isRuleId } from '../codemods/engine/types.js';
 import { FORMATS, FORMATTERS, buildReport, compareWithBaseline, countFindings, gateMessages, updatedStaticCounts } from '../codemods/report/index.js';
 import type { BaselineComparison, FormatName } from '../codemods/report/index.js';
@@ -128,11 +129,17 @@ export async function runScan(paths: readonly string[], options: ScanCommandOpti
   const cwd = process.cwd();
   // The config is loaded here so that fix's plan (for the fixable count) sees the same one.
   const engine = await runEngine(async (onProgress) => {
-    const config = loadConfig(cwd, options.config, paths);
-    return { config, result: await scan({ cwd, paths, config, types: options.types, ruleOverrides: options.rule, onProgress }) };
+    // Settled as fix settles it: which module exports the connection function decides what fix can wrap.
+    const config = settleConnectionModule(loadConfig(cwd, options.config, paths));
+    // fix refuses roots whose promises float, so its plan needs floating-async-call even when it is off here.
+    const floatingOff = (options.rule?.['floating-async-call'] ?? config.rules['floating-async-call']) === 'off';
+    const ruleOverrides = floatingOff ? { ...options.rule, 'floating-async-call': 'warn' as const } : options.rule;
+    const planned = await scan({ cwd, paths, config, types: options.types, ruleOverrides, onProgress });
+    const result = floatingOff ? { ...planned, findings: planned.findings.filter((finding) => finding.ruleId !== 'floating-async-call') } : planned;
+    return { config, planned, result };
   });
   if (engine === undefined) return EXIT_USAGE;
-  const { result, config } = engine;
+  const { result, planned, config } = engine;
   const inputFailed = reportInputProblems(result.problems, cwd, options.errorOnUnmatchedPattern);
 
   const baselineArgument = options.baseline ?? (options.updateBaseline ? DEFAULT_BASELINE_FILE : undefined);
@@ -168,9 +175,10 @@ export async function runScan(paths: readonly string[], options: ScanCommandOpti
     throw error;
   }
 
-  // "N problems can be rewritten by orm-migrate fix" counts what fix's own plan would rewrite.
-  const manualFindings = result.findings.some((finding) => finding.fixable) ? countManualFindings(result, config) : 0;
-  const report = buildReport(result, { maxWarnings: options.maxWarnings, baseline: comparison, baselineWritten: written, manualFindings });
+  // A finding is fixable (the flag, and "N problems can be rewritten") only if fix's own plan rewrites it.
+  const rewritten = result.findings.some((finding) => finding.fixable) ? rewrittenFindings(planned, config) : new Set<Finding>();
+  for (const finding of result.findings) if (finding.fixable && !rewritten.has(finding)) finding.fixable = false;
+  const report = buildReport(result, { maxWarnings: options.maxWarnings, baseline: comparison, baselineWritten: written });
   const context = {
     cwd,
     color: !options.outputFile && useColor(process.stdout),

@@ -116,13 +116,15 @@ describe('scan and fix fail closed (child process)', () => {
 
   it("scan's \"can be rewritten\" count is what fix's plan rewrites: fixable findings minus those fix leaves manual", () => {
     const polls = fileURLToPath(new URL('../../fixtures/polls', import.meta.url));
-    const json = JSON.parse(cli(polls, ['scan', '.', '--format', 'json']).stdout) as { findings: Array<{ fixable: boolean }>; summary: { fixable: number } };
+    const json = JSON.parse(cli(polls, ['scan', '.', '--format', 'json']).stdout) as { findings: Array<{ ruleId: string; fixable: boolean }>; summary: { fixable: number } };
     const dry = cli(polls, ['fix', '.', '--dry-run']);
     const manual = [...dry.stderr.matchAll(/^ {2}\S+:\d+:\d+ {2}.*\((?:async-outside-connection|sync-in-async-context|sync-to-async-wrapper)\)(?: \[(\d+) findings\])?$/gm)];
     assert.ok(manual.length > 0, dry.stderr);
     const leftByFix = manual.reduce((sum, match) => sum + Number(match[1] ?? 1), 0);
-    const fixableByRule = json.findings.filter((finding) => finding.fixable).length;
+    const fixableByRule = json.findings.filter((finding) => ['async-outside-connection', 'sync-in-async-context', 'sync-to-async-wrapper'].includes(finding.ruleId)).length;
     assert.equal(json.summary.fixable, fixableByRule - leftByFix);
+    // The per-finding flag agrees: only findings fix's plan rewrites are flagged fixable.
+    assert.equal(json.findings.filter((finding) => finding.fixable).length, json.summary.fixable);
     assert.match(cli(polls, ['scan', '.']).stdout, new RegExp(`^ {2}${fixableByRule - leftByFix} problems can be rewritten by \`orm-migrate fix\`\\.$`, 'm'));
   });
 });

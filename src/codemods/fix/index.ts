@@ -1,5 +1,5 @@
 /** `orm-migrate fix` as a library: plan the rewrites (nothing written), diff them, write them. */
-export { countManualFindings, planFix } from './plan.js';
+export { planFix, rewrittenFindings } from './plan.js';
 export { FIXABLE_RULE_IDS, isFixableRuleId } from './types.js';
 export type { FixFailure, FixOptions, FixPlan, FixableRuleId, FixedFile, ManualItem } from './types.js';
 export { unifiedDiff } from './diff.js';

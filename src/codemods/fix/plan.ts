@@ -38,6 +38,16 @@ type SyncTarget = Omit<SyncCallSite, 'functionStart' | 'inModule'>;
 
 type SyncPlan = { kind: 'edits'; edits: TextEdit[]; binding?: BindingRequest; consumed?: string } | { kind: 'manual'; reason: string };
 
+type WrapperPlan = { kind: 'edits'; edits: TextEdit[]; consumed?: string; mode: 'plain' | 'block' } | { kind: 'manual'; reason: string };
+
+/** What the fix will do in one file, decided before any text is produced (scan counts from it too). */
+interface FileWork {
+  wraps: RootEntry[];
+  wrapperFindings: Finding[];
+  wrappers: { finding: Finding; plan: WrapperPlan }[];
+  targets: { target: SyncTarget; finding?: Finding; plan?: SyncPlan }[];
+}
+
 interface RootEntry {
   ref: FunctionRef;
   findings: number;
@@ -182,20 +192,40 @@ class FixPlanner {
     return { module, reference: existingReference(sourceFile, { module, name }) ?? name };
   }
 
-  /** Plans without rewriting: how many findings fix would leave for a person (scan's "can be rewritten" count subtracts them). */
-  manualFindings(): number {
+  /** Every decision of the fix, without producing text: roots, sync rewrites, wrappers, per file. */
+  private plan(): Map<string, FileWork> {
     this.collectFindings();
     this.checkRoots();
     this.settleSyncCalls();
-    const roots = [...this.roots.values()].filter((entry) => entry.reason).reduce((sum, entry) => sum + entry.findings, 0);
-    return this.manual.reduce((sum, item) => sum + item.findings, 0) + roots;
+    return this.planFiles();
+  }
+
+  /**
+   * The findings fix would make go away, from the same plan `run` rewrites by (scan's "can be
+   * rewritten" count and per-finding `fixable` flag): an async call whose every root is wrapped,
+   * a sync call or wrapper whose rewrite is planned, in a file the fix could read.
+   */
+  rewrittenFindings(): Set<Finding> {
+    const work = this.plan();
+    const rewritten = new Set<Finding>();
+    if (this.rules.has('async-outside-connection')) {
+      const wrapped = (root: FunctionRef): boolean => this.roots.get(root.id)?.reason === undefined && !this.failed.has(root.file);
+      for (const finding of this.result.findings) {
+        if (finding.ruleId !== 'async-outside-connection' || this.failed.has(finding.file)) continue;
+        const roots = finding.roots ?? [];
+        if (roots.length > 0 && roots.every(wrapped)) rewritten.add(finding);
+      }
+    }
+    for (const [file, entry] of work) {
+      if (this.failed.has(file)) continue;
+      for (const { finding, plan } of entry.targets) if (finding && plan?.kind === 'edits') rewritten.add(finding);
+      for (const { finding, plan } of entry.wrappers) if (plan.kind === 'edits') rewritten.add(finding);
+    }
+    return rewritten;
   }
 
   run(): FixPlan {
-    this.collectFindings();
-    this.checkRoots();
-    this.settleSyncCalls();
-    const files = this.rewriteFiles();
+    const files = this.rewriteFiles(this.plan());
     this.manual.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
     return {
       cwd: this.result.cwd,
@@ -544,31 +574,76 @@ class FixPlanner {
     return ref.kind === 'module' ? 'top-level code' : ref.name ? `\`${ref.name}\`` : 'an anonymous function';
   }
 
-  private rewriteFiles(): FixedFile[] {
+  /** Per file: the wraps, and each sync target's and wrapper's plan (manual ones recorded with their reason). */
+  private planFiles(): Map<string, FileWork> {
     const wrapped = this.wrapped();
     for (const entry of this.roots.values()) {
       if (entry.reason) this.addManual(entry.ref.file, this.local(entry.ref.file, entry.ref.start), 'async-outside-connection', this.rootSubject(entry.ref), entry.reason, entry.findings);
     }
     const affected = this.affected(wrapped);
-    const byFile = new Map<string, { wraps: RootEntry[]; wrappers: Finding[] }>();
-    const work = (file: string) => {
+    const byFile = new Map<string, FileWork>();
+    const work = (file: string): FileWork => {
       let entry = byFile.get(file);
-      if (!entry) byFile.set(file, (entry = { wraps: [], wrappers: [] }));
+      if (!entry) byFile.set(file, (entry = { wraps: [], wrapperFindings: [], wrappers: [], targets: [] }));
       return entry;
     };
     for (const id of wrapped) {
       const entry = this.roots.get(id) as RootEntry;
       work(entry.ref.file).wraps.push(entry);
     }
-    for (const finding of this.wrapperFindings) work(finding.file).wrappers.push(finding);
+    for (const finding of this.wrapperFindings) work(finding.file).wrapperFindings.push(finding);
     for (const file of this.insideSyncTargets.keys()) work(file);
     for (const id of affected.keys()) work(id.slice(0, id.lastIndexOf('#')));
 
-    const fixed: FixedFile[] = [];
-    for (const [file, { wraps, wrappers }] of [...byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    // In path order, so errors and manual items come out the same way on every run.
+    const sorted = new Map([...byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    for (const [file, entry] of sorted) {
       if (this.failed.has(file)) continue;
       try {
-        const result = this.rewriteFile(file, wraps, wrappers, affected, wrapped);
+        const targets = this.targetsOf(file, affected);
+        const plans = targets.length > 0 ? this.planSyncTargets(file, targets.map((target) => target.target)) : new Map<SyncTarget, SyncPlan>();
+        for (const { target, finding } of targets) {
+          const plan = plans.get(target);
+          entry.targets.push({ target, ...(finding ? { finding } : {}), ...(plan ? { plan } : {}) });
+          if (plan?.kind === 'manual' && finding) this.addManual(file, target.start, 'sync-in-async-context', target.kind === 'iteration' ? 'a for…of over a QuerySet' : `\`${target.excerpt}\``, plan.reason, 1);
+        }
+        if (entry.wrapperFindings.length === 0) continue;
+        const sourceFile = this.tree(file);
+        const connection = this.connectionReference(file, sourceFile).reference;
+        for (const finding of entry.wrapperFindings) {
+          const plan = this.planWrapper(finding, sourceFile, connection, wrapped);
+          entry.wrappers.push({ finding, plan });
+          if (plan.kind === 'manual') {
+            const subject = finding.data.wrapped ? `\`syncToAsync(${finding.data.wrapped})\`` : `\`syncToAsync(…)\` around \`${finding.data.callee ?? finding.data.method}()\``;
+            this.addManual(file, this.local(file, finding.start), 'sync-to-async-wrapper', subject, plan.reason, 1);
+          }
+        }
+      } catch (error) {
+        this.fail(file, error);
+      }
+    }
+    return sorted;
+  }
+
+  /** `syncToAsync(() => qs.get(x))()`: its rewrite, or why it stays manual. */
+  private planWrapper(finding: Finding, sourceFile: ts.SourceFile, connection: string, wrapped: ReadonlySet<string>): WrapperPlan {
+    if (finding.messageId !== 'replace') return { kind: 'manual', reason: 'the wrapper is not a single sync ORM call invoked in place: call the async twins with await by hand' };
+    const outer = nodeAt(sourceFile, this.local(finding.file, finding.start), this.local(finding.file, finding.end), ts.isCallExpression);
+    if (!outer) return { kind: 'manual', reason: 'the call was not found where scan saw it' };
+    const mode = this.wrapperMode(finding, wrapped);
+    const connectionProblem = mode === 'block' ? this.connectionProblem() : undefined;
+    if (connectionProblem) return { kind: 'manual', reason: connectionProblem };
+    const rewrite = rewriteWrapper(outer, finding.data.twin ?? '', sourceFile, mode, connection);
+    if ('manual' in rewrite) return { kind: 'manual', reason: rewrite.manual };
+    return { kind: 'edits', edits: rewrite.edits, mode, ...(rewrite.consumedLocal !== undefined ? { consumed: rewrite.consumedLocal } : {}) };
+  }
+
+  private rewriteFiles(work: ReadonlyMap<string, FileWork>): FixedFile[] {
+    const fixed: FixedFile[] = [];
+    for (const [file, entry] of work) {
+      if (this.failed.has(file)) continue;
+      try {
+        const result = this.rewriteFile(file, entry);
         if (result) fixed.push(result);
       } catch (error) {
         this.fail(file, error);
@@ -586,7 +661,7 @@ class FixPlanner {
     return roots.length > 0 && roots.every((root) => wrapped.has(root.id)) ? 'plain' : 'block';
   }
 
-  private rewriteFile(file: string, wraps: readonly RootEntry[], wrappers: readonly Finding[], affected: ReadonlyMap<string, string[]>, wrapped: ReadonlySet<string>): FixedFile | undefined {
+  private rewriteFile(file: string, { wraps, wrappers, targets }: FileWork): FixedFile | undefined {
     const { raw, text, bom, sourceFile } = this.parse(file);
     const local = (offset: number): number => this.local(file, offset);
     const style = detectStyle(sourceFile);
@@ -617,48 +692,19 @@ class FixPlanner {
       count('async-outside-connection');
     }
 
-    const targets = this.targetsOf(file, affected);
-    if (targets.length > 0) {
-      const plans = this.planSyncTargets(file, targets.map((entry) => entry.target));
-      for (const { target, finding } of targets) {
-        const plan = plans.get(target);
-        if (!plan) continue;
-        if (plan.kind === 'manual') {
-          if (finding) this.addManual(file, target.start, 'sync-in-async-context', target.kind === 'iteration' ? 'a for…of over a QuerySet' : `\`${target.excerpt}\``, plan.reason, 1);
-          continue;
-        }
-        edits.push(...plan.edits);
-        if (plan.binding) bindings.push(plan.binding);
-        consume(plan.consumed);
-        count('sync-in-async-context');
-      }
+    for (const { plan } of targets) {
+      if (plan?.kind !== 'edits') continue;
+      edits.push(...plan.edits);
+      if (plan.binding) bindings.push(plan.binding);
+      consume(plan.consumed);
+      count('sync-in-async-context');
     }
 
-    for (const finding of wrappers) {
-      const subject = finding.data.wrapped ? `\`syncToAsync(${finding.data.wrapped})\`` : `\`syncToAsync(…)\` around \`${finding.data.callee ?? finding.data.method}()\``;
-      if (finding.messageId !== 'replace') {
-        this.addManual(file, local(finding.start), 'sync-to-async-wrapper', subject, 'the wrapper is not a single sync ORM call invoked in place: call the async twins with await by hand', 1);
-        continue;
-      }
-      const outer = nodeAt(sourceFile, local(finding.start), local(finding.end), ts.isCallExpression);
-      if (!outer) {
-        this.addManual(file, local(finding.start), 'sync-to-async-wrapper', subject, 'the call was not found where scan saw it', 1);
-        continue;
-      }
-      const mode = this.wrapperMode(finding, wrapped);
-      const connectionProblem = mode === 'block' ? this.connectionProblem() : undefined;
-      if (connectionProblem) {
-        this.addManual(file, local(finding.start), 'sync-to-async-wrapper', subject, connectionProblem, 1);
-        continue;
-      }
-      const rewrite = rewriteWrapper(outer, finding.data.twin ?? '', sourceFile, mode, connection.reference);
-      if ('manual' in rewrite) {
-        this.addManual(file, local(finding.start), 'sync-to-async-wrapper', subject, rewrite.manual, 1);
-        continue;
-      }
-      edits.push(...rewrite.edits);
-      consume(rewrite.consumedLocal);
-      if (mode === 'block') needsConnection = true;
+    for (const { plan } of wrappers) {
+      if (plan.kind !== 'edits') continue;
+      edits.push(...plan.edits);
+      consume(plan.consumed);
+      if (plan.mode === 'block') needsConnection = true;
       count('sync-to-async-wrapper');
     }
 
@@ -684,9 +730,9 @@ class FixPlanner {
   }
 }
 
-/** The findings of this scan that fix's plan would leave as manual (counted as rewriteFiles reports them, without rewriting). */
-export function countManualFindings(result: ScanResult, config: LoadedConfig): number {
-  return new FixPlanner(result, config, selectRules(config, undefined), performance.now()).manualFindings();
+/** The findings of this scan that `fix` (default rules) would rewrite away: decided by fix's own plan, without producing text. */
+export function rewrittenFindings(result: ScanResult, config: LoadedConfig): Set<Finding> {
+  return new FixPlanner(result, config, selectRules(config, undefined), performance.now()).rewrittenFindings();
 }
 
 export async function planFix(options: FixOptions = {}): Promise<FixPlan> {
