@@ -86,6 +86,8 @@ class FixPlanner {
   private readonly texts = new Map<string, SourceText>();
   private readonly trees = new Map<string, ts.SourceFile>();
   private treeChars = 0;
+  /** The last tree parsed past the cache's budget: roots and sites of one file come one after another. */
+  private lastTree: { file: string; sourceFile: ts.SourceFile } | undefined;
   private readonly roots = new Map<string, RootEntry>();
   private readonly manual: ManualItem[] = [];
   private readonly errors: FixFailure[] = [];
@@ -125,11 +127,14 @@ class FixPlanner {
   private tree(file: string): ts.SourceFile {
     const cached = this.trees.get(file);
     if (cached) return cached;
+    if (this.lastTree?.file === file) return this.lastTree.sourceFile;
     const text = this.source(file).text;
     const sourceFile = parseSource(file, text);
     if (this.treeChars + text.length <= TREE_CACHE_CHARS) {
       this.trees.set(file, sourceFile);
       this.treeChars += text.length;
+    } else {
+      this.lastTree = { file, sourceFile };
     }
     return sourceFile;
   }
