@@ -103,6 +103,8 @@ class FixPlanner {
     private readonly config: LoadedConfig,
     private readonly rules: ReadonlySet<FixableRuleId>,
     private readonly started: number,
+    /** Source text whose trees stay cached; the count, which reads each file once or twice in order, keeps none. */
+    private readonly treeBudget = TREE_CACHE_CHARS,
   ) {
     this.index = new FunctionIndex(result);
     this.syncFinder = new SyncCallFinder(config);
@@ -130,7 +132,7 @@ class FixPlanner {
     if (this.lastTree?.file === file) return this.lastTree.sourceFile;
     const text = this.source(file).text;
     const sourceFile = parseSource(file, text);
-    if (this.treeChars + text.length <= TREE_CACHE_CHARS) {
+    if (this.treeChars + text.length <= this.treeBudget) {
       this.trees.set(file, sourceFile);
       this.treeChars += text.length;
     } else {
@@ -691,7 +693,7 @@ class FixPlanner {
 
 /** The findings of this scan that fix's plan would leave as manual (counted as rewriteFiles reports them, without rewriting). */
 export function countManualFindings(result: ScanResult, config: LoadedConfig): number {
-  return new FixPlanner(result, config, selectRules(config, undefined), performance.now()).manualFindings();
+  return new FixPlanner(result, config, selectRules(config, undefined), performance.now(), 0).manualFindings();
 }
 
 export async function planFix(options: FixOptions = {}): Promise<FixPlan> {
