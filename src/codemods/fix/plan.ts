@@ -96,6 +96,8 @@ class FixPlanner {
   private readonly texts = new Map<string, SourceText>();
   private readonly trees = new Map<string, ts.SourceFile>();
   private treeChars = 0;
+  /** The last tree parsed past the cache's budget: roots and sites of one file come one after another. */
+  private lastTree: { file: string; sourceFile: ts.SourceFile } | undefined;
   private readonly roots = new Map<string, RootEntry>();
   private readonly manual: ManualItem[] = [];
   private readonly errors: FixFailure[] = [];
@@ -111,6 +113,8 @@ class FixPlanner {
     private readonly config: LoadedConfig,
     private readonly rules: ReadonlySet<FixableRuleId>,
     private readonly started: number,
+    /** Source text whose trees stay cached; the count, which reads each file once or twice in order, keeps none. */
+    private readonly treeBudget = TREE_CACHE_CHARS,
   ) {
     this.index = new FunctionIndex(result);
     this.syncFinder = new SyncCallFinder(config);
@@ -135,11 +139,14 @@ class FixPlanner {
   private tree(file: string): ts.SourceFile {
     const cached = this.trees.get(file);
     if (cached) return cached;
+    if (this.lastTree?.file === file) return this.lastTree.sourceFile;
     const text = this.source(file).text;
     const sourceFile = parseSource(file, text);
-    if (this.treeChars + text.length <= TREE_CACHE_CHARS) {
+    if (this.treeChars + text.length <= this.treeBudget) {
       this.trees.set(file, sourceFile);
       this.treeChars += text.length;
+    } else {
+      this.lastTree = { file, sourceFile };
     }
     return sourceFile;
   }
@@ -730,9 +737,13 @@ class FixPlanner {
   }
 }
 
-/** The findings of this scan that `fix` (default rules) would rewrite away: decided by fix's own plan, without producing text. */
+/**
+ * The findings of this scan that `fix` (default rules) would rewrite away: decided by fix's own
+ * plan, without producing text. Keeps no tree cache: it plans files in order, so the last tree
+ * suffices, and holding trees costs the scan more in GC than re-parsing an odd file.
+ */
 export function rewrittenFindings(result: ScanResult, config: LoadedConfig): Set<Finding> {
-  return new FixPlanner(result, config, selectRules(config, undefined), performance.now()).rewrittenFindings();
+  return new FixPlanner(result, config, selectRules(config, undefined), performance.now(), 0).rewrittenFindings();
 }
 
 export async function planFix(options: FixOptions = {}): Promise<FixPlan> {
