@@ -10,8 +10,6 @@ export interface GateOptions {
   baseline?: BaselineComparison;
   /** The baseline was just rewritten from this scan (reported, not compared). */
   baselineWritten?: { path: string; entries: number; findings: number };
-  /** Findings of fixable rules that fix's plan leaves as manual: not counted as fixable. */
-  manualFindings?: number;
 }
 
 export interface RuleCount {
@@ -73,7 +71,6 @@ export function buildReport(result: ScanResult, options: GateOptions = {}): Repo
   const suppressed = options.baseline?.suppressed;
   const findings: ReportedFinding[] = result.findings.map((finding) => ({ ...finding, suppressed: suppressed?.has(finding) ?? false }));
   const summary = summarize(findings);
-  summary.fixable = Math.max(0, summary.fixable - (options.manualFindings ?? 0));
   const failures: string[] = [];
   if (summary.errors > 0) failures.push(`${plural(summary.errors, 'error')}`);
   if (options.maxWarnings !== undefined && summary.warnings > options.maxWarnings) {
