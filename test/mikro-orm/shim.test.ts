@@ -100,6 +100,17 @@ describe('orm-migrate/mikro-orm: warnOnGlobalContext on MikroORM 6', function ()
     }
   });
 
+  it('the two lines of setup, as a user writes them, type-check and work', async () => {
+    const setup = await MikroORM.init(warnOnGlobalContext({ dbName: join(dir, 'app.sqlite3'), entities: [BookSchema], debug: false }));
+    try {
+      const { result, warnings } = await collectWarnings(() => setup.em.find(BookSchema, { title: 'Dune' }));
+      assert.deepEqual(result.map((book) => book.title), ['Dune']);
+      assert.equal(warnings.length, 1);
+    } finally {
+      await setup.close(true);
+    }
+  });
+
   it('warns once per call site, naming this file:line:col and the code, and returns the rows', async () => {
     const { result, warnings } = await collectWarnings(async () => {
       const found: Array<Book | null> = [];
