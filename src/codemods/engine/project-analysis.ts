@@ -238,7 +238,7 @@ class ProjectAnalysis {
   private connectionAnalysis(): ConnectionAnalysis {
     let summaries: ConnectionFunctionSummary[] | undefined;
     const functions = (): ConnectionFunctionSummary[] => {
-      summaries ??= this.facts.map((_, index) => ({ ...this.createFunctionRef(index), insideConnection: this.graph.isInside(index) }));
+      summaries ??= this.facts.map((fact, index) => ({ ...this.createFunctionRef(index), insideConnection: this.graph.isInside(index), ...(fact.wrap ? { wrap: fact.wrap } : {}) }));
       return summaries;
     };
     return {

@@ -1,5 +1,6 @@
 /** Public result types of the scan engine: what `scan` reports and what `fix` will consume. */
 import type { InputProblem } from './discover.js';
+import type { WrapFacts } from './facts.js';
 
 export type Severity = 'error' | 'warning';
 export type RuleSetting = 'off' | 'warn' | 'error';
@@ -84,6 +85,8 @@ export type AnalysisMode = 'type-aware' | 'syntactic';
 export interface ConnectionFunctionSummary extends FunctionRef {
   /** Runs only inside a connection block (every in-project caller is inside one). */
   insideConnection: boolean;
+  /** What fix needs to know to wrap its body (not for the module). */
+  wrap?: WrapFacts;
 }
 
 export interface ConnectionAnalysis {

@@ -14,7 +14,7 @@ import { scan } from '../engine/scan.js';
 import { parseSource, scriptKindOf } from '../engine/syntactic.js';
 import { PARSE_ERROR_RULE_ID } from '../engine/types.js';
 import type { ConnectionFunctionSummary, Finding, FunctionRef, RuleId, RuleSetting, ScanResult } from '../engine/types.js';
-import { floatingWork } from './floating.js';
+import type { FloatingWorkFact, WrapFacts } from '../engine/facts.js';
 import { FunctionIndex, functionAt, nodeAt } from './functions.js';
 import { countReferences, existingReference, importOfLocal, planImportEdits } from './imports.js';
 import type { BindingRequest, ModuleRef } from './imports.js';
@@ -30,7 +30,7 @@ import type { TextEdit } from './text.js';
 import { planModuleRoot } from './top-level.js';
 import { FIXABLE_RULE_IDS } from './types.js';
 import type { FixFailure, FixOptions, FixPlan, FixableRuleId, FixedFile, ManualItem } from './types.js';
-import { isAsyncFunction, unwrappableReason, wrapFunctionEdits } from './wrap.js';
+import { isAsyncFunction, wrapFunctionEdits, wrapProblem } from './wrap.js';
 import { isFunctionWithBody } from '../engine/file-analysis.js';
 
 /** A rewrite target in one file: a sync call or iteration to turn async (a site, wherever it runs). */
@@ -107,6 +107,11 @@ class FixPlanner {
   /** Per file: sync targets from scan's findings (already inside a block). */
   private readonly insideSyncTargets = new Map<string, { target: SyncTarget; finding: Finding }[]>();
   private readonly wrapperFindings: Finding[] = [];
+  /**
+   * Planning only to count what fix would rewrite (scan's fixable count): no manual items or
+   * messages are produced, and a file is read only where a rewrite must be planned from its tree.
+   */
+  private counting = false;
 
   constructor(
     private readonly result: ScanResult,
@@ -134,6 +139,14 @@ class FixPlanner {
     this.texts.set(file, entry);
     if (bom) entry.delta = this.bomDelta(file, this.tree(file));
     return entry;
+  }
+
+  /** The file's text, kept only if something else needs it: counting looks at most affected files once. */
+  private textToLookAt(file: string): { text: string; delta: number } {
+    const known = this.texts.get(file);
+    if (known || !this.counting) return known ?? this.source(file);
+    const raw = readFileSync(file, 'utf8');
+    return raw.startsWith('\uFEFF') ? this.source(file) : { text: raw, delta: 0 };
   }
 
   private tree(file: string): ts.SourceFile {
@@ -183,6 +196,7 @@ class FixPlanner {
 
   /** `offset` is into the parsed text of the file. */
   private addManual(file: string, offset: number, ruleId: FixableRuleId, subject: string, reason: string, findings: number): void {
+    if (this.counting) return;
     let line = 1;
     let column = 1;
     try {
@@ -213,6 +227,7 @@ class FixPlanner {
    * a sync call or wrapper whose rewrite is planned, in a file the fix could read.
    */
   rewrittenFindings(): Set<Finding> {
+    this.counting = true;
     const work = this.plan();
     const rewritten = new Set<Finding>();
     if (this.rules.has('async-outside-connection')) {
@@ -257,7 +272,7 @@ class FixPlanner {
         case 'async-outside-connection': {
           if (!this.rules.has('async-outside-connection')) break;
           const roots = finding.roots ?? [];
-          if (roots.length === 0) {
+          if (roots.length === 0 && !this.counting) {
             this.addManual(finding.file, this.local(finding.file, finding.start), 'async-outside-connection', `\`${finding.data.callee ?? finding.data.method ?? 'call'}()\``, 'its call chain has no root the fix can wrap (a cycle of callers)', 1);
           }
           for (const root of roots) {
@@ -293,7 +308,8 @@ class FixPlanner {
       for (const root of roots) {
         const entry = this.roots.get(root.id);
         if (!entry || entry.reason) continue;
-        const { line } = positionAt(this.source(finding.file).text, this.local(finding.file, finding.start));
+        // (Counting needs only that there is a reason: the file is not read for its line.)
+        const line = this.counting ? 0 : positionAt(this.source(finding.file).text, this.local(finding.file, finding.start)).line;
         entry.reason = `\`${finding.data.callee ?? finding.data.method}()\` (${this.display(finding.file)}:${line}) is not awaited: inside a newConnection block it could outlive the block's connection; await it (or move it out), then run fix again`;
       }
     }
@@ -335,27 +351,30 @@ class FixPlanner {
         continue;
       }
       const ref = entry.ref;
+      if (ref.kind === 'connection-callback' || ref.kind === 'thread-callback') {
+        entry.reason = 'it is a callback of the thread wrapper: rewrite the wrapper first';
+        continue;
+      }
+      if (ref.kind !== 'module') {
+        // Decided from what the scan's walk recorded: no file is parsed again for a function root.
+        const summary = this.index.get(ref.id);
+        const wrap = summary?.wrap;
+        entry.reason = summary && wrap ? (wrapProblem({ ...wrap, async: summary.async }) ?? this.floatingReason(ref, wrap, workFunctions)) : 'the function was not found where scan saw it';
+        continue;
+      }
       try {
+        // Top-level code: which statements can move into a block is planned from the file's tree.
         const sourceFile = this.tree(ref.file);
-        if (ref.kind === 'module') {
-          const plan = planModuleRoot(sourceFile, detectStyle(sourceFile), {
-            offsets: moduleOffsets.get(ref.id) ?? [],
-            projectFunctionNames,
-            connection: this.connectionReference(ref.file, sourceFile).reference,
-          });
-          if (plan.kind === 'manual') entry.reason = plan.reason;
-          else {
-            entry.moduleEdits = plan.edits;
-            entry.moduleRange = plan.range;
-          }
-          continue;
+        const plan = planModuleRoot(sourceFile, detectStyle(sourceFile), {
+          offsets: moduleOffsets.get(ref.id) ?? [],
+          projectFunctionNames,
+          connection: this.connectionReference(ref.file, sourceFile).reference,
+        });
+        if (plan.kind === 'manual') entry.reason = plan.reason;
+        else {
+          entry.moduleEdits = plan.edits;
+          entry.moduleRange = plan.range;
         }
-        if (ref.kind === 'connection-callback' || ref.kind === 'thread-callback') {
-          entry.reason = 'it is a callback of the thread wrapper: rewrite the wrapper first';
-          continue;
-        }
-        const node = functionAt(sourceFile, this.local(ref.file, ref.start));
-        entry.reason = node ? (unwrappableReason(node, sourceFile) ?? this.floatingReason(ref, node, sourceFile, workFunctions)) : 'the function was not found where scan saw it (did the file change?)';
       } catch (error) {
         this.fail(ref.file, error);
         entry.reason = 'its file could not be read or parsed';
@@ -389,13 +408,24 @@ class FixPlanner {
     return { ids, byName };
   }
 
-  /** Why a root that starts ORM work without awaiting it cannot get a block (its work could outlive it). */
-  private floatingReason(root: FunctionRef, node: ts.Node, sourceFile: ts.SourceFile, work: { ids: Set<string>; byName: Map<string, ConnectionFunctionSummary[]> }): string | undefined {
-    if (!isFunctionWithBody(node)) return undefined;
-    for (const floating of floatingWork(node.body, sourceFile)) {
-      const where = `${this.display(root.file)}:${positionAt(sourceFile.text, floating.start).line}`;
+  /**
+   * Why a root that starts ORM work without awaiting it cannot get a block (its work could
+   * outlive it): the first such statement in its body, nested callbacks included, from the
+   * floating work the scan's walk recorded per function.
+   */
+  private floatingReason(root: FunctionRef, wrap: WrapFacts, work: { ids: Set<string>; byName: Map<string, ConnectionFunctionSummary[]> }): string | undefined {
+    const items: FloatingWorkFact[] = [];
+    for (const summary of this.index.inFile(root.file)) {
+      const floating = summary.wrap?.floating;
+      if (!floating || summary.start < root.start || summary.end > root.end) continue;
+      for (const item of floating) if (item.start >= wrap.bodyStart && item.start < root.end) items.push(item);
+    }
+    // Walk order: a statement's items share its start and come from one function, so the sort keeps them in order.
+    items.sort((a, b) => a.start - b.start);
+    for (const floating of items) {
+      const where = `${this.display(root.file)}:${floating.line}`;
       if (floating.kind === 'forEach') {
-        if (!work.ids.has(this.scanFunctionId(root.file, floating.callbackStart, false))) continue;
+        if (!work.ids.has(`${root.file}#${floating.callbackStart}`)) continue;
         return `an async callback passed to forEach (${where}) is not awaited: its ORM calls could outlive the block's connection; use for…of with await (or Promise.all), then run fix again`;
       }
       const reached = (work.byName.get(floating.name) ?? []).some((fn) => this.index.rootsOf(fn.id).some((candidate) => candidate.id === root.id));
@@ -526,12 +556,18 @@ class FixPlanner {
     return targets;
   }
 
-  /** Most affected functions name no sync method at all: then the file is not walked for them. */
+  /** Most affected functions run no sync call or loop at all (the scan's walk saw): then the file is not walked for them. */
   private affectedTextMayCallSync(file: string, affected: ReadonlyMap<string, string[]>, moduleRange: [number, number] | undefined): boolean {
-    const { text } = this.source(file);
+    let source: { text: string; delta: number } | undefined;
     for (const summary of this.index.inFile(file)) {
       if (!affected.has(summary.id)) continue;
-      const [from, to] = summary.kind === 'module' ? (moduleRange ?? [0, 0]) : [this.local(file, summary.start), this.local(file, summary.end)];
+      // A function: the scan's walk saw whether a sync call or loop runs in it. Top-level code: its text.
+      if (summary.kind !== 'module' && summary.wrap) {
+        if (summary.wrap.syncCall) return true;
+        continue;
+      }
+      const { text, delta } = (source ??= this.textToLookAt(file));
+      const [from, to] = summary.kind === 'module' ? (moduleRange ?? [0, 0]) : [summary.start - delta, summary.end - delta];
       if (this.syncFinder.mayContainSyncCall(text.slice(from, to))) return true;
     }
     return false;
@@ -585,7 +621,7 @@ class FixPlanner {
   private planFiles(): Map<string, FileWork> {
     const wrapped = this.wrapped();
     for (const entry of this.roots.values()) {
-      if (entry.reason) this.addManual(entry.ref.file, this.local(entry.ref.file, entry.ref.start), 'async-outside-connection', this.rootSubject(entry.ref), entry.reason, entry.findings);
+      if (entry.reason && !this.counting) this.addManual(entry.ref.file, this.local(entry.ref.file, entry.ref.start), 'async-outside-connection', this.rootSubject(entry.ref), entry.reason, entry.findings);
     }
     const affected = this.affected(wrapped);
     const byFile = new Map<string, FileWork>();

@@ -1,0 +1,150 @@
+/**
+ * scan's fixable count plans as fix does, from what the scan's walk recorded (issue 11: the count
+ * used to parse every file holding a root a second time). Two checks:
+ * - the count reads no file for function roots: planned again after the project is deleted, it
+ *   is the same set (a planner that read a file would fail on it and count less);
+ * - what the walk records per function (constructor/accessor, generator, `arguments`, dropped
+ *   promises) says what fix's tree-based checks say, on every fix fixture.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { loadConfig } from '../../../src/codemods/engine/config.js';
+import { settleConnectionModule } from '../../../src/codemods/engine/connection-module.js';
+import { scan } from '../../../src/codemods/engine/scan.js';
+import { parseSource } from '../../../src/codemods/engine/syntactic.js';
+import type { ConnectionFunctionSummary, ScanResult } from '../../../src/codemods/engine/types.js';
+import { floatingWork } from '../../../src/codemods/fix/floating.js';
+import { functionAt } from '../../../src/codemods/fix/functions.js';
+import { rewrittenFindings } from '../../../src/codemods/fix/index.js';
+import { unwrappableReason, wrapProblem } from '../../../src/codemods/fix/wrap.js';
+import { isFunctionWithBody } from '../../../src/codemods/engine/file-analysis.js';
+import { createTypedProject } from '../../support/temp-project.js';
+import { createFixtureProject } from './fixtures.js';
+
+const ROOTS = `import { Question } from '../models.js';
+
+export async function plain(id: number) {
+  return Question.objects.aget({ pk: id });
+}
+
+export async function legacyArguments(id: number) {
+  const extra = arguments.length > 1;
+  return extra ? null : Question.objects.aget({ pk: id });
+}
+
+export const arrowInside = async function (id: number) {
+  const read = () => arguments[0];
+  return read() ? Question.objects.aget({ pk: id }) : null;
+};
+
+export async function* stream() {
+  for await (const question of Question.objects.all()) yield question.questionText;
+}
+
+export function notAsync() {
+  return Question.objects.acount();
+}
+
+export class Service {
+  constructor() {
+    void Question.objects.acount();
+  }
+  async ok(id: number) {
+    return Question.objects.aget({ pk: id });
+  }
+}
+
+async function recordVisit(id: number) {
+  await Question.objects.filter({ pk: id }).aupdate({ questionText: 'visited' });
+}
+
+export async function visit(id: number) {
+  void recordVisit(id);
+  return Question.objects.aget({ pk: id });
+}
+
+export async function touchAll(ids: number[]) {
+  ids.forEach(async (id) => {
+    await Question.objects.filter({ pk: id }).aupdate({ questionText: 'touched' });
+  });
+  return Question.objects.acount();
+}
+
+export async function nestedFloating(ids: number[]) {
+  const later = () => {
+    recordVisit(ids[0] ?? 0);
+  };
+  later();
+  return Question.objects.acount();
+}
+`;
+
+async function scanAsCli(cwd: string, types: boolean): Promise<{ result: ScanResult; config: ReturnType<typeof loadConfig> }> {
+  const config = settleConnectionModule(loadConfig(cwd, undefined, ['.']));
+  const result = await scan({ cwd, paths: ['.'], config, types, ruleOverrides: { 'floating-async-call': 'warn' } });
+  return { result, config };
+}
+
+describe("scan's fixable count from the walk's facts", () => {
+  for (const types of [true, false]) {
+    it(`reads no file to check function roots (${types ? 'type-aware' : '--no-types'})`, async () => {
+      const project = createTypedProject({ 'src/roots.ts': ROOTS });
+      let scanned: Awaited<ReturnType<typeof scanAsCli>>;
+      let present: Set<unknown>;
+      try {
+        scanned = await scanAsCli(project.dir, types);
+        present = rewrittenFindings(scanned.result, scanned.config);
+      } finally {
+        project.remove();
+      }
+      const outside = scanned.result.findings.filter((finding) => finding.ruleId === 'async-outside-connection');
+      // plain, Service#ok and nestedFloating (the promise it drops is its sync helper's) are wrapped; the rest stay manual.
+      assert.equal(present.size, 3, `rewritten: ${[...present].map((finding) => JSON.stringify((finding as { line: number }).line)).join(', ')}`);
+      assert.ok(outside.length > present.size);
+      const absent = rewrittenFindings(scanned.result, scanned.config);
+      assert.deepEqual([...absent].map((finding) => outside.indexOf(finding as never)).sort(), [...present].map((finding) => outside.indexOf(finding as never)).sort());
+    });
+  }
+
+  it("records what fix's tree-based checks find, for every function of the fix fixtures", async () => {
+    const project = createFixtureProject();
+    try {
+      const { result } = await scanAsCli(project.dir, false);
+      const byFile = new Map<string, ConnectionFunctionSummary[]>();
+      for (const summary of result.connection.functions) byFile.set(summary.file, [...(byFile.get(summary.file) ?? []), summary]);
+      let checked = 0;
+      let problems = 0;
+      let floating = 0;
+      for (const [file, summaries] of byFile) {
+        const raw = readFileSync(file, 'utf8');
+        // Scan's offsets count a byte order mark; the tree here does not.
+        const delta = raw.startsWith('\uFEFF') ? 1 : 0;
+        const sourceFile = parseSource(file, raw.slice(delta));
+        for (const summary of summaries) {
+          if (summary.kind === 'module') continue;
+          const where = `${file.slice(project.dir.length + 1)}:${summary.line}`;
+          const node = functionAt(sourceFile, summary.start - delta);
+          assert.ok(node && isFunctionWithBody(node), `${where}: no function at the scan's offset`);
+          assert.ok(summary.wrap, `${where}: no wrap facts`);
+          const expected = unwrappableReason(node, sourceFile);
+          assert.equal(wrapProblem({ ...summary.wrap, async: summary.async }), expected, where);
+          const fromTree = floatingWork(node.body, sourceFile).map((item) => `${item.kind} ${item.name} ${item.callbackStart < 0 ? -1 : item.callbackStart + delta} ${sourceFile.getLineAndCharacterOfPosition(item.start).line + 1}`);
+          const fromWalk = summaries
+            .filter((inner) => inner.kind !== 'module' && inner.start >= summary.start && inner.end <= summary.end)
+            .flatMap((inner) => inner.wrap?.floating ?? [])
+            .filter((item) => item.start >= (summary.wrap?.bodyStart ?? 0))
+            .sort((a, b) => a.start - b.start)
+            .map((item) => `${item.kind} ${item.name} ${item.callbackStart} ${item.line}`);
+          assert.deepEqual(fromWalk, fromTree, where);
+          checked += 1;
+          if (expected) problems += 1;
+          floating += fromTree.length;
+        }
+      }
+      // The fixtures hold every kind of case (not a vacuous pass).
+      assert.ok(checked > 50 && problems >= 5 && floating >= 5, `${checked} functions, ${problems} unwrappable, ${floating} floating`);
+    } finally {
+      project.remove();
+    }
+  });
+});
