@@ -11,6 +11,7 @@ import { settleConnectionModule } from '../engine/connection-module.js';
 import type { LoadedConfig } from '../engine/config.js';
 import { SpecifierResolver } from '../engine/module-resolution.js';
 import { scan } from '../engine/scan.js';
+import { collectGarbage } from '../engine/memory.js';
 import { parseSource, scriptKindOf } from '../engine/syntactic.js';
 import { PARSE_ERROR_RULE_ID } from '../engine/types.js';
 import type { ConnectionFunctionSummary, Finding, FunctionRef, RuleId, RuleSetting, ScanResult } from '../engine/types.js';
@@ -84,6 +85,9 @@ const SCAN_RULES: Partial<Record<RuleId, RuleSetting>> = {
 
 /** Syntax trees kept between the analysis and the rewrite, up to this much source text (texts are always kept). */
 const TREE_CACHE_CHARS = 8_000_000;
+
+/** Rewritten source text between two full garbage collections (see run). */
+const REWRITE_COLLECTION_CHARS = 2_000_000;
 
 function selectRules(config: LoadedConfig, requested: readonly FixableRuleId[] | undefined): Set<FixableRuleId> {
   if (requested && requested.length > 0) return new Set(requested);
@@ -214,11 +218,11 @@ class FixPlanner {
   }
 
   /** Every decision of the fix, without producing text: roots, sync rewrites, wrappers, per file. */
-  private plan(): Map<string, FileWork> {
+  private plan(onPlanned?: (file: string, work: FileWork) => void): Map<string, FileWork> {
     this.collectFindings();
     this.checkRoots();
     this.settleSyncCalls();
-    return this.planFiles();
+    return this.planFiles(onPlanned);
   }
 
   /**
@@ -247,7 +251,27 @@ class FixPlanner {
   }
 
   run(): FixPlan {
-    const files = this.rewriteFiles(this.plan());
+    // Each file is rewritten as soon as it is planned, then its tree is let go: no later step reads it.
+    // Its trees (parsed, and the rewrite parsed again) are garbage at once: collected every so
+    // often, as the scan does between programs, or V8 lets the heap grow far past what is alive.
+    const files: FixedFile[] = [];
+    let sinceCollection = 0;
+    this.plan((file, work) => {
+      try {
+        const result = this.rewriteFile(file, work);
+        if (result) {
+          files.push(result);
+          sinceCollection += result.fixed.length;
+        }
+      } catch (error) {
+        this.fail(file, error);
+      }
+      this.forgetTree(file);
+      if (sinceCollection > REWRITE_COLLECTION_CHARS) {
+        collectGarbage();
+        sinceCollection = 0;
+      }
+    });
     this.manual.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
     return {
       cwd: this.result.cwd,
@@ -618,7 +642,7 @@ class FixPlanner {
   }
 
   /** Per file: the wraps, and each sync target's and wrapper's plan (manual ones recorded with their reason). */
-  private planFiles(): Map<string, FileWork> {
+  private planFiles(onPlanned?: (file: string, work: FileWork) => void): Map<string, FileWork> {
     const wrapped = this.wrapped();
     for (const entry of this.roots.values()) {
       if (entry.reason && !this.counting) this.addManual(entry.ref.file, this.local(entry.ref.file, entry.ref.start), 'async-outside-connection', this.rootSubject(entry.ref), entry.reason, entry.findings);
@@ -650,20 +674,23 @@ class FixPlanner {
           entry.targets.push({ target, ...(finding ? { finding } : {}), ...(plan ? { plan } : {}) });
           if (plan?.kind === 'manual' && finding) this.addManual(file, target.start, 'sync-in-async-context', target.kind === 'iteration' ? 'a for…of over a QuerySet' : `\`${target.excerpt}\``, plan.reason, 1);
         }
-        if (entry.wrapperFindings.length === 0) continue;
-        const sourceFile = this.tree(file);
-        const connection = this.connectionReference(file, sourceFile).reference;
-        for (const finding of entry.wrapperFindings) {
-          const plan = this.planWrapper(finding, sourceFile, connection, wrapped);
-          entry.wrappers.push({ finding, plan });
-          if (plan.kind === 'manual') {
-            const subject = finding.data.wrapped ? `\`syncToAsync(${finding.data.wrapped})\`` : `\`syncToAsync(…)\` around \`${finding.data.callee ?? finding.data.method}()\``;
-            this.addManual(file, this.local(file, finding.start), 'sync-to-async-wrapper', subject, plan.reason, 1);
+        if (entry.wrapperFindings.length > 0) {
+          const sourceFile = this.tree(file);
+          const connection = this.connectionReference(file, sourceFile).reference;
+          for (const finding of entry.wrapperFindings) {
+            const plan = this.planWrapper(finding, sourceFile, connection, wrapped);
+            entry.wrappers.push({ finding, plan });
+            if (plan.kind === 'manual') {
+              const subject = finding.data.wrapped ? `\`syncToAsync(${finding.data.wrapped})\`` : `\`syncToAsync(…)\` around \`${finding.data.callee ?? finding.data.method}()\``;
+              this.addManual(file, this.local(file, finding.start), 'sync-to-async-wrapper', subject, plan.reason, 1);
+            }
           }
         }
       } catch (error) {
         this.fail(file, error);
+        continue;
       }
+      onPlanned?.(file, entry);
     }
     return sorted;
   }
@@ -681,18 +708,13 @@ class FixPlanner {
     return { kind: 'edits', edits: rewrite.edits, mode, ...(rewrite.consumedLocal !== undefined ? { consumed: rewrite.consumedLocal } : {}) };
   }
 
-  private rewriteFiles(work: ReadonlyMap<string, FileWork>): FixedFile[] {
-    const fixed: FixedFile[] = [];
-    for (const [file, entry] of work) {
-      if (this.failed.has(file)) continue;
-      try {
-        const result = this.rewriteFile(file, entry);
-        if (result) fixed.push(result);
-      } catch (error) {
-        this.fail(file, error);
-      }
+  private forgetTree(file: string): void {
+    const tree = this.trees.get(file);
+    if (tree) {
+      this.trees.delete(file);
+      this.treeChars -= tree.text.length;
     }
-    return fixed;
+    if (this.lastTree?.file === file) this.lastTree = undefined;
   }
 
   private wrapperMode(finding: Finding, wrapped: ReadonlySet<string>): 'plain' | 'block' {
