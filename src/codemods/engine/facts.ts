@@ -142,7 +142,22 @@ export interface CandidateFact {
   at?: number;
   /** All must hold for the candidate to become a finding. */
   conditions: readonly ConditionFact[];
+  /** sync-in-async-context and sync-to-async-wrapper: what fix's rewrite of it depends on. */
+  rewrite?: RewriteFacts;
 }
+
+/**
+ * What decides whether fix can rewrite a finding in place (fix/rewrite-facts.ts), so scan's
+ * fixable count need not parse the file again:
+ * - a sync call or loop: where `await` would go (the start of the enclosing function, whether it
+ *   is async; the module's top level; or nowhere, in a parameter or a class field) and the call's
+ *   shape (`x.get()`, a function like `atomic(cb)` whose inline callback, starting at this offset,
+ *   the rewrite makes async, or one fix does not rewrite);
+ * - a thread wrapper: whether its shape is one fix unwraps.
+ */
+export type RewriteFacts =
+  | { kind: 'sync'; awaitIn: number | 'module' | 'never'; awaitAsync: boolean; shape: number | 'plain' | 'manual' }
+  | { kind: 'wrapper'; rewritable: boolean };
 
 export interface ParseErrorFact {
   message: string;

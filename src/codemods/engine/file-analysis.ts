@@ -21,6 +21,7 @@ import type {
 } from './facts.js';
 import { floatingWorkOfStatement } from './floating-work.js';
 import { SYNC_ONLY_FUNCTIONS } from '../../runtime-shim/surface.js';
+import { rewriteFactsOf } from '../fix/rewrite-facts.js';
 import type { FloatingWorkItem } from './floating-work.js';
 import type { CalleeMatch, OrmCallMatch, OrmIterationMatch, Rule, RuleContext } from './rule-api.js';
 import { ScopeTracker, declaresNames, unwrapExpression } from './syntactic-scope.js';
@@ -179,6 +180,7 @@ class FileAnalyzer {
   ) {
     this.scopes = new ScopeTracker(options.resolveSpecifier);
     this.walkParent = sourceFile;
+    this.dispatching = sourceFile;
     this.dispatchTable = dispatchForText(options.dispatch, sourceFile.text, options.surface);
     this.functions.push({
       name: undefined,
@@ -318,9 +320,13 @@ class FileAnalyzer {
     if (enteredClass) this.classStack.pop();
   };
 
+  /** The node the rules are looking at (a rule may report one of its children, not linked yet). */
+  private dispatching: ts.Node;
+
   private dispatch(node: ts.Node): void {
     const rules = this.dispatchTable[node.kind];
     if (!rules) return;
+    this.dispatching = node;
     for (const rule of rules) rule.check(node, this.contextFor(rule));
   }
 
@@ -576,6 +582,7 @@ class FileAnalyzer {
         // Without a checker to ask later, evidence with no origin can never hold: drop it now.
         const when = descriptor.when ?? [];
         if (!analyzer.options.keepNodes && when.some((condition) => condition.kind === 'orm' && condition.evidence.origins.length === 0)) return;
+        const rewrite = rewriteFactsOf(rule.meta.id, descriptor.messageId, descriptor.node, analyzer.dispatching, sourceFile);
         analyzer.candidates.push({
           ruleId: rule.meta.id,
           messageId: descriptor.messageId,
@@ -584,6 +591,7 @@ class FileAnalyzer {
           end: descriptor.node.end,
           ...callSitePosition(descriptor.node, sourceFile),
           conditions: when as ConditionFact[],
+          ...(rewrite ? { rewrite } : {}),
         });
       },
     };

@@ -1,6 +1,6 @@
 /** Public result types of the scan engine: what `scan` reports and what `fix` will consume. */
 import type { InputProblem } from './discover.js';
-import type { WrapFacts } from './facts.js';
+import type { RewriteFacts, WrapFacts } from './facts.js';
 
 export type Severity = 'error' | 'warning';
 export type RuleSetting = 'off' | 'warn' | 'error';
@@ -94,6 +94,8 @@ export interface ConnectionAnalysis {
   functions: ConnectionFunctionSummary[];
   /** Roots of the call chains through which a function is reached outside a connection block. */
   rootsOf(functionId: string): FunctionRef[];
+  /** What fix's in-place rewrite of this finding depends on (sync calls and loops, thread wrappers), as the walk saw it. */
+  rewriteFacts?(finding: Finding): RewriteFacts | undefined;
 }
 
 export interface ScanStats {

@@ -15,7 +15,7 @@ import { collectGarbage } from '../engine/memory.js';
 import { parseSource, scriptKindOf } from '../engine/syntactic.js';
 import { PARSE_ERROR_RULE_ID } from '../engine/types.js';
 import type { ConnectionFunctionSummary, Finding, FunctionRef, RuleId, RuleSetting, ScanResult } from '../engine/types.js';
-import type { FloatingWorkFact, WrapFacts } from '../engine/facts.js';
+import type { FloatingWorkFact, RewriteFacts, WrapFacts } from '../engine/facts.js';
 import { FunctionIndex, functionAt, nodeAt } from './functions.js';
 import { countReferences, existingReference, importOfLocal, planImportEdits } from './imports.js';
 import type { BindingRequest, ModuleRef } from './imports.js';
@@ -556,10 +556,10 @@ class FixPlanner {
   }
 
   /** Targets of one file: scan's inside findings plus the sync calls in functions a wrap affects. */
-  private targetsOf(file: string, affected: ReadonlyMap<string, string[]>): { target: SyncTarget; roots: string[]; finding?: Finding }[] {
+  private targetsOf(file: string, affected: ReadonlyMap<string, string[]>, withInside = true): { target: SyncTarget; roots: string[]; finding?: Finding }[] {
     const targets: { target: SyncTarget; roots: string[]; finding?: Finding }[] = [];
     if (this.failed.has(file)) return targets;
-    for (const { target, finding } of this.insideSyncTargets.get(file) ?? []) {
+    for (const { target, finding } of withInside ? (this.insideSyncTargets.get(file) ?? []) : []) {
       const delta = this.source(file).delta;
       targets.push({ target: { ...target, start: target.start - delta, end: target.end - delta }, roots: [], finding });
     }
@@ -578,6 +578,11 @@ class FixPlanner {
       this.fail(file, error);
     }
     return targets;
+  }
+
+  /** Whether a function a wrap affects here may run a sync call or loop (top-level code counts as may). */
+  private affectedMayCallSync(file: string, affected: ReadonlyMap<string, string[]>): boolean {
+    return this.index.inFile(file).some((summary) => affected.has(summary.id) && (summary.kind === 'module' || !summary.wrap || summary.wrap.syncCall === true));
   }
 
   /** Most affected functions run no sync call or loop at all (the scan's walk saw): then the file is not walked for them. */
@@ -607,7 +612,7 @@ class FixPlanner {
     const files = new Set<string>();
     for (const id of affected.keys()) files.add(id.slice(0, id.lastIndexOf('#')));
     for (const file of files) {
-      const targets = this.targetsOf(file, affected).filter((entry) => !entry.finding);
+      const targets = this.targetsOf(file, affected, false);
       if (targets.length === 0) continue;
       let plans: Map<SyncTarget, SyncPlan>;
       try {
@@ -666,6 +671,7 @@ class FixPlanner {
     const sorted = new Map([...byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     for (const [file, entry] of sorted) {
       if (this.failed.has(file)) continue;
+      if (this.counting && this.countFromFacts(file, entry, affected, wrapped)) continue;
       try {
         const targets = this.targetsOf(file, affected);
         const plans = targets.length > 0 ? this.planSyncTargets(file, targets.map((target) => target.target)) : new Map<SyncTarget, SyncPlan>();
@@ -693,6 +699,48 @@ class FixPlanner {
       onPlanned?.(file, entry);
     }
     return sorted;
+  }
+
+  /**
+   * Counting: a file's in-place rewrites planned from what the scan's walk recorded of each
+   * finding (fix/rewrite-facts.ts), as planSyncTargets and planWrapper decide them from the tree.
+   * False (plan from the tree) when a wrap reaches sync calls here or a finding has no facts.
+   */
+  private countFromFacts(file: string, entry: FileWork, affected: ReadonlyMap<string, string[]>, wrapped: ReadonlySet<string>): boolean {
+    const facts = (finding: Finding): RewriteFacts | undefined => this.result.connection.rewriteFacts?.(finding);
+    const inside = this.insideSyncTargets.get(file) ?? [];
+    if (inside.some(({ finding }) => facts(finding)?.kind !== 'sync')) return false;
+    if (entry.wrapperFindings.some((finding) => finding.messageId === 'replace' && facts(finding)?.kind !== 'wrapper')) return false;
+    if (this.affectedMayCallSync(file, affected)) return false;
+    // Offsets as the tree's: a top-level root's range (the only thing compared) exists only where the file was read.
+    const delta = this.texts.get(file)?.delta ?? 0;
+    const moduleRange = this.moduleRangeOf(file);
+    const plans = new Map<SyncTarget, SyncPlan>();
+    const madeAsync = new Set<number>();
+    const targets = inside.map(({ target, finding }) => ({ target: { ...target, start: target.start - delta, end: target.end - delta }, finding, facts: facts(finding) as Extract<RewriteFacts, { kind: 'sync' }> }));
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const { target, facts: fact } of targets) {
+        if (plans.get(target)?.kind === 'edits') continue;
+        const { awaitIn } = fact;
+        const canAwait =
+          awaitIn === 'never' ? false : awaitIn === 'module' ? moduleRange !== undefined && target.start >= moduleRange[0] && target.end <= moduleRange[1] : fact.awaitAsync || madeAsync.has(awaitIn);
+        const rewritable = canAwait && fact.shape !== 'manual';
+        plans.set(target, rewritable ? { kind: 'edits', edits: [] } : { kind: 'manual', reason: '' });
+        if (rewritable && typeof fact.shape === 'number' && !madeAsync.has(fact.shape)) {
+          madeAsync.add(fact.shape);
+          changed = true;
+        }
+      }
+    }
+    for (const { target, finding } of targets) entry.targets.push({ target, finding, plan: plans.get(target) as SyncPlan });
+    const blockProblem = this.connectionProblem();
+    for (const finding of entry.wrapperFindings) {
+      const fact = finding.messageId === 'replace' ? facts(finding) : undefined;
+      const rewritable = fact?.kind === 'wrapper' && fact.rewritable && !(blockProblem && this.wrapperMode(finding, wrapped) === 'block');
+      entry.wrappers.push({ finding, plan: rewritable ? { kind: 'edits', edits: [], mode: 'plain' } : { kind: 'manual', reason: '' } });
+    }
+    return true;
   }
 
   /** `syncToAsync(() => qs.get(x))()`: its rewrite, or why it stays manual. */
