@@ -356,8 +356,14 @@ class FixPlanner {
 
   /** Roots the fix cannot wrap as they are: not async, generators, `arguments`, top-level code that cannot move. */
   private checkRoots(): void {
-    const projectFunctionNames = new Set<string>();
-    for (const summary of this.index.all()) if (summary.kind === 'named' && summary.name) projectFunctionNames.add(summary.name);
+    let projectFunctionNames: Set<string> | undefined;
+    const functionNames = (): Set<string> => {
+      if (!projectFunctionNames) {
+        projectFunctionNames = new Set<string>();
+        for (const summary of this.index.all()) if (summary.kind === 'named' && summary.name) projectFunctionNames.add(summary.name);
+      }
+      return projectFunctionNames;
+    };
     const moduleOffsets = new Map<string, number[]>();
     for (const finding of this.result.findings) {
       if (finding.ruleId !== 'async-outside-connection') continue;
@@ -391,7 +397,7 @@ class FixPlanner {
         const sourceFile = this.tree(ref.file);
         const plan = planModuleRoot(sourceFile, detectStyle(sourceFile), {
           offsets: moduleOffsets.get(ref.id) ?? [],
-          projectFunctionNames,
+          projectFunctionNames: functionNames(),
           connection: this.connectionReference(ref.file, sourceFile).reference,
         });
         if (plan.kind === 'manual') entry.reason = plan.reason;
@@ -439,7 +445,7 @@ class FixPlanner {
    */
   private floatingReason(root: FunctionRef, wrap: WrapFacts, work: { ids: Set<string>; byName: Map<string, ConnectionFunctionSummary[]> }): string | undefined {
     const items: FloatingWorkFact[] = [];
-    for (const summary of this.index.inFile(root.file)) {
+    for (const summary of this.floatingIn(root.file)) {
       const floating = summary.wrap?.floating;
       if (!floating || summary.start < root.start || summary.end > root.end) continue;
       for (const item of floating) if (item.start >= wrap.bodyStart && item.start < root.end) items.push(item);
@@ -458,6 +464,15 @@ class FixPlanner {
     return undefined;
   }
 
+  private readonly floatingByFile = new Map<string, ConnectionFunctionSummary[]>();
+
+  /** The functions of a file that drop a promise somewhere (most files have none). */
+  private floatingIn(file: string): readonly ConnectionFunctionSummary[] {
+    let list = this.floatingByFile.get(file);
+    if (!list) this.floatingByFile.set(file, (list = this.index.inFile(file).filter((summary) => summary.wrap?.floating !== undefined)));
+    return list;
+  }
+
   private wrapped(): Set<string> {
     const ids = new Set<string>();
     for (const [id, entry] of this.roots) if (!entry.reason) ids.add(id);
@@ -465,7 +480,11 @@ class FixPlanner {
   }
 
   /** Functions that wrapping `wrapped` puts (at least sometimes) inside a block, with the wrapped roots that reach each. */
+  private lastAffected: { wrapped: number; affected: Map<string, string[]> } | undefined;
+
   private affected(wrapped: ReadonlySet<string>): Map<string, string[]> {
+    // Roots are only ever dropped, never added back: a wrapped set of the same size is the same set.
+    if (this.lastAffected?.wrapped === wrapped.size) return this.lastAffected.affected;
     const affected = new Map<string, string[]>();
     for (const summary of this.index.all()) {
       // A thread callback runs outside every block wherever it is called from (syncToAsync leaves the context).
@@ -484,6 +503,7 @@ class FixPlanner {
         if (summary.kind !== 'module' && summary.start >= from && summary.end <= to) affected.set(summary.id, [...(affected.get(summary.id) ?? []), id]);
       }
     }
+    this.lastAffected = { wrapped: wrapped.size, affected };
     return affected;
   }
 
