@@ -15,7 +15,7 @@ import { parseSource } from '../../../src/codemods/engine/syntactic.js';
 import type { ConnectionFunctionSummary, ScanResult } from '../../../src/codemods/engine/types.js';
 import { floatingWork } from '../../../src/codemods/fix/floating.js';
 import { functionAt } from '../../../src/codemods/fix/functions.js';
-import { rewrittenFindings } from '../../../src/codemods/fix/index.js';
+import { planFix, rewrittenFindings } from '../../../src/codemods/fix/index.js';
 import { unwrappableReason, wrapProblem } from '../../../src/codemods/fix/wrap.js';
 import { isFunctionWithBody } from '../../../src/codemods/engine/file-analysis.js';
 import { createTypedProject } from '../../support/temp-project.js';
@@ -151,6 +151,34 @@ describe("scan's fixable count from the walk's facts", () => {
       assert.deepEqual(rewritten(rewrittenFindings(scanned.result, scanned.config)), rewritten(present), 'the same without the files');
     });
   }
+
+  it('looks at the sync calls a wrap reaches by the name they are imported as, renamed or not', async () => {
+    // Wrapping `show` would run `tx()` (atomic, renamed) inside the block, in a sync helper that cannot await it.
+    const project = createTypedProject({
+      'src/renamed.ts': `import { atomic as tx } from 'orm-migrate/runtime';
+import { Question } from '../models.js';
+
+function inTransaction(): number {
+  return tx(() => 1);
+}
+
+export async function show(id: number) {
+  const question = await Question.objects.aget({ pk: id });
+  return question.id + inTransaction();
+}
+`,
+    });
+    try {
+      const plan = await planFix({ cwd: project.dir });
+      assert.deepEqual(plan.files, []);
+      assert.equal(plan.manual.length, 1);
+      assert.match(plan.manual[0]?.reason ?? '', /wrapping it would run `tx\(\)` \(src\/renamed\.ts:5\) inside the block/);
+      const scanned = await scanAsCli(project.dir, false);
+      assert.equal(rewrittenFindings(scanned.result, scanned.config).size, 0, 'and scan does not count it');
+    } finally {
+      project.remove();
+    }
+  });
 
   it("records what fix's tree-based checks find, for every function of the fix fixtures", async () => {
     const project = createFixtureProject();
