@@ -4,15 +4,19 @@
  * fresh copy of the corpus), the ratio, and peak RSS. Afterwards the fixed copy is checked: a
  * second fix changes nothing, and scan reports no fixable finding besides the manual items.
  *
- * Targets (issue 4): fix ≤ 2× the type-aware scan; peak RSS ≤ 800 MB.
- * BENCH_REPS (default 3) and BENCH_MODULES (default 2000) change the size of the run.
+ * Targets (issue 4): fix ≤ 2× the type-aware scan; peak RSS ≤ 800 MB — on every corpus of
+ * bench:scan (issue 11): BENCH_CORPORA (main,density,monorepo), BENCH_REPS (default 3),
+ * BENCH_MODULES / BENCH_DENSITY_MODULES (2000), BENCH_MONOREPO_PACKAGES (22) ×
+ * BENCH_MONOREPO_FILES (90) change the size of the run.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeDensityCorpus, writeNoOrmMonorepo } from './more-corpora.js';
 import { writeScanCorpus } from './scan-corpus.js';
+import type { CorpusStats } from './scan-corpus.js';
 
 const repositoryRoot = fileURLToPath(new URL('../', import.meta.url));
 const bin = join(repositoryRoot, 'bin', 'orm-migrate.js');
@@ -21,6 +25,10 @@ const hasGnuTime = existsSync(GNU_TIME);
 
 const repetitions = Number(process.env.BENCH_REPS ?? 3);
 const modules = Number(process.env.BENCH_MODULES ?? 2000);
+const densityModules = Number(process.env.BENCH_DENSITY_MODULES ?? 2000);
+const monorepoPackages = Number(process.env.BENCH_MONOREPO_PACKAGES ?? 22);
+const monorepoFiles = Number(process.env.BENCH_MONOREPO_FILES ?? 90);
+const selectedCorpora = (process.env.BENCH_CORPORA ?? 'main,density,monorepo').split(',').filter((name) => name !== '');
 
 interface Sample {
   seconds: number;
@@ -50,15 +58,14 @@ function summaryOf(stdout: string): string {
   return /^\d+ files? changed, .*$/m.exec(stdout)?.[0] ?? '(no summary line)';
 }
 
-function main(): void {
-  if (!existsSync(join(repositoryRoot, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first (npm run bench:fix does)');
+function benchCorpus(name: string, write: (root: string) => CorpusStats): void {
   const workspace = mkdtempSync(join(tmpdir(), 'orm-migrate-fix-bench-'));
   try {
     const corpus = join(workspace, 'corpus');
-    const stats = writeScanCorpus(corpus, { modules });
-    console.log(`Corpus: ${stats.files} files, ${stats.lines.toLocaleString('en-US')} lines (${modules} modules) in a temp directory`);
-    console.log(`Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}; ${repetitions} interleaved repetitions`);
-    if (!hasGnuTime) console.log(`(${GNU_TIME} not found: peak RSS is not measured)`);
+    mkdirSync(corpus, { recursive: true });
+    const stats = write(corpus);
+    console.log('');
+    console.log(`== ${name}: ${stats.files} files, ${stats.lines.toLocaleString('en-US')} lines; ${repetitions} interleaved repetitions (load average ${loadavg().map((value) => value.toFixed(1)).join(' ')})`);
 
     const scanArgs = ['scan', '.', '--format', 'json', '--output-file', join(workspace, 'scan.json')];
     // Warm the file cache and the module cache of node before timing.
@@ -95,14 +102,12 @@ function main(): void {
       return values.length > 0 ? Math.max(...values) : undefined;
     };
     const mb = (value: number | undefined): string => (value === undefined ? 'n/a' : `${value.toFixed(0)} MB`);
-    console.log('');
     console.log(`${'tool'.padEnd(32)} ${'median'.padStart(9)} ${'peak RSS'.padStart(10)}`);
     console.log(`${'orm-migrate scan (type-aware)'.padEnd(32)} ${`${scanMedian.toFixed(2)} s`.padStart(9)} ${mb(peak(scans)).padStart(10)}`);
     console.log(`${'orm-migrate fix'.padEnd(32)} ${`${fixMedian.toFixed(2)} s`.padStart(9)} ${mb(peak(fixes)).padStart(10)}`);
     const ratio = fixMedian / scanMedian;
     const fixPeak = peak(fixes);
     const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
-    console.log('');
     console.log(`fix / type-aware scan: ${ratio.toFixed(2)}× (target ≤ 2×: ${verdict(ratio <= 2)})`);
     console.log(`fix peak RSS:          ${fixPeak === undefined ? 'n/a' : `${fixPeak.toFixed(0)} MB (target ≤ 800 MB: ${verdict(fixPeak <= 800)})`}`);
     console.log(`fix result:            ${summaryOf(fixes[fixes.length - 1]?.stdout ?? '')}`);
@@ -111,6 +116,24 @@ function main(): void {
   } finally {
     rmSync(workspace, { recursive: true, force: true });
   }
+}
+
+function main(): void {
+  if (!existsSync(join(repositoryRoot, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first (npm run bench:fix does)');
+  console.log(`Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}`);
+  if (!hasGnuTime) console.log(`(${GNU_TIME} not found: peak RSS is not measured)`);
+  const corpora: Record<string, { name: string; write: (root: string) => CorpusStats }> = {
+    main: { name: `main corpus (${modules} modules)`, write: (root) => writeScanCorpus(root, { modules }) },
+    density: { name: `density corpus (${densityModules} modules, two awaited ORM calls per function)`, write: (root) => writeDensityCorpus(root, densityModules) },
+    monorepo: { name: `monorepo without the ORM (${monorepoPackages} tsconfigs)`, write: (root) => writeNoOrmMonorepo(root, monorepoPackages, monorepoFiles) },
+  };
+  for (const name of selectedCorpora) {
+    const corpus = corpora[name];
+    if (!corpus) throw new Error(`BENCH_CORPORA: unknown corpus ${name} (corpora: ${Object.keys(corpora).join(', ')})`);
+    benchCorpus(corpus.name, corpus.write);
+  }
+  console.log('');
+  console.log(`load average after: ${loadavg().map((value) => value.toFixed(1)).join(' ')}`);
 }
 
 main();

@@ -51,6 +51,8 @@ export const ASYNC_TO_SYNC: Readonly<Record<string, string>> = {
 
 /** The name of the connection-context function and of the legacy thread wrapper. */
 export const CONNECTION_FUNCTION = 'newConnection';
+/** Runtime functions with no async twin that run sync queries, so they throw inside a block. */
+export const SYNC_ONLY_FUNCTIONS: readonly string[] = ['migrate'];
 export const SYNC_TO_ASYNC_FUNCTION = 'syncToAsync';
 /** The environment variable that turns the SynchronousOnlyOperation check off. */
 export const ALLOW_ASYNC_UNSAFE_ENV = 'ORM_ALLOW_ASYNC_UNSAFE';

@@ -51,7 +51,7 @@ describe('orm-migrate scan (child process)', function () {
 
     const github = cli(repositoryRoot, ['fixtures/polls/legacy.ts', '--no-types', '--format', 'github'], { ORM_MIGRATE_TIMING: '1' });
     assert.equal(github.status, 0, 'warnings only');
-    assert.match(github.stderr, /timing \(ms\): discover \d+, read \d+, syntax \d+, analysis \d+, report \d+/);
+    assert.match(github.stderr, /timing \(ms\): discover \d+, read \d+, syntax \d+, analysis \d+, fixable count \d+, report \d+/);
     assert.deepEqual(github.stdout.split('\n').filter((line) => line.startsWith('::')), [
       '::warning file=fixtures/polls/legacy.ts,line=6,col=10,endLine=6,endColumn=55,title=orm-migrate(sync-to-async-wrapper)::`syncToAsync(…)` wraps `Question.objects.count()`: write `await Question.objects.acount()` instead',
       '::warning file=fixtures/polls/legacy.ts,line=10,col=10,endLine=10,endColumn=75,title=orm-migrate(sync-to-async-wrapper)::`syncToAsync(…)` wraps `Question.objects.get()`: write `await Question.objects.aget({ questionText: text })` instead',

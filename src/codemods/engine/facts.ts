@@ -47,6 +47,44 @@ export interface FunctionFact {
   /** Offsets (no leading trivia); lines and columns are computed when reported. */
   start: number;
   end: number;
+  /** What `fix` needs to know to wrap this function's body; the module has none. */
+  wrap?: WrapFacts;
+}
+
+/**
+ * What decides whether `fix` can wrap a function's body (fix/wrap.ts `unwrappableReason`, and the
+ * promises it drops, fix/floating.ts), recorded by the walk so the fix's plan never parses a
+ * file again to check a root.
+ */
+export interface WrapFacts {
+  /** A constructor or an accessor: it cannot be async. */
+  accessor?: true;
+  generator?: true;
+  /** Not async, and handed directly as an argument to a call or `new` (a callback that runs later). */
+  argument?: true;
+  /** 1-based line of the first `arguments` its body reads (its own, or through nested arrows). */
+  argumentsLine?: number;
+  /** Where its body starts (with leading trivia): dropped promises in its parameters do not count. */
+  bodyStart: number;
+  /**
+   * A call by a sync ORM method's name (or a sync-only runtime function's), or a sync for…of, runs
+   * in this function itself: wrapping a root that reaches it needs the fix's closer look.
+   */
+  syncCall?: true;
+  /** Promises dropped by statements whose innermost function is this one, in walk order. */
+  floating?: FloatingWorkFact[];
+}
+
+/** A statement that drops the promise of a call, or hands an async callback to forEach (see fix/floating.ts). */
+export interface FloatingWorkFact {
+  kind: 'call' | 'forEach';
+  /** The called name (`helper` for `helper()` or `this.helper()`); `forEach` for forEach. */
+  name: string;
+  /** forEach: where the async callback starts (a function id's offset); -1 for calls. */
+  callbackStart: number;
+  /** Offset of the call, and its 1-based line, for messages. */
+  start: number;
+  line: number;
 }
 
 /** What a name at a reference site denotes, as far as the file alone can tell. */
@@ -104,7 +142,22 @@ export interface CandidateFact {
   at?: number;
   /** All must hold for the candidate to become a finding. */
   conditions: readonly ConditionFact[];
+  /** sync-in-async-context and sync-to-async-wrapper: what fix's rewrite of it depends on. */
+  rewrite?: RewriteFacts;
 }
+
+/**
+ * What decides whether fix can rewrite a finding in place (fix/rewrite-facts.ts), so scan's
+ * fixable count need not parse the file again:
+ * - a sync call or loop: where `await` would go (the start of the enclosing function, whether it
+ *   is async; the module's top level; or nowhere, in a parameter or a class field) and the call's
+ *   shape (`x.get()`, a function like `atomic(cb)` whose inline callback, starting at this offset,
+ *   the rewrite makes async, or one fix does not rewrite);
+ * - a thread wrapper: whether its shape is one fix unwraps.
+ */
+export type RewriteFacts =
+  | { kind: 'sync'; awaitIn: number | 'module' | 'never'; awaitAsync: boolean; shape: number | 'plain' | 'manual' }
+  | { kind: 'wrapper'; rewritable: boolean };
 
 export interface ParseErrorFact {
   message: string;

@@ -17,7 +17,12 @@ import type {
   ReferenceFact,
   ReferenceVia,
   SyntacticTarget,
+  WrapFacts,
 } from './facts.js';
+import { floatingWorkOfStatement } from './floating-work.js';
+import { SYNC_ONLY_FUNCTIONS } from '../../runtime-shim/surface.js';
+import { rewriteFactsOf } from '../fix/rewrite-facts.js';
+import type { FloatingWorkItem } from './floating-work.js';
 import type { CalleeMatch, OrmCallMatch, OrmIterationMatch, Rule, RuleContext } from './rule-api.js';
 import { ScopeTracker, declaresNames, unwrapExpression } from './syntactic-scope.js';
 import type { Binding } from './syntactic-scope.js';
@@ -96,6 +101,18 @@ export function isFunctionWithBody(node: ts.Node): node is FunctionNode & { body
   }
 }
 
+/** What fix needs to decide whether it can wrap this function's body (the walk adds `arguments` and floating work). */
+function wrapFactsOf(fn: FunctionNode, async: boolean): WrapFacts {
+  const wrap: WrapFacts = { bodyStart: fn.body?.pos ?? fn.end };
+  if (fn.kind === SyntaxKind.Constructor || fn.kind === SyntaxKind.GetAccessor || fn.kind === SyntaxKind.SetAccessor) wrap.accessor = true;
+  if ((fn as { asteriskToken?: ts.AsteriskToken }).asteriskToken) wrap.generator = true;
+  if (!async) {
+    const parent = fn.parent;
+    if (parent && (parent.kind === SyntaxKind.CallExpression || parent.kind === SyntaxKind.NewExpression) && (parent as ts.CallExpression | ts.NewExpression).arguments?.includes(fn as ts.Expression)) wrap.argument = true;
+  }
+  return wrap;
+}
+
 function hasModifier(node: ts.Node, kind: ts.SyntaxKind): boolean {
   const modifiers = (node as { modifiers?: ts.NodeArray<ts.ModifierLike> }).modifiers;
   return modifiers?.some((modifier) => modifier.kind === kind) ?? false;
@@ -163,6 +180,7 @@ class FileAnalyzer {
   ) {
     this.scopes = new ScopeTracker(options.resolveSpecifier);
     this.walkParent = sourceFile;
+    this.dispatching = sourceFile;
     this.dispatchTable = dispatchForText(options.dispatch, sourceFile.text, options.surface);
     this.functions.push({
       name: undefined,
@@ -236,6 +254,7 @@ class FileAnalyzer {
         case SyntaxKind.ForInStatement:
         case SyntaxKind.ForOfStatement: {
           const statement = node as ts.ForStatement | ts.ForInStatement | ts.ForOfStatement;
+          if (node.kind === SyntaxKind.ForOfStatement && !(node as ts.ForOfStatement).awaitModifier) this.markSyncCall();
           this.scopes.push();
           scopes += 1;
           const initializer = statement.initializer;
@@ -245,6 +264,15 @@ class FileAnalyzer {
           }
           break;
         }
+        case SyntaxKind.Identifier:
+          if ((node as ts.Identifier).escapedText === 'arguments') this.recordArguments(node as ts.Identifier);
+          break;
+        case SyntaxKind.ExpressionStatement:
+          this.recordFloating(node as ts.ExpressionStatement);
+          break;
+        case SyntaxKind.CallExpression:
+          this.recordSyncCall(node as ts.CallExpression);
+          break;
         case SyntaxKind.ReturnStatement: {
           const returned = (node as ts.ReturnStatement).expression;
           const fn = this.fnNodeStack[this.fnNodeStack.length - 1];
@@ -292,9 +320,13 @@ class FileAnalyzer {
     if (enteredClass) this.classStack.pop();
   };
 
+  /** The node the rules are looking at (a rule may report one of its children, not linked yet). */
+  private dispatching: ts.Node;
+
   private dispatch(node: ts.Node): void {
     const rules = this.dispatchTable[node.kind];
     if (!rules) return;
+    this.dispatching = node;
     for (const rule of rules) rule.check(node, this.contextFor(rule));
   }
 
@@ -325,7 +357,54 @@ class FileAnalyzer {
     this.functions.push(fact);
     fact.parent = this.indexOfFunction(this.enclosingFunctionNode(fn));
     this.classifyFunction(fn, fact);
+    fact.wrap = wrapFactsOf(fn, fact.async);
     return index;
+  }
+
+  /**
+   * `arguments` read here: it is the `arguments` of the innermost non-arrow function, and counts
+   * for it and for the arrows between (as fix/wrap.ts `usesArguments` sees it from each body).
+   */
+  private recordArguments(node: ts.Identifier): void {
+    const parent = node.parent;
+    if ((ts.isPropertyAccessExpression(parent) || ts.isPropertyAssignment(parent)) && parent.name === node) return;
+    let line: number | undefined;
+    let child: ts.Node = node;
+    for (let current: ts.Node | undefined = parent; current && !ts.isSourceFile(current); child = current, current = current.parent) {
+      if (ts.isClassLike(current)) return;
+      if (!isFunctionWithBody(current)) continue;
+      if (current.body === child) {
+        const wrap = this.functions[this.indexOfFunction(current)]?.wrap;
+        if (wrap && wrap.argumentsLine === undefined) wrap.argumentsLine = line ??= this.sourceFile.getLineAndCharacterOfPosition(node.getStart(this.sourceFile)).line + 1;
+      }
+      if (current.kind !== SyntaxKind.ArrowFunction) return;
+    }
+  }
+
+  private markSyncCall(): void {
+    const wrap = this.functions[this.currentFunction]?.wrap;
+    if (wrap) wrap.syncCall = true;
+  }
+
+  /** A call by a sync ORM name, by the name the callee is called (a renamed import by its exported name). */
+  private recordSyncCall(call: ts.CallExpression): void {
+    const wrap = this.functions[this.currentFunction]?.wrap;
+    if (!wrap || wrap.syncCall) return;
+    const name = this.calleeName(unwrapExpression(call.expression));
+    if (name !== undefined && (this.options.surface.syncToAsync.has(name) || SYNC_ONLY_FUNCTIONS.includes(name))) wrap.syncCall = true;
+  }
+
+  /** A statement that drops a promise, recorded on the innermost function (top-level code is planned from its tree). */
+  private recordFloating(statement: ts.ExpressionStatement): void {
+    const owner = this.currentFunction;
+    if (owner === 0) return;
+    const wrap = this.functions[owner]?.wrap;
+    if (!wrap) return;
+    const found: FloatingWorkItem[] = [];
+    floatingWorkOfStatement(statement, this.sourceFile, found);
+    if (found.length === 0) return;
+    const list = (wrap.floating ??= []);
+    for (const item of found) list.push({ ...item, line: this.sourceFile.getLineAndCharacterOfPosition(item.start).line + 1 });
   }
 
   private enclosingFunctionNode(node: ts.Node): ts.Node {
@@ -503,6 +582,7 @@ class FileAnalyzer {
         // Without a checker to ask later, evidence with no origin can never hold: drop it now.
         const when = descriptor.when ?? [];
         if (!analyzer.options.keepNodes && when.some((condition) => condition.kind === 'orm' && condition.evidence.origins.length === 0)) return;
+        const rewrite = rewriteFactsOf(rule.meta.id, descriptor.messageId, descriptor.node, analyzer.dispatching, sourceFile);
         analyzer.candidates.push({
           ruleId: rule.meta.id,
           messageId: descriptor.messageId,
@@ -511,6 +591,7 @@ class FileAnalyzer {
           end: descriptor.node.end,
           ...callSitePosition(descriptor.node, sourceFile),
           conditions: when as ConditionFact[],
+          ...(rewrite ? { rewrite } : {}),
         });
       },
     };

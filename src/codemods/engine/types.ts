@@ -1,5 +1,6 @@
 /** Public result types of the scan engine: what `scan` reports and what `fix` will consume. */
 import type { InputProblem } from './discover.js';
+import type { RewriteFacts, WrapFacts } from './facts.js';
 
 export type Severity = 'error' | 'warning';
 export type RuleSetting = 'off' | 'warn' | 'error';
@@ -84,6 +85,8 @@ export type AnalysisMode = 'type-aware' | 'syntactic';
 export interface ConnectionFunctionSummary extends FunctionRef {
   /** Runs only inside a connection block (every in-project caller is inside one). */
   insideConnection: boolean;
+  /** What fix needs to know to wrap its body (not for the module). */
+  wrap?: WrapFacts;
 }
 
 export interface ConnectionAnalysis {
@@ -91,6 +94,8 @@ export interface ConnectionAnalysis {
   functions: ConnectionFunctionSummary[];
   /** Roots of the call chains through which a function is reached outside a connection block. */
   rootsOf(functionId: string): FunctionRef[];
+  /** What fix's in-place rewrite of this finding depends on (sync calls and loops, thread wrappers), as the walk saw it. */
+  rewriteFacts?(finding: Finding): RewriteFacts | undefined;
 }
 
 export interface ScanStats {

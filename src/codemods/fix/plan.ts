@@ -11,10 +11,11 @@ import { settleConnectionModule } from '../engine/connection-module.js';
 import type { LoadedConfig } from '../engine/config.js';
 import { SpecifierResolver } from '../engine/module-resolution.js';
 import { scan } from '../engine/scan.js';
+import { collectGarbage } from '../engine/memory.js';
 import { parseSource, scriptKindOf } from '../engine/syntactic.js';
 import { PARSE_ERROR_RULE_ID } from '../engine/types.js';
 import type { ConnectionFunctionSummary, Finding, FunctionRef, RuleId, RuleSetting, ScanResult } from '../engine/types.js';
-import { floatingWork } from './floating.js';
+import type { FloatingWorkFact, RewriteFacts, WrapFacts } from '../engine/facts.js';
 import { FunctionIndex, functionAt, nodeAt } from './functions.js';
 import { countReferences, existingReference, importOfLocal, planImportEdits } from './imports.js';
 import type { BindingRequest, ModuleRef } from './imports.js';
@@ -30,7 +31,7 @@ import type { TextEdit } from './text.js';
 import { planModuleRoot } from './top-level.js';
 import { FIXABLE_RULE_IDS } from './types.js';
 import type { FixFailure, FixOptions, FixPlan, FixableRuleId, FixedFile, ManualItem } from './types.js';
-import { isAsyncFunction, unwrappableReason, wrapFunctionEdits } from './wrap.js';
+import { isAsyncFunction, wrapFunctionEdits, wrapProblem } from './wrap.js';
 import { isFunctionWithBody } from '../engine/file-analysis.js';
 
 /** A rewrite target in one file: a sync call or iteration to turn async (a site, wherever it runs). */
@@ -85,6 +86,9 @@ const SCAN_RULES: Partial<Record<RuleId, RuleSetting>> = {
 /** Syntax trees kept between the analysis and the rewrite, up to this much source text (texts are always kept). */
 const TREE_CACHE_CHARS = 8_000_000;
 
+/** Rewritten source text between two full garbage collections (see run). */
+const REWRITE_COLLECTION_CHARS = 2_000_000;
+
 function selectRules(config: LoadedConfig, requested: readonly FixableRuleId[] | undefined): Set<FixableRuleId> {
   if (requested && requested.length > 0) return new Set(requested);
   return new Set(FIXABLE_RULE_IDS.filter((id) => config.rules[id] !== 'off'));
@@ -107,6 +111,11 @@ class FixPlanner {
   /** Per file: sync targets from scan's findings (already inside a block). */
   private readonly insideSyncTargets = new Map<string, { target: SyncTarget; finding: Finding }[]>();
   private readonly wrapperFindings: Finding[] = [];
+  /**
+   * Planning only to count what fix would rewrite (scan's fixable count): no manual items or
+   * messages are produced, and a file is read only where a rewrite must be planned from its tree.
+   */
+  private counting = false;
 
   constructor(
     private readonly result: ScanResult,
@@ -134,6 +143,14 @@ class FixPlanner {
     this.texts.set(file, entry);
     if (bom) entry.delta = this.bomDelta(file, this.tree(file));
     return entry;
+  }
+
+  /** The file's text, kept only if something else needs it: counting looks at most affected files once. */
+  private textToLookAt(file: string): { text: string; delta: number } {
+    const known = this.texts.get(file);
+    if (known || !this.counting) return known ?? this.source(file);
+    const raw = readFileSync(file, 'utf8');
+    return raw.startsWith('\uFEFF') ? this.source(file) : { text: raw, delta: 0 };
   }
 
   private tree(file: string): ts.SourceFile {
@@ -183,6 +200,7 @@ class FixPlanner {
 
   /** `offset` is into the parsed text of the file. */
   private addManual(file: string, offset: number, ruleId: FixableRuleId, subject: string, reason: string, findings: number): void {
+    if (this.counting) return;
     let line = 1;
     let column = 1;
     try {
@@ -200,11 +218,11 @@ class FixPlanner {
   }
 
   /** Every decision of the fix, without producing text: roots, sync rewrites, wrappers, per file. */
-  private plan(): Map<string, FileWork> {
+  private plan(onPlanned?: (file: string, work: FileWork) => void): Map<string, FileWork> {
     this.collectFindings();
     this.checkRoots();
     this.settleSyncCalls();
-    return this.planFiles();
+    return this.planFiles(onPlanned);
   }
 
   /**
@@ -213,6 +231,7 @@ class FixPlanner {
    * a sync call or wrapper whose rewrite is planned, in a file the fix could read.
    */
   rewrittenFindings(): Set<Finding> {
+    this.counting = true;
     const work = this.plan();
     const rewritten = new Set<Finding>();
     if (this.rules.has('async-outside-connection')) {
@@ -232,7 +251,27 @@ class FixPlanner {
   }
 
   run(): FixPlan {
-    const files = this.rewriteFiles(this.plan());
+    // Each file is rewritten as soon as it is planned, then its tree is let go: no later step reads it.
+    // Its trees (parsed, and the rewrite parsed again) are garbage at once: collected every so
+    // often, as the scan does between programs, or V8 lets the heap grow far past what is alive.
+    const files: FixedFile[] = [];
+    let sinceCollection = 0;
+    this.plan((file, work) => {
+      try {
+        const result = this.rewriteFile(file, work);
+        if (result) {
+          files.push(result);
+          sinceCollection += result.fixed.length;
+        }
+      } catch (error) {
+        this.fail(file, error);
+      }
+      this.forgetTree(file);
+      if (sinceCollection > REWRITE_COLLECTION_CHARS) {
+        collectGarbage();
+        sinceCollection = 0;
+      }
+    });
     this.manual.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
     return {
       cwd: this.result.cwd,
@@ -257,7 +296,7 @@ class FixPlanner {
         case 'async-outside-connection': {
           if (!this.rules.has('async-outside-connection')) break;
           const roots = finding.roots ?? [];
-          if (roots.length === 0) {
+          if (roots.length === 0 && !this.counting) {
             this.addManual(finding.file, this.local(finding.file, finding.start), 'async-outside-connection', `\`${finding.data.callee ?? finding.data.method ?? 'call'}()\``, 'its call chain has no root the fix can wrap (a cycle of callers)', 1);
           }
           for (const root of roots) {
@@ -293,7 +332,8 @@ class FixPlanner {
       for (const root of roots) {
         const entry = this.roots.get(root.id);
         if (!entry || entry.reason) continue;
-        const { line } = positionAt(this.source(finding.file).text, this.local(finding.file, finding.start));
+        // (Counting needs only that there is a reason: the file is not read for its line.)
+        const line = this.counting ? 0 : positionAt(this.source(finding.file).text, this.local(finding.file, finding.start)).line;
         entry.reason = `\`${finding.data.callee ?? finding.data.method}()\` (${this.display(finding.file)}:${line}) is not awaited: inside a newConnection block it could outlive the block's connection; await it (or move it out), then run fix again`;
       }
     }
@@ -316,8 +356,14 @@ class FixPlanner {
 
   /** Roots the fix cannot wrap as they are: not async, generators, `arguments`, top-level code that cannot move. */
   private checkRoots(): void {
-    const projectFunctionNames = new Set<string>();
-    for (const summary of this.index.all()) if (summary.kind === 'named' && summary.name) projectFunctionNames.add(summary.name);
+    let projectFunctionNames: Set<string> | undefined;
+    const functionNames = (): Set<string> => {
+      if (!projectFunctionNames) {
+        projectFunctionNames = new Set<string>();
+        for (const summary of this.index.all()) if (summary.kind === 'named' && summary.name) projectFunctionNames.add(summary.name);
+      }
+      return projectFunctionNames;
+    };
     const moduleOffsets = new Map<string, number[]>();
     for (const finding of this.result.findings) {
       if (finding.ruleId !== 'async-outside-connection') continue;
@@ -335,27 +381,30 @@ class FixPlanner {
         continue;
       }
       const ref = entry.ref;
+      if (ref.kind === 'connection-callback' || ref.kind === 'thread-callback') {
+        entry.reason = 'it is a callback of the thread wrapper: rewrite the wrapper first';
+        continue;
+      }
+      if (ref.kind !== 'module') {
+        // Decided from what the scan's walk recorded: no file is parsed again for a function root.
+        const summary = this.index.get(ref.id);
+        const wrap = summary?.wrap;
+        entry.reason = summary && wrap ? (wrapProblem({ ...wrap, async: summary.async }) ?? this.floatingReason(ref, wrap, workFunctions)) : 'the function was not found where scan saw it';
+        continue;
+      }
       try {
+        // Top-level code: which statements can move into a block is planned from the file's tree.
         const sourceFile = this.tree(ref.file);
-        if (ref.kind === 'module') {
-          const plan = planModuleRoot(sourceFile, detectStyle(sourceFile), {
-            offsets: moduleOffsets.get(ref.id) ?? [],
-            projectFunctionNames,
-            connection: this.connectionReference(ref.file, sourceFile).reference,
-          });
-          if (plan.kind === 'manual') entry.reason = plan.reason;
-          else {
-            entry.moduleEdits = plan.edits;
-            entry.moduleRange = plan.range;
-          }
-          continue;
+        const plan = planModuleRoot(sourceFile, detectStyle(sourceFile), {
+          offsets: moduleOffsets.get(ref.id) ?? [],
+          projectFunctionNames: functionNames(),
+          connection: this.connectionReference(ref.file, sourceFile).reference,
+        });
+        if (plan.kind === 'manual') entry.reason = plan.reason;
+        else {
+          entry.moduleEdits = plan.edits;
+          entry.moduleRange = plan.range;
         }
-        if (ref.kind === 'connection-callback' || ref.kind === 'thread-callback') {
-          entry.reason = 'it is a callback of the thread wrapper: rewrite the wrapper first';
-          continue;
-        }
-        const node = functionAt(sourceFile, this.local(ref.file, ref.start));
-        entry.reason = node ? (unwrappableReason(node, sourceFile) ?? this.floatingReason(ref, node, sourceFile, workFunctions)) : 'the function was not found where scan saw it (did the file change?)';
       } catch (error) {
         this.fail(ref.file, error);
         entry.reason = 'its file could not be read or parsed';
@@ -389,19 +438,39 @@ class FixPlanner {
     return { ids, byName };
   }
 
-  /** Why a root that starts ORM work without awaiting it cannot get a block (its work could outlive it). */
-  private floatingReason(root: FunctionRef, node: ts.Node, sourceFile: ts.SourceFile, work: { ids: Set<string>; byName: Map<string, ConnectionFunctionSummary[]> }): string | undefined {
-    if (!isFunctionWithBody(node)) return undefined;
-    for (const floating of floatingWork(node.body, sourceFile)) {
-      const where = `${this.display(root.file)}:${positionAt(sourceFile.text, floating.start).line}`;
+  /**
+   * Why a root that starts ORM work without awaiting it cannot get a block (its work could
+   * outlive it): the first such statement in its body, nested callbacks included, from the
+   * floating work the scan's walk recorded per function.
+   */
+  private floatingReason(root: FunctionRef, wrap: WrapFacts, work: { ids: Set<string>; byName: Map<string, ConnectionFunctionSummary[]> }): string | undefined {
+    const items: FloatingWorkFact[] = [];
+    for (const summary of this.floatingIn(root.file)) {
+      const floating = summary.wrap?.floating;
+      if (!floating || summary.start < root.start || summary.end > root.end) continue;
+      for (const item of floating) if (item.start >= wrap.bodyStart && item.start < root.end) items.push(item);
+    }
+    // Walk order: a statement's items share its start and come from one function, so the sort keeps them in order.
+    items.sort((a, b) => a.start - b.start);
+    for (const floating of items) {
+      const where = `${this.display(root.file)}:${floating.line}`;
       if (floating.kind === 'forEach') {
-        if (!work.ids.has(this.scanFunctionId(root.file, floating.callbackStart, false))) continue;
+        if (!work.ids.has(`${root.file}#${floating.callbackStart}`)) continue;
         return `an async callback passed to forEach (${where}) is not awaited: its ORM calls could outlive the block's connection; use for…of with await (or Promise.all), then run fix again`;
       }
       const reached = (work.byName.get(floating.name) ?? []).some((fn) => this.index.rootsOf(fn.id).some((candidate) => candidate.id === root.id));
       if (reached) return `\`${floating.name}()\` (${where}) is not awaited: its ORM calls could outlive the block's connection; await it, then run fix again`;
     }
     return undefined;
+  }
+
+  private readonly floatingByFile = new Map<string, ConnectionFunctionSummary[]>();
+
+  /** The functions of a file that drop a promise somewhere (most files have none). */
+  private floatingIn(file: string): readonly ConnectionFunctionSummary[] {
+    let list = this.floatingByFile.get(file);
+    if (!list) this.floatingByFile.set(file, (list = this.index.inFile(file).filter((summary) => summary.wrap?.floating !== undefined)));
+    return list;
   }
 
   private wrapped(): Set<string> {
@@ -411,7 +480,11 @@ class FixPlanner {
   }
 
   /** Functions that wrapping `wrapped` puts (at least sometimes) inside a block, with the wrapped roots that reach each. */
+  private lastAffected: { wrapped: number; affected: Map<string, string[]> } | undefined;
+
   private affected(wrapped: ReadonlySet<string>): Map<string, string[]> {
+    // Roots are only ever dropped, never added back: a wrapped set of the same size is the same set.
+    if (this.lastAffected?.wrapped === wrapped.size) return this.lastAffected.affected;
     const affected = new Map<string, string[]>();
     for (const summary of this.index.all()) {
       // A thread callback runs outside every block wherever it is called from (syncToAsync leaves the context).
@@ -430,6 +503,7 @@ class FixPlanner {
         if (summary.kind !== 'module' && summary.start >= from && summary.end <= to) affected.set(summary.id, [...(affected.get(summary.id) ?? []), id]);
       }
     }
+    this.lastAffected = { wrapped: wrapped.size, affected };
     return affected;
   }
 
@@ -502,10 +576,10 @@ class FixPlanner {
   }
 
   /** Targets of one file: scan's inside findings plus the sync calls in functions a wrap affects. */
-  private targetsOf(file: string, affected: ReadonlyMap<string, string[]>): { target: SyncTarget; roots: string[]; finding?: Finding }[] {
+  private targetsOf(file: string, affected: ReadonlyMap<string, string[]>, withInside = true): { target: SyncTarget; roots: string[]; finding?: Finding }[] {
     const targets: { target: SyncTarget; roots: string[]; finding?: Finding }[] = [];
     if (this.failed.has(file)) return targets;
-    for (const { target, finding } of this.insideSyncTargets.get(file) ?? []) {
+    for (const { target, finding } of withInside ? (this.insideSyncTargets.get(file) ?? []) : []) {
       const delta = this.source(file).delta;
       targets.push({ target: { ...target, start: target.start - delta, end: target.end - delta }, roots: [], finding });
     }
@@ -526,12 +600,23 @@ class FixPlanner {
     return targets;
   }
 
-  /** Most affected functions name no sync method at all: then the file is not walked for them. */
+  /** Whether a function a wrap affects here may run a sync call or loop (top-level code counts as may). */
+  private affectedMayCallSync(file: string, affected: ReadonlyMap<string, string[]>): boolean {
+    return this.index.inFile(file).some((summary) => affected.has(summary.id) && (summary.kind === 'module' || !summary.wrap || summary.wrap.syncCall === true));
+  }
+
+  /** Most affected functions run no sync call or loop at all (the scan's walk saw): then the file is not walked for them. */
   private affectedTextMayCallSync(file: string, affected: ReadonlyMap<string, string[]>, moduleRange: [number, number] | undefined): boolean {
-    const { text } = this.source(file);
+    let source: { text: string; delta: number } | undefined;
     for (const summary of this.index.inFile(file)) {
       if (!affected.has(summary.id)) continue;
-      const [from, to] = summary.kind === 'module' ? (moduleRange ?? [0, 0]) : [this.local(file, summary.start), this.local(file, summary.end)];
+      // A function: the scan's walk saw whether a sync call or loop runs in it. Top-level code: its text.
+      if (summary.kind !== 'module' && summary.wrap) {
+        if (summary.wrap.syncCall) return true;
+        continue;
+      }
+      const { text, delta } = (source ??= this.textToLookAt(file));
+      const [from, to] = summary.kind === 'module' ? (moduleRange ?? [0, 0]) : [summary.start - delta, summary.end - delta];
       if (this.syncFinder.mayContainSyncCall(text.slice(from, to))) return true;
     }
     return false;
@@ -547,7 +632,7 @@ class FixPlanner {
     const files = new Set<string>();
     for (const id of affected.keys()) files.add(id.slice(0, id.lastIndexOf('#')));
     for (const file of files) {
-      const targets = this.targetsOf(file, affected).filter((entry) => !entry.finding);
+      const targets = this.targetsOf(file, affected, false);
       if (targets.length === 0) continue;
       let plans: Map<SyncTarget, SyncPlan>;
       try {
@@ -582,10 +667,10 @@ class FixPlanner {
   }
 
   /** Per file: the wraps, and each sync target's and wrapper's plan (manual ones recorded with their reason). */
-  private planFiles(): Map<string, FileWork> {
+  private planFiles(onPlanned?: (file: string, work: FileWork) => void): Map<string, FileWork> {
     const wrapped = this.wrapped();
     for (const entry of this.roots.values()) {
-      if (entry.reason) this.addManual(entry.ref.file, this.local(entry.ref.file, entry.ref.start), 'async-outside-connection', this.rootSubject(entry.ref), entry.reason, entry.findings);
+      if (entry.reason && !this.counting) this.addManual(entry.ref.file, this.local(entry.ref.file, entry.ref.start), 'async-outside-connection', this.rootSubject(entry.ref), entry.reason, entry.findings);
     }
     const affected = this.affected(wrapped);
     const byFile = new Map<string, FileWork>();
@@ -606,6 +691,7 @@ class FixPlanner {
     const sorted = new Map([...byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     for (const [file, entry] of sorted) {
       if (this.failed.has(file)) continue;
+      if (this.counting && this.countFromFacts(file, entry, affected, wrapped)) continue;
       try {
         const targets = this.targetsOf(file, affected);
         const plans = targets.length > 0 ? this.planSyncTargets(file, targets.map((target) => target.target)) : new Map<SyncTarget, SyncPlan>();
@@ -614,22 +700,67 @@ class FixPlanner {
           entry.targets.push({ target, ...(finding ? { finding } : {}), ...(plan ? { plan } : {}) });
           if (plan?.kind === 'manual' && finding) this.addManual(file, target.start, 'sync-in-async-context', target.kind === 'iteration' ? 'a for…of over a QuerySet' : `\`${target.excerpt}\``, plan.reason, 1);
         }
-        if (entry.wrapperFindings.length === 0) continue;
-        const sourceFile = this.tree(file);
-        const connection = this.connectionReference(file, sourceFile).reference;
-        for (const finding of entry.wrapperFindings) {
-          const plan = this.planWrapper(finding, sourceFile, connection, wrapped);
-          entry.wrappers.push({ finding, plan });
-          if (plan.kind === 'manual') {
-            const subject = finding.data.wrapped ? `\`syncToAsync(${finding.data.wrapped})\`` : `\`syncToAsync(…)\` around \`${finding.data.callee ?? finding.data.method}()\``;
-            this.addManual(file, this.local(file, finding.start), 'sync-to-async-wrapper', subject, plan.reason, 1);
+        if (entry.wrapperFindings.length > 0) {
+          const sourceFile = this.tree(file);
+          const connection = this.connectionReference(file, sourceFile).reference;
+          for (const finding of entry.wrapperFindings) {
+            const plan = this.planWrapper(finding, sourceFile, connection, wrapped);
+            entry.wrappers.push({ finding, plan });
+            if (plan.kind === 'manual') {
+              const subject = finding.data.wrapped ? `\`syncToAsync(${finding.data.wrapped})\`` : `\`syncToAsync(…)\` around \`${finding.data.callee ?? finding.data.method}()\``;
+              this.addManual(file, this.local(file, finding.start), 'sync-to-async-wrapper', subject, plan.reason, 1);
+            }
           }
         }
       } catch (error) {
         this.fail(file, error);
+        continue;
       }
+      onPlanned?.(file, entry);
     }
     return sorted;
+  }
+
+  /**
+   * Counting: a file's in-place rewrites planned from what the scan's walk recorded of each
+   * finding (fix/rewrite-facts.ts), as planSyncTargets and planWrapper decide them from the tree.
+   * False (plan from the tree) when a wrap reaches sync calls here or a finding has no facts.
+   */
+  private countFromFacts(file: string, entry: FileWork, affected: ReadonlyMap<string, string[]>, wrapped: ReadonlySet<string>): boolean {
+    const facts = (finding: Finding): RewriteFacts | undefined => this.result.connection.rewriteFacts?.(finding);
+    const inside = this.insideSyncTargets.get(file) ?? [];
+    if (inside.some(({ finding }) => facts(finding)?.kind !== 'sync')) return false;
+    if (entry.wrapperFindings.some((finding) => finding.messageId === 'replace' && facts(finding)?.kind !== 'wrapper')) return false;
+    if (this.affectedMayCallSync(file, affected)) return false;
+    // Offsets as the tree's: a top-level root's range (the only thing compared) exists only where the file was read.
+    const delta = this.texts.get(file)?.delta ?? 0;
+    const moduleRange = this.moduleRangeOf(file);
+    const plans = new Map<SyncTarget, SyncPlan>();
+    const madeAsync = new Set<number>();
+    const targets = inside.map(({ target, finding }) => ({ target: { ...target, start: target.start - delta, end: target.end - delta }, finding, facts: facts(finding) as Extract<RewriteFacts, { kind: 'sync' }> }));
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const { target, facts: fact } of targets) {
+        if (plans.get(target)?.kind === 'edits') continue;
+        const { awaitIn } = fact;
+        const canAwait =
+          awaitIn === 'never' ? false : awaitIn === 'module' ? moduleRange !== undefined && target.start >= moduleRange[0] && target.end <= moduleRange[1] : fact.awaitAsync || madeAsync.has(awaitIn);
+        const rewritable = canAwait && fact.shape !== 'manual';
+        plans.set(target, rewritable ? { kind: 'edits', edits: [] } : { kind: 'manual', reason: '' });
+        if (rewritable && typeof fact.shape === 'number' && !madeAsync.has(fact.shape)) {
+          madeAsync.add(fact.shape);
+          changed = true;
+        }
+      }
+    }
+    for (const { target, finding } of targets) entry.targets.push({ target, finding, plan: plans.get(target) as SyncPlan });
+    const blockProblem = this.connectionProblem();
+    for (const finding of entry.wrapperFindings) {
+      const fact = finding.messageId === 'replace' ? facts(finding) : undefined;
+      const rewritable = fact?.kind === 'wrapper' && fact.rewritable && !(blockProblem && this.wrapperMode(finding, wrapped) === 'block');
+      entry.wrappers.push({ finding, plan: rewritable ? { kind: 'edits', edits: [], mode: 'plain' } : { kind: 'manual', reason: '' } });
+    }
+    return true;
   }
 
   /** `syncToAsync(() => qs.get(x))()`: its rewrite, or why it stays manual. */
@@ -645,18 +776,13 @@ class FixPlanner {
     return { kind: 'edits', edits: rewrite.edits, mode, ...(rewrite.consumedLocal !== undefined ? { consumed: rewrite.consumedLocal } : {}) };
   }
 
-  private rewriteFiles(work: ReadonlyMap<string, FileWork>): FixedFile[] {
-    const fixed: FixedFile[] = [];
-    for (const [file, entry] of work) {
-      if (this.failed.has(file)) continue;
-      try {
-        const result = this.rewriteFile(file, entry);
-        if (result) fixed.push(result);
-      } catch (error) {
-        this.fail(file, error);
-      }
+  private forgetTree(file: string): void {
+    const tree = this.trees.get(file);
+    if (tree) {
+      this.trees.delete(file);
+      this.treeChars -= tree.text.length;
     }
-    return fixed;
+    if (this.lastTree?.file === file) this.lastTree = undefined;
   }
 
   private wrapperMode(finding: Finding, wrapped: ReadonlySet<string>): 'plain' | 'block' {

@@ -24,7 +24,7 @@ export function enclosingFunction(node: ts.Node): ts.Node {
 }
 
 /** Is `node` inside a parameter list of `fn` (where `await` is not allowed)? */
-function inParameters(node: ts.Node, fn: ts.Node): boolean {
+export function inParameters(node: ts.Node, fn: ts.Node): boolean {
   for (let current: ts.Node | undefined = node; current && current !== fn; current = current.parent) {
     if (ts.isParameter(current) && current.parent === fn) return true;
   }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type ts from 'typescript';
-import { SYNC_TO_ASYNC_FUNCTION } from '../../runtime-shim/surface.js';
+import { SYNC_ONLY_FUNCTIONS, SYNC_TO_ASYNC_FUNCTION } from '../../runtime-shim/surface.js';
 import type { LoadedConfig } from '../engine/config.js';
 import type { FileFacts } from '../engine/facts.js';
 import { analyzeFile } from '../engine/file-analysis.js';
@@ -16,8 +16,7 @@ import { OriginResolver } from '../engine/origin-resolver.js';
 import { analyzeSyntactically, dispatchFor, surfaceFromConfig } from '../engine/syntactic.js';
 import { ModuleKeys } from '../engine/module-keys.js';
 
-/** Runtime functions with no async twin that run sync queries, so they throw inside a block. */
-export const SYNC_ONLY_FUNCTIONS: readonly string[] = ['migrate'];
+export { SYNC_ONLY_FUNCTIONS };
 /** The engine matches ORM calls through the async↔sync map: a sync-only function gets a twin no one can call. */
 const NO_TWIN = '\u0000no-async-twin';
 

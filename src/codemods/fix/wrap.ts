@@ -37,31 +37,53 @@ function usesArguments(fn: ts.FunctionLikeDeclaration): ts.Node | undefined {
   return found;
 }
 
-/** Why the fix cannot wrap this function's body, or undefined when it can. */
-export function unwrappableReason(node: ts.Node, sourceFile: ts.SourceFile): string | undefined {
-  if (!isFunctionWithBody(node)) return 'it is not a function with a body';
-  if (ts.isConstructorDeclaration(node) || ts.isGetAccessorDeclaration(node) || ts.isSetAccessorDeclaration(node)) {
-    return 'it is a constructor or accessor, which cannot be async: move the ORM calls into an async method';
-  }
-  const async = isAsyncFunction(node);
-  if (node.asteriskToken) {
-    return async
+/** What decides whether a function's body can be wrapped (the scan's walk records it: engine/facts.ts WrapFacts). */
+export interface WrapShape {
+  async: boolean;
+  /** A constructor or an accessor. */
+  accessor?: boolean;
+  generator?: boolean;
+  /** Handed directly as an argument to a call or `new`. */
+  argument?: boolean;
+  /** 1-based line of the first `arguments` the body reads. */
+  argumentsLine?: number;
+}
+
+/** Why the fix cannot wrap a function of this shape, or undefined when it can. */
+export function wrapProblem(shape: WrapShape): string | undefined {
+  if (shape.accessor) return 'it is a constructor or accessor, which cannot be async: move the ORM calls into an async method';
+  if (shape.generator) {
+    return shape.async
       ? 'it is an async generator: a connection block cannot stay open across its yields; wrap the code that consumes it instead'
       : 'it is a generator: wrap the code that consumes it instead';
   }
-  if (!async) {
+  if (!shape.async) {
     // A callback handed to a call is a root because that call runs it later: its callers cannot hold a block for it.
-    const holder = node.parent && (ts.isCallExpression(node.parent) || ts.isNewExpression(node.parent)) && node.parent.arguments?.includes(node as ts.Expression);
-    return holder
+    return shape.argument
       ? 'it is a callback that runs later (its caller does not wait for it) and is not async, so wrapping its body would change what it returns; make it async, then run fix again'
       : 'it is not async, so wrapping its body would change what it returns; make it async (or wrap its callers), then run fix again';
   }
-  const argumentsUse = usesArguments(node);
-  if (argumentsUse) {
-    const { line } = sourceFile.getLineAndCharacterOfPosition(argumentsUse.getStart(sourceFile));
-    return `its body uses \`arguments\` (line ${line + 1}): replace it with rest parameters, then run fix again`;
-  }
+  if (shape.argumentsLine !== undefined) return `its body uses \`arguments\` (line ${shape.argumentsLine}): replace it with rest parameters, then run fix again`;
   return undefined;
+}
+
+/** Why the fix cannot wrap this function's body, or undefined when it can (from its tree; the plan reads the scan's WrapFacts). */
+export function unwrappableReason(node: ts.Node, sourceFile: ts.SourceFile): string | undefined {
+  if (!isFunctionWithBody(node)) return 'it is not a function with a body';
+  const async = isAsyncFunction(node);
+  const holder = node.parent && (ts.isCallExpression(node.parent) || ts.isNewExpression(node.parent)) && node.parent.arguments?.includes(node as ts.Expression);
+  const shape: WrapShape = {
+    async,
+    accessor: ts.isConstructorDeclaration(node) || ts.isGetAccessorDeclaration(node) || ts.isSetAccessorDeclaration(node),
+    generator: node.asteriskToken !== undefined,
+    argument: holder === true,
+  };
+  const problem = wrapProblem(shape);
+  if (problem) return problem;
+  const argumentsUse = usesArguments(node);
+  if (!argumentsUse) return undefined;
+  const { line } = sourceFile.getLineAndCharacterOfPosition(argumentsUse.getStart(sourceFile));
+  return wrapProblem({ ...shape, argumentsLine: line + 1 });
 }
 
 /** Template literals and strings with line continuations: re-indenting their lines would change their value. */
