@@ -86,6 +86,10 @@ for (const mode of ['type-aware', 'syntactic'] as const satisfies readonly Analy
         assert.deepEqual(at('timers.ts', 'orm.em.findOne(User, id)'), [`timers.ts:line ${listener}`]);
       });
 
+      it('a custom repository method reached from a cron job: the job', () => {
+        assert.deepEqual(rootsOf(result, 'async-outside-connection/custom-repository.ts', lineOf('async-outside-connection/custom-repository.ts', 'this.find({ active: false })')), ['custom-repository.ts:remind']);
+      });
+
       it('an Express route without the request-context middleware: the handler', () => {
         const handler = lineOf('async-outside-connection/express-without-context.ts', "app.get('/legacy/users'");
         assert.deepEqual(rootsOf(result, 'async-outside-connection/express-without-context.ts', handler + 1), [`express-without-context.ts:line ${handler}`]);
@@ -117,7 +121,8 @@ describe('mikro-orm rule fixture coverage', () => {
     for (const wanted of [
       'scheduled.ts', 'queue-consumer.ts', 'gateway.ts', 'event-listener.ts', 'timers.ts', 'script.ts', 'top-level.ts',
       'shared-helper.ts', 'services.ts', 'decoys.ts', 'forks.ts', 'transactions.ts', 'request-context.ts', 'controllers.ts',
-      'express-with-context.ts', 'express-without-context.ts', 'no-context-needed.ts',
+      'express-with-context.ts', 'express-without-context.ts', 'express-route-order.ts', 'no-context-needed.ts',
+      'custom-repository.ts', 'inferred.ts',
     ]) {
       assert.ok(names.includes(`async-outside-connection/${wanted}`), `no fixture async-outside-connection/${wanted}`);
     }
