@@ -86,6 +86,22 @@ for (const mode of ['type-aware', 'syntactic'] as const satisfies readonly Analy
         assert.deepEqual(at('timers.ts', 'orm.em.findOne(User, id)'), [`timers.ts:line ${listener}`]);
       });
 
+      it('a helper called with a fork by one job and with the global EntityManager by another: the second job only', () => {
+        assert.deepEqual(rootsOf(result, 'async-outside-connection/forked-argument.ts', lineOf('async-outside-connection/forked-argument.ts', 'return em.count(Post)')), ['forked-argument.ts:stats']);
+      });
+
+      it('a Nest lifecycle hook and microservice handlers are their own roots', () => {
+        const at = (text: string) => rootsOf(result, 'async-outside-connection/lifecycle.ts', lineOf('async-outside-connection/lifecycle.ts', text));
+        assert.deepEqual(at('this.em.count(User)'), ['lifecycle.ts:onModuleInit']);
+        assert.deepEqual(at('this.em.findOne(User, id)'), ['lifecycle.ts:find']);
+      });
+
+      it('a route of a router mounted on an app without the middleware: the handler', () => {
+        const file = 'async-outside-connection/express-routers/admin.router.ts';
+        const handler = lineOf(file, "router.get('/inactive'");
+        assert.deepEqual(rootsOf(result, file, handler + 1), [`admin.router.ts:line ${handler}`]);
+      });
+
       it('a custom repository method reached from a cron job: the job', () => {
         assert.deepEqual(rootsOf(result, 'async-outside-connection/custom-repository.ts', lineOf('async-outside-connection/custom-repository.ts', 'this.find({ active: false })')), ['custom-repository.ts:remind']);
       });
@@ -122,7 +138,8 @@ describe('mikro-orm rule fixture coverage', () => {
       'scheduled.ts', 'queue-consumer.ts', 'gateway.ts', 'event-listener.ts', 'timers.ts', 'script.ts', 'top-level.ts',
       'shared-helper.ts', 'services.ts', 'decoys.ts', 'forks.ts', 'transactions.ts', 'request-context.ts', 'controllers.ts',
       'express-with-context.ts', 'express-without-context.ts', 'express-route-order.ts', 'no-context-needed.ts',
-      'custom-repository.ts', 'inferred.ts',
+      'custom-repository.ts', 'inferred.ts', 'lifecycle.ts', 'forked-argument.ts', 'express-routers/server.ts',
+      'express-routers/users.router.ts', 'express-routers/admin.router.ts',
     ]) {
       assert.ok(names.includes(`async-outside-connection/${wanted}`), `no fixture async-outside-connection/${wanted}`);
     }
