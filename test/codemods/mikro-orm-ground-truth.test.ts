@@ -10,7 +10,9 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import express from 'express';
 import { CreateRequestContext, EnsureRequestContext, EntitySchema, MikroORM, RequestContext, Transactional, ValidationError } from '@mikro-orm/better-sqlite';
 import type { EntityManager, EntityRepository } from '@mikro-orm/better-sqlite';
 
@@ -189,6 +191,41 @@ describe('MikroORM 6.6 ground truth for the mikro-orm rule fixtures (real SQLite
       emitter.emit('ping');
       await delay(20);
       assert.deepEqual(results.sort(), ['listener: outside', 'timer: inside']);
+    });
+  });
+
+  describe('Express (express-with-context.ts, express-route-order.ts, express-routers/)', () => {
+    it('routes registered after the request-context middleware, also on a router mounted after it, run inside; a route registered before it does not', async () => {
+      const app = express();
+      app.get('/before', async (_req, res) => {
+        res.json(await orm.em.count(User));
+      });
+      app.use((_req, _res, next) => RequestContext.create(orm.em, next));
+      app.get('/after', async (_req, res) => {
+        res.json(await orm.em.count(User));
+      });
+      const router = express.Router();
+      router.get('/count', async (_req, res) => {
+        res.json(await orm.em.getRepository(User).count());
+      });
+      app.use('/router', router);
+      app.use(((error, _req, res, _next) => {
+        res.status(500).json({ message: (error as Error).message });
+      }) as express.ErrorRequestHandler);
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      try {
+        const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        const get = async (path: string) => {
+          const response = await fetch(base + path);
+          return `${response.status} ${await response.text()}`;
+        };
+        assert.match(await get('/before'), /^500 .*global EntityManager/);
+        assert.match(await get('/after'), /^200 \d+$/);
+        assert.match(await get('/router/count'), /^200 \d+$/);
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
   });
 
