@@ -156,6 +156,38 @@ export function register(app: any, orm: MikroORM) {
       assert.deepEqual(await scanned(project, types), ['src/koa.ts:7 async-outside-connection <- line 6']);
     });
 
+    it(`${mode}: Fastify plugins registered after the context hook run inside it (a named plugin in another module, an inline one); before it, outside`, async () => {
+      project = mikroProject({
+        'src/user.routes.ts': `import type { MikroORM } from '@mikro-orm/core';
+import { User } from './entities.js';
+
+export let orm: MikroORM;
+export async function registerUserRoutes(app: any) {
+  app.get('/users', async () => orm.em.find(User, {}));
+}
+`,
+        'src/app.ts': `import { RequestContext } from '@mikro-orm/core';
+import type { MikroORM } from '@mikro-orm/core';
+import { registerUserRoutes } from './user.routes.js';
+import { User } from './entities.js';
+
+export function bootstrap(app: any, orm: MikroORM) {
+  app.register(async (early: any) => {
+    early.get('/early', async () => orm.em.count(User));
+  });
+  app.addHook('onRequest', (_request: any, _reply: any, done: () => void) => {
+    RequestContext.create(orm.em, done);
+  });
+  app.register(registerUserRoutes, { prefix: 'user' });
+  app.register(async (instance: any) => {
+    instance.get('/count', async () => orm.em.count(User));
+  });
+}
+`,
+      });
+      assert.deepEqual(await scanned(project, types), ['src/app.ts:8 async-outside-connection <- line 8']);
+    });
+
     it(`${mode}: a router exported under another name and mounted after the middleware is covered; the same router on a bare app is not`, async () => {
       const router = `import { Router } from 'express';
 import type { MikroORM } from '@mikro-orm/core';

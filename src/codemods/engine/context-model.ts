@@ -175,7 +175,8 @@ export class ContextModelWalker {
     }
     if (ts.isIdentifier(node)) {
       const binding = this.host.scopes.lookup(node.text);
-      if (binding?.kind !== 'variable' || binding.path.length > 0 || binding.iterated || ts.isParameter(binding.node) || !binding.node.initializer) return false;
+      if (binding?.kind === 'variable' && ts.isParameter(binding.node)) return this.isForkedParameter(binding.node);
+      if (binding?.kind !== 'variable' || binding.path.length > 0 || binding.iterated || !binding.node.initializer) return false;
       return this.isFork(binding.node.initializer, depth + 1);
     }
     if (ts.isPropertyAccessExpression(node) && node.expression.kind === SyntaxKind.ThisKeyword) {
@@ -183,6 +184,22 @@ export class ContextModelWalker {
       return initializer !== undefined && this.isFork(initializer, depth + 1);
     }
     return false;
+  }
+
+  /** A parameter the framework always fills with a fork (`run(em)` of a `Seeder`). */
+  private isForkedParameter(parameter: ts.ParameterDeclaration): boolean {
+    const method = parameter.parent;
+    if (!method || !ts.isMethodDeclaration(method) || !ts.isIdentifier(method.name)) return false;
+    const cls = method.parent;
+    if (!cls || !ts.isClassLike(cls)) return false;
+    const index = method.parameters.indexOf(parameter);
+    const methodName = method.name.text;
+    return this.model.forkedParameters.some(
+      (forked) =>
+        forked.method === methodName &&
+        forked.parameter === index &&
+        (cls.heritageClauses ?? []).some((clause) => clause.token === SyntaxKind.ExtendsKeyword && clause.types.some((type) => baseName(type.expression) === forked.baseClass)),
+    );
   }
 
   /**
@@ -374,6 +391,8 @@ export class ContextModelWalker {
     // `app.route('/users').get(handler)` is a route of `app`.
     while (isRouteCall(receiver)) receiver = unwrapExpression(((receiver as ts.CallExpression).expression as ts.PropertyAccessExpression).expression);
     if (this.coveredBefore(call, receiver)) return { target: 'orm', origins: [], verdict: 'yes' };
+    const plugin = this.inlinePlugin(receiver);
+    if (plugin) return this.routeEvidence(plugin.call, plugin.app);
     const router = this.routerKey(receiver);
     return router ? { target: 'orm', origins: [], route: router } : undefined;
   }
@@ -382,14 +401,17 @@ export class ContextModelWalker {
   noteCall(call: ts.CallExpression | ts.NewExpression): void {
     if (!ts.isCallExpression(call)) return;
     const callee = unwrapExpression(call.expression);
-    if (!ts.isPropertyAccessExpression(callee) || callee.name.text !== 'use') return;
+    if (!ts.isPropertyAccessExpression(callee) || (callee.name.text !== 'use' && callee.name.text !== 'register')) return;
+    const plugin = callee.name.text === 'register';
     const receiver = unwrapExpression(callee.expression);
     let covered: boolean | undefined;
     let on: Origin | null | undefined;
-    for (const argument of call.arguments) {
+    for (const argument of plugin ? call.arguments.slice(0, 1) : call.arguments) {
       const value = unwrapExpression(argument);
       let router: Origin | undefined;
-      if (ts.isIdentifier(value)) router = this.routerKey(value);
+      // Fastify: `app.register(registerUserRoutes)` runs the plugin with a child of `app`.
+      if (plugin) router = ts.isIdentifier(value) ? this.factoryKey(value, '(plugin)') : undefined;
+      else if (ts.isIdentifier(value)) router = this.routerKey(value);
       else if (ts.isCallExpression(value) && ts.isIdentifier(unwrapExpression(value.expression))) router = this.factoryKey(unwrapExpression(value.expression) as ts.Identifier);
       if (!router) continue;
       covered ??= this.coveredBefore(call, receiver);
@@ -480,6 +502,12 @@ export class ContextModelWalker {
     if (!ts.isIdentifier(receiver)) return undefined;
     const binding = this.host.scopes.lookup(receiver.text);
     if (binding?.kind === 'import') return binding.origin;
+    // The app a Fastify plugin function is given (`export async function routes(app) { app.get(…) }`).
+    if (binding?.kind === 'variable' && ts.isParameter(binding.node) && binding.path.length === 0) {
+      const fn = binding.node.parent;
+      const name = fn && (ts.isFunctionDeclaration(fn) || ts.isFunctionExpression(fn) || ts.isArrowFunction(fn)) && fn.parameters[0] === binding.node ? functionName(fn) : undefined;
+      return name === undefined ? undefined : { module: this.host.sourceFile.fileName, name: `${name}(plugin)` };
+    }
     if (binding?.kind !== 'variable' || binding.path.length > 0 || !ts.isVariableDeclaration(binding.node)) return undefined;
     const declaration = binding.node;
     const file = this.host.sourceFile.fileName;
@@ -494,12 +522,26 @@ export class ContextModelWalker {
     return { module: file, name: `@${declaration.pos}` };
   }
 
-  /** `makeRouter` of `app.use('/x', makeRouter(orm))`: the router that function returns. */
-  private factoryKey(callee: ts.Identifier): Origin | undefined {
+  /** `makeRouter` of `app.use('/x', makeRouter(orm))`: the router that function returns (or, with `(plugin)`, the app a plugin function is given). */
+  private factoryKey(callee: ts.Identifier, suffix = '()'): Origin | undefined {
     const binding = this.host.scopes.lookup(callee.text);
-    if (binding?.kind === 'import' && binding.origin.name !== '*') return { module: binding.origin.module, name: `${binding.origin.name}()` };
-    if (binding?.kind === 'function' || (binding?.kind === 'variable' && binding.path.length === 0)) return { module: this.host.sourceFile.fileName, name: `${callee.text}()` };
+    if (binding?.kind === 'import' && binding.origin.name !== '*') return { module: binding.origin.module, name: `${binding.origin.name}${suffix}` };
+    if (binding?.kind === 'function' || (binding?.kind === 'variable' && binding.path.length === 0)) return { module: this.host.sourceFile.fileName, name: `${callee.text}${suffix}` };
     return undefined;
+  }
+
+  /** `instance` of `app.register(async (instance) => { instance.get(…) })`: the register call and its app. */
+  private inlinePlugin(receiver: ts.Expression): { call: ts.CallExpression; app: ts.Expression } | undefined {
+    if (!ts.isIdentifier(receiver)) return undefined;
+    const binding = this.host.scopes.lookup(receiver.text);
+    if (binding?.kind !== 'variable' || !ts.isParameter(binding.node)) return undefined;
+    const fn = binding.node.parent;
+    if (!fn || fn.parameters[0] !== binding.node || !(ts.isArrowFunction(fn) || ts.isFunctionExpression(fn))) return undefined;
+    const call = fn.parent;
+    if (!call || !ts.isCallExpression(call) || call.arguments[0] !== fn) return undefined;
+    const callee = unwrapExpression(call.expression);
+    if (!ts.isPropertyAccessExpression(callee) || callee.name.text !== 'register') return undefined;
+    return { call, app: unwrapExpression(callee.expression) };
   }
 
   /** Calls that run their callbacks in place, not later: `RequestContext.create(em, cb)`, `em.transactional(cb)`. */
@@ -547,6 +589,11 @@ function unwrapExpressionKeepingType(node: ts.Expression): ts.Expression {
   let current = node;
   while (ts.isParenthesizedExpression(current) || ts.isNonNullExpression(current)) current = current.expression;
   return current;
+}
+
+function baseName(expression: ts.Expression): string | undefined {
+  const node = unwrapExpression(expression);
+  return ts.isIdentifier(node) ? node.text : ts.isPropertyAccessExpression(node) ? node.name.text : undefined;
 }
 
 function functionName(fn: ts.FunctionDeclaration | ts.FunctionExpression | ts.ArrowFunction): string | undefined {

@@ -328,11 +328,12 @@ class RouteCoverage {
   /** One name per router across files: an export is named where it is defined (re-exports followed). */
   private key(origin: Origin): string {
     if (origin.name.startsWith('@')) return `${origin.module}#${origin.name}`;
-    const factory = origin.name.endsWith('()');
-    const name = factory ? origin.name.slice(0, -2) : origin.name;
+    // `makeRouter()` (the router a function returns), `routes(plugin)` (the app a plugin function is given).
+    const suffix = /\((?:plugin)?\)$/.exec(origin.name)?.[0] ?? '';
+    const name = origin.name.slice(0, origin.name.length - suffix.length);
     const found = this.resolver.canonical({ module: origin.module, name });
     const where = found?.kind === 'local' && found.fact ? `${found.file}#${found.name}` : `${origin.module}#${name}`;
-    return factory ? `${where}()` : where;
+    return `${where}${suffix}`;
   }
 }
 

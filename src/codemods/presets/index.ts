@@ -51,6 +51,8 @@ export interface ContextModel {
   openerCalls: readonly ContextOpenerCall[];
   /** Method decorators that run the method inside a context. */
   openerDecorators: ReadonlySet<string>;
+  /** Framework methods handed a fork (`run(em)` of a class extending `Seeder`): calls on that parameter need no context. */
+  forkedParameters: readonly { baseClass: string; method: string; parameter: number }[];
 }
 
 /** Framework entry points: which already run inside a context, which run outside every one. */

@@ -61,6 +61,8 @@ export const mikroOrmPreset: Preset = {
     openerCalls: [{ receiver: 'RequestContext', name: 'create', callbackArgument: 1 }],
     // `@Transactional()` runs the method in `em.transactional()` (a transaction context).
     openerDecorators: new Set(['CreateRequestContext', 'EnsureRequestContext', 'UseRequestContext', 'Transactional']),
+    // @mikro-orm/seeder runs each seeder with a fork (`Seeder.call` → `run(em.fork())`).
+    forkedParameters: [{ baseClass: 'Seeder', method: 'run', parameter: 0 }],
   },
   entryPoints: {
     insideClassDecorators: new Set(['Controller']),
