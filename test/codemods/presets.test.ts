@@ -188,6 +188,22 @@ export function bootstrap(app: any, orm: MikroORM) {
       assert.deepEqual(await scanned(project, types), ['src/app.ts:8 async-outside-connection <- line 8']);
     });
 
+    it(`${mode}: a service registry typed inline and imported from another module (MikroORM's Express example): DI.em is the EntityManager`, async () => {
+      project = mikroProject({
+        'src/registry.ts': `import type { EntityManager, MikroORM } from '@mikro-orm/core';
+export const DI = {} as { orm: MikroORM; em: EntityManager };
+`,
+        'src/job.ts': `import { DI } from './registry.js';
+import { User } from './entities.js';
+
+export async function remind() {
+  return DI.em.find(User, {});
+}
+`,
+      });
+      assert.deepEqual(await scanned(project, types), ['src/job.ts:5 async-outside-connection <- remind']);
+    });
+
     it(`${mode}: a router exported under another name and mounted after the middleware is covered; the same router on a bare app is not`, async () => {
       const router = `import { Router } from 'express';
 import type { MikroORM } from '@mikro-orm/core';

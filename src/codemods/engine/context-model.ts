@@ -282,6 +282,25 @@ export class ContextModelWalker {
     return undefined;
   }
 
+  /**
+   * An exported service registry typed inline (`export const DI = {} as { orm: MikroORM; em:
+   * EntityManager }`): its export also derives from what its members' types name, so `DI.em`
+   * in another module is the ORM's without types (syntactic-scope does not look into type literals).
+   */
+  registryExportOrigins(name: string): Origin[] {
+    const binding = this.host.scopes.scope.values?.get(name);
+    if (binding?.kind !== 'variable' || binding.path.length > 0 || !ts.isVariableDeclaration(binding.node)) return [];
+    const declaration = binding.node;
+    let type = declaration.type;
+    if (!type && declaration.initializer && (ts.isAsExpression(declaration.initializer) || ts.isSatisfiesExpression(declaration.initializer))) type = declaration.initializer.type;
+    if (!type || !ts.isTypeLiteralNode(type)) return [];
+    const origins: Origin[] = [];
+    for (const member of type.members) {
+      if (ts.isPropertySignature(member) && member.type) origins.push(...this.host.scopes.typeOrigins(member.type));
+    }
+    return origins;
+  }
+
   /** Origins of `this.orm` / `orm` when annotated (`private readonly orm: MikroORM`). */
   private instanceOrigins(expression: ts.Expression, depth: number): Origin[] {
     const node = unwrapExpression(expression);

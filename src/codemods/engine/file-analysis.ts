@@ -201,7 +201,10 @@ class FileAnalyzer {
     this.dispatch(sourceFile);
     ts.forEachChild(sourceFile, this.visit);
     const { exports, starExports } = this.collectExports();
-    this.contextModel?.noteRouterAliases(sourceFile);
+    if (this.contextModel) {
+      this.contextModel.noteRouterAliases(sourceFile);
+      for (const [name, fact] of Object.entries(exports)) if (!fact.reexport) fact.origins.push(...this.contextModel.registryExportOrigins(name));
+    }
     const facts: FileFacts = {
       file: sourceFile.fileName,
       parseError: undefined,
