@@ -12,7 +12,7 @@
  */
 import ts from '../typescript.cjs';
 
-import type { Evidence, Origin, RoleCandidate } from './facts.js';
+import type { Evidence, Origin, RoleCandidate, RouteMountFact } from './facts.js';
 import type { ScopeTracker } from './syntactic-scope.js';
 import { unwrapExpression } from './syntactic-scope.js';
 import type { ContextModel, EntryPoints, Preset } from '../presets/index.js';
@@ -90,15 +90,6 @@ export interface ContextWalkHost {
   readonly sourceFile: ts.SourceFile;
 }
 
-/**
- * `app.use(path, router)`: `router` (an app or router, by its project-wide name, see routerKey) is
- * mounted on `on`, after a context middleware of `on` (`covered`) or not.
- */
-export interface RouteMount {
-  router: Origin;
-  on?: Origin;
-  covered: boolean;
-}
 
 /** The preset's half of the walk for one file. */
 export class ContextModelWalker {
@@ -398,7 +389,7 @@ export class ContextModelWalker {
   // ---------------------------------------------------------------- HTTP apps and routers
 
   /** Router mounts seen in this file (`app.use('/users', usersRouter)`), for the project-wide verdict on routers. */
-  readonly mounts: RouteMount[] = [];
+  readonly mounts: RouteMountFact[] = [];
 
   /**
    * A route handler's evidence: inside when its app or router registered a context middleware

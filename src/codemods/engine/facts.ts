@@ -150,6 +150,11 @@ export interface FileFacts {
   routeMounts?: RouteMountFact[];
 }
 
+/**
+ * `app.use(path, router)` / `app.register(plugin)`: `router` (an app, router or plugin by its
+ * project-wide name, see context-model.ts routerKey) is mounted on `on`, after a context
+ * middleware of `on` (`covered`) or not.
+ */
 export interface RouteMountFact {
   router: Origin;
   on?: Origin;
