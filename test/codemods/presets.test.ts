@@ -291,6 +291,54 @@ export class PurgeProcessor {
       assert.deepEqual(await scanned(project, types), ['src/users.service.ts:12 async-outside-connection <- process']);
     });
 
+    it(`${mode}: GraphQL resolvers and guards run in the request: inside when MikroOrmModule registers the context, each its own root when it does not`, async () => {
+      const files = {
+        'src/app.module.ts': `import { MikroOrmModule } from '@mikro-orm/nestjs';\nexport const orm = MikroOrmModule.forRoot({});\n`,
+        'src/stubs.ts': `export declare function Resolver(): ClassDecorator;
+export declare function Query(): MethodDecorator;
+export declare function Mutation(): MethodDecorator;
+export interface CanActivate { canActivate(context: unknown): Promise<boolean>; }
+`,
+        'src/users.resolver.ts': `import { EntityManager } from '@mikro-orm/core';
+import { Query, Resolver, Mutation } from './stubs.js';
+import type { CanActivate } from './stubs.js';
+import { User } from './entities.js';
+
+@Resolver()
+export class UsersResolver {
+  constructor(private readonly em: EntityManager) {}
+
+  @Query()
+  async users() {
+    return this.em.find(User, {});
+  }
+
+  @Mutation()
+  async rename() {
+    await this.em.flush();
+  }
+}
+
+export class ActiveGuard implements CanActivate {
+  constructor(private readonly em: EntityManager) {}
+
+  async canActivate() {
+    return (await this.em.count(User)) > 0;
+  }
+}
+`,
+      };
+      project = mikroProject(files);
+      assert.deepEqual(await scanned(project, types), []);
+      // Without the module's context, each is its own root.
+      project.write('src/app.module.ts', `import { MikroOrmModule } from '@mikro-orm/nestjs';\nexport const orm = MikroOrmModule.forRoot({ registerRequestContext: false });\n`);
+      assert.deepEqual(await scanned(project, types), [
+        'src/users.resolver.ts:12 async-outside-connection <- users',
+        'src/users.resolver.ts:17 async-outside-connection <- rename',
+        'src/users.resolver.ts:25 async-outside-connection <- canActivate',
+      ]);
+    });
+
     it(`${mode}: the message names the roots to wrap; the rule is an error under the preset`, async () => {
       project = mikroProject({
         'src/job.ts': `import type { MikroORM } from '@mikro-orm/core';

@@ -585,6 +585,18 @@ export class ContextModelWalker {
     ) {
       return { role: { role: 'connection-callback', evidence: { target: 'orm', origins: [], verdict: 'yes' } } };
     }
+    const methodNameText = ts.isIdentifier(method.name) ? method.name.text : undefined;
+    if (
+      this.surface.flags.controllersInside &&
+      methodNameText !== undefined &&
+      cls &&
+      ts.isClassLike(cls) &&
+      (cls.heritageClauses ?? []).some(
+        (clause) => clause.token === SyntaxKind.ImplementsKeyword && clause.types.some((type) => this.entryPoints.insideInterfaceMethods.get(baseName(type.expression) ?? '')?.includes(methodNameText)),
+      )
+    ) {
+      return { role: { role: 'connection-callback', evidence: { target: 'orm', origins: [], verdict: 'yes' } } };
+    }
     if (decorators.some((decorator) => this.entryPoints.outsideMethodDecorators.has(decorator.name))) return { startsOutside: true };
     const methodName = ts.isIdentifier(method.name) ? method.name.text : undefined;
     if (methodName !== undefined && classDecorators.some((decorator) => this.entryPoints.outsideClassMethods.get(decorator.name)?.includes(methodName))) {

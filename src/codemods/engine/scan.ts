@@ -81,7 +81,9 @@ function presetPrefilterTokens(preset: Preset, ormModules: readonly string[]): {
     words.push(...model.methods, ...model.openerDecorators, ...model.callbackMethods.keys());
     for (const opener of model.openerCalls) words.push(opener.receiver ?? opener.name);
   }
-  if (entryPoints) words.push(...entryPoints.insideClassDecorators, ...entryPoints.outsideMethodDecorators, ...entryPoints.outsideClassMethods.keys());
+  if (entryPoints) {
+    words.push(...entryPoints.insideClassDecorators, ...entryPoints.insideInterfaceMethods.keys(), ...entryPoints.outsideMethodDecorators, ...entryPoints.outsideClassMethods.keys());
+  }
   return { words, modules: ormModules.map((module) => (module.endsWith('/*') ? module.slice(0, -1) : module)) };
 }
 

@@ -62,6 +62,11 @@ export interface EntryPoints {
   /** Method decorators that mark those handlers (`@Get`, `@Post` …). */
   insideMethodDecorators: ReadonlySet<string>;
   /**
+   * Methods the framework calls inside a request, by the interface their class implements
+   * (`canActivate` of a `CanActivate` guard): inside under the same condition as the handlers.
+   */
+  insideInterfaceMethods: ReadonlyMap<string, readonly string[]>;
+  /**
    * Methods that register an HTTP route handler (`app.get(path, handler)`, `router.post(…)`,
    * `fastify.get(…)`): their function arguments run inside a context when the project registers
    * a context middleware.

@@ -65,8 +65,15 @@ export const mikroOrmPreset: Preset = {
     forkedParameters: [{ baseClass: 'Seeder', method: 'run', parameter: 0 }],
   },
   entryPoints: {
-    insideClassDecorators: new Set(['Controller']),
-    insideMethodDecorators: new Set(['Get', 'Post', 'Put', 'Patch', 'Delete', 'Options', 'Head', 'All', 'Search']),
+    // MikroOrmModule's middleware covers every HTTP route, GraphQL's endpoint included (not its websocket subscriptions).
+    insideClassDecorators: new Set(['Controller', 'Resolver']),
+    insideMethodDecorators: new Set(['Get', 'Post', 'Put', 'Patch', 'Delete', 'Options', 'Head', 'All', 'Search', 'Query', 'Mutation', 'ResolveField']),
+    // Guards, interceptors and pipes run after the middleware, in the request.
+    insideInterfaceMethods: new Map([
+      ['CanActivate', ['canActivate']],
+      ['NestInterceptor', ['intercept']],
+      ['PipeTransform', ['transform']],
+    ]),
     routeMethods: new Set(['get', 'post', 'put', 'patch', 'delete', 'del', 'all', 'head', 'options', 'use']),
     outsideMethodDecorators: new Set(['Cron', 'Interval', 'Timeout', 'Process', 'SubscribeMessage', 'OnEvent', 'MessagePattern', 'EventPattern', 'OnQueueActive', 'OnWorkerEvent']),
     // BullMQ's `@Processor()` class runs its `process(job)` method (no method decorator) outside any context.
