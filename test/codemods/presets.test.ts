@@ -339,6 +339,34 @@ export class ActiveGuard implements CanActivate {
       ]);
     });
 
+    it(`${mode}: a lifecycle hook's or subscriber's args.em is the flushing EntityManager, not the global one; a Seeder's run(em) gets a fork`, async () => {
+      project = mikroProject({
+        'src/audit.subscriber.ts': `import type { EntityManager, EventArgs, EventSubscriber } from '@mikro-orm/core';
+import { User } from './entities.js';
+
+export class AuditSubscriber implements EventSubscriber<User> {
+  async afterCreate(args: EventArgs<User>): Promise<void> {
+    await args.em.count(User);
+  }
+}
+
+export class Seeder {}
+export class UserSeeder extends Seeder {
+  async run(em: EntityManager): Promise<void> {
+    em.create(User, { email: 'a@example.com' });
+  }
+}
+
+export class NotASeeder {
+  async run(em: EntityManager): Promise<void> {
+    em.create(User, { email: 'b@example.com' });
+  }
+}
+`,
+      });
+      assert.deepEqual(await scanned(project, types), ['src/audit.subscriber.ts:19 async-outside-connection <- run']);
+    });
+
     it(`${mode}: the message names the roots to wrap; the rule is an error under the preset`, async () => {
       project = mikroProject({
         'src/job.ts': `import type { MikroORM } from '@mikro-orm/core';

@@ -174,6 +174,12 @@ export class ContextModelWalker {
       const initializer = this.classMember(node.name.text)?.initializer ?? this.constructorAssignment(node.name.text);
       return initializer !== undefined && this.isFork(initializer, depth + 1);
     }
+    // `args.em` in a lifecycle hook or EventSubscriber (`afterCreate(args: EventArgs<User>)`).
+    if (ts.isPropertyAccessExpression(node) && this.model.managerProperties.has(node.name.text) && ts.isIdentifier(unwrapExpression(node.expression))) {
+      const binding = this.host.scopes.lookup((unwrapExpression(node.expression) as ts.Identifier).text);
+      const type = binding?.kind === 'variable' && ts.isParameter(binding.node) ? binding.node.type : undefined;
+      return type !== undefined && ts.isTypeReferenceNode(type) && this.model.forkedArgumentTypes.has(ts.isIdentifier(type.typeName) ? type.typeName.text : type.typeName.right.text);
+    }
     return false;
   }
 

@@ -53,6 +53,8 @@ export interface ContextModel {
   openerDecorators: ReadonlySet<string>;
   /** Framework methods handed a fork (`run(em)` of a class extending `Seeder`): calls on that parameter need no context. */
   forkedParameters: readonly { baseClass: string; method: string; parameter: number }[];
+  /** Parameter types whose manager property is the flushing EntityManager, never the global one (`args.em` of `EventArgs`). */
+  forkedArgumentTypes: ReadonlySet<string>;
 }
 
 /** Framework entry points: which already run inside a context, which run outside every one. */

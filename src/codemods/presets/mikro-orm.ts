@@ -63,6 +63,8 @@ export const mikroOrmPreset: Preset = {
     openerDecorators: new Set(['CreateRequestContext', 'EnsureRequestContext', 'UseRequestContext', 'Transactional']),
     // @mikro-orm/seeder runs each seeder with a fork (`Seeder.call` → `run(em.fork())`).
     forkedParameters: [{ baseClass: 'Seeder', method: 'run', parameter: 0 }],
+    // Lifecycle hooks and EventSubscribers get the EntityManager that flushes (the context's fork).
+    forkedArgumentTypes: new Set(['EventArgs', 'FlushEventArgs', 'TransactionEventArgs']),
   },
   entryPoints: {
     // MikroOrmModule's middleware covers every HTTP route, GraphQL's endpoint included (not its websocket subscriptions).
