@@ -150,7 +150,7 @@ describe('mikro-orm rule fixture coverage', () => {
       'express-with-context.ts', 'express-without-context.ts', 'express-route-order.ts', 'no-context-needed.ts',
       'custom-repository.ts', 'inferred.ts', 'lifecycle.ts', 'forked-argument.ts', 'express-routers/server.ts',
       'express-routers/users.router.ts', 'express-routers/admin.router.ts', 'controller-direct-call.ts', 'bootstrap.ts',
-      'handlers-by-reference.ts',
+      'handlers-by-reference.ts', 'subscribers.ts', 'seeders.ts', 'guards.ts',
     ]) {
       assert.ok(names.includes(`async-outside-connection/${wanted}`), `no fixture async-outside-connection/${wanted}`);
     }
