@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import express from 'express';
 import { CreateRequestContext, EnsureRequestContext, EntitySchema, MikroORM, RequestContext, Transactional, ValidationError } from '@mikro-orm/better-sqlite';
-import type { EntityManager, EntityRepository } from '@mikro-orm/better-sqlite';
+import type { EntityManager, EntityRepository, EventArgs, EventSubscriber, FlushEventArgs } from '@mikro-orm/better-sqlite';
 
 class User {
   id!: number;
@@ -191,6 +191,29 @@ describe('MikroORM 6.6 ground truth for the mikro-orm rule fixtures (real SQLite
       emitter.emit('ping');
       await delay(20);
       assert.deepEqual(results.sort(), ['listener: outside', 'timer: inside']);
+    });
+  });
+
+  describe('subscribers (subscribers.ts)', () => {
+    it("a subscriber's hooks get the flushing EntityManager, never the global one: context calls in them succeed", async () => {
+      const seen: string[] = [];
+      class Recorder implements EventSubscriber<User> {
+        getSubscribedEntities() {
+          return [User];
+        }
+        async afterCreate(args: EventArgs<User>) {
+          seen.push(`afterCreate global=${args.em === orm.em} count=${typeof (await args.em.count(User))}`);
+        }
+        async onFlush(args: FlushEventArgs) {
+          seen.push(`onFlush global=${args.em === orm.em} find=${Array.isArray(await args.em.find(User, {}))}`);
+        }
+      }
+      orm.em.getEventManager().registerSubscriber(new Recorder());
+      await RequestContext.create(orm.em, async () => {
+        orm.em.create(User, { id: 70, email: 'hooks@example.com' });
+        await orm.em.flush();
+      });
+      assert.deepEqual(seen, ['onFlush global=false find=true', 'afterCreate global=false count=number']);
     });
   });
 

@@ -102,6 +102,16 @@ for (const mode of ['type-aware', 'syntactic'] as const satisfies readonly Analy
         assert.deepEqual(rootsOf(result, file, handler + 1), [`admin.router.ts:line ${handler}`]);
       });
 
+      it('a controller handler called directly by a test: the test callback, not the handler', () => {
+        const file = 'async-outside-connection/controller-direct-call.ts';
+        assert.deepEqual(rootsOf(result, file, lineOf(file, 'this.em.count(User)')), [`controller-direct-call.ts:line ${lineOf(file, "it('summarises the users'")}`]);
+      });
+
+      it('a named route handler also called by a timer: the timer callback', () => {
+        const file = 'async-outside-connection/handlers-by-reference.ts';
+        assert.deepEqual(rootsOf(result, file, lineOf(file, 'res.json(await orm.em.count(User))')), [`handlers-by-reference.ts:line ${lineOf(file, 'setInterval(async () => {')}`]);
+      });
+
       it('a custom repository method reached from a cron job: the job', () => {
         assert.deepEqual(rootsOf(result, 'async-outside-connection/custom-repository.ts', lineOf('async-outside-connection/custom-repository.ts', 'this.find({ active: false })')), ['custom-repository.ts:remind']);
       });
@@ -139,7 +149,8 @@ describe('mikro-orm rule fixture coverage', () => {
       'shared-helper.ts', 'services.ts', 'decoys.ts', 'forks.ts', 'transactions.ts', 'request-context.ts', 'controllers.ts',
       'express-with-context.ts', 'express-without-context.ts', 'express-route-order.ts', 'no-context-needed.ts',
       'custom-repository.ts', 'inferred.ts', 'lifecycle.ts', 'forked-argument.ts', 'express-routers/server.ts',
-      'express-routers/users.router.ts', 'express-routers/admin.router.ts',
+      'express-routers/users.router.ts', 'express-routers/admin.router.ts', 'controller-direct-call.ts', 'bootstrap.ts',
+      'handlers-by-reference.ts', 'subscribers.ts', 'seeders.ts', 'guards.ts',
     ]) {
       assert.ok(names.includes(`async-outside-connection/${wanted}`), `no fixture async-outside-connection/${wanted}`);
     }
