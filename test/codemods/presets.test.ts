@@ -367,6 +367,31 @@ export class NotASeeder {
       assert.deepEqual(await scanned(project, types), ['src/audit.subscriber.ts:19 async-outside-connection <- run']);
     });
 
+    it(`${mode}: a callback's em is a fork when the local function that calls it always hands it one; a self-referring name does not loop`, async () => {
+      project = mikroProject({
+        'src/forks.ts': `import type { EntityManager, MikroORM } from '@mikro-orm/core';
+import { User } from './entities.js';
+
+declare const orm: MikroORM;
+async function withFork<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+  return work(orm.em.fork());
+}
+async function withGlobal<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+  return work(orm.em);
+}
+async function withItself<T>(work: (em: EntityManager) => Promise<T>, em: EntityManager): Promise<T> {
+  return work(em);
+}
+
+export const forked = () => withFork(async (em) => em.count(User));
+export const global = () => withGlobal(async (em) => em.count(User));
+export const itself = (other: EntityManager) => withItself(async (em) => em.count(User), other);
+`,
+      });
+      // Without types an unannotated callback parameter is nothing the scan can place.
+      assert.deepEqual(await scanned(project, types), types ? ['src/forks.ts:16 async-outside-connection <- line 16', 'src/forks.ts:17 async-outside-connection <- line 17'] : []);
+    });
+
     it(`${mode}: the message names the roots to wrap; the rule is an error under the preset`, async () => {
       project = mikroProject({
         'src/job.ts': `import type { MikroORM } from '@mikro-orm/core';

@@ -183,8 +183,9 @@ export class ContextModelWalker {
     return false;
   }
 
-  /** A parameter the framework always fills with a fork (`run(em)` of a `Seeder`). */
+  /** A parameter always filled with a fork: `run(em)` of a `Seeder`, or a callback's that its caller hands a fork. */
   private isForkedParameter(parameter: ts.ParameterDeclaration): boolean {
+    if (this.isForkedCallbackParameter(parameter)) return true;
     const method = parameter.parent;
     if (!method || !ts.isMethodDeclaration(method) || !ts.isIdentifier(method.name)) return false;
     const cls = method.parent;
@@ -197,6 +198,56 @@ export class ContextModelWalker {
         forked.parameter === index &&
         (cls.heritageClauses ?? []).some((clause) => clause.token === SyntaxKind.ExtendsKeyword && clause.types.some((type) => baseName(type.expression) === forked.baseClass)),
     );
+  }
+
+  /**
+   * `em` of `withFork(async (em) => em.count(Post))` when `withFork` (a function of this file)
+   * calls that callback only with a fork in that place (`work(orm.em.fork())`).
+   */
+  private isForkedCallbackParameter(parameter: ts.ParameterDeclaration): boolean {
+    // The callee's arguments are read in this scope: a name there may lead back to this parameter.
+    if (this.parametersInProgress.has(parameter)) return false;
+    this.parametersInProgress.add(parameter);
+    try {
+      return this.callerHandsFork(parameter);
+    } finally {
+      this.parametersInProgress.delete(parameter);
+    }
+  }
+
+  private readonly parametersInProgress = new Set<ts.ParameterDeclaration>();
+
+  private callerHandsFork(parameter: ts.ParameterDeclaration): boolean {
+    const callback = parameter.parent;
+    if (!callback || !(ts.isArrowFunction(callback) || ts.isFunctionExpression(callback))) return false;
+    const call = callback.parent;
+    if (!call || !ts.isCallExpression(call)) return false;
+    const argumentIndex = call.arguments.indexOf(callback);
+    const parameterIndex = callback.parameters.indexOf(parameter);
+    const callee = unwrapExpression(call.expression);
+    if (argumentIndex < 0 || parameterIndex < 0 || !ts.isIdentifier(callee)) return false;
+    const binding = this.host.scopes.lookup(callee.text);
+    const fn =
+      binding?.kind === 'function'
+        ? binding.node
+        : binding?.kind === 'variable' && binding.node.initializer && ts.isFunctionLike(unwrapExpression(binding.node.initializer))
+          ? (unwrapExpression(binding.node.initializer) as ts.FunctionLikeDeclaration)
+          : undefined;
+    const workParameter = fn?.parameters[argumentIndex]?.name;
+    if (!fn?.body || !workParameter || !ts.isIdentifier(workParameter)) return false;
+    let calls = 0;
+    let forked = true;
+    const visit = (node: ts.Node): void => {
+      if (!forked) return;
+      if (ts.isCallExpression(node) && ts.isIdentifier(unwrapExpression(node.expression)) && (unwrapExpression(node.expression) as ts.Identifier).text === workParameter.text) {
+        calls += 1;
+        const argument = node.arguments[parameterIndex];
+        if (!argument || !this.isFork(argument, MAX_DEPTH - 2)) forked = false;
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(fn.body);
+    return calls > 0 && forked;
   }
 
   /**
@@ -571,7 +622,7 @@ export class ContextModelWalker {
   // ---------------------------------------------------------------- framework entry points
 
   /** A method's place: run inside a context by a decorator or its framework (a role), or started outside every context. */
-  methodEntry(method: ts.MethodDeclaration): { role?: RoleCandidate; startsOutside?: boolean } {
+  methodEntry(method: ts.MethodDeclaration): { role?: RoleCandidate; startsOutside?: boolean; startsInside?: boolean } {
     const decorators = decoratorsOf(method, this.host.scopes);
     for (const decorator of decorators) {
       if (!this.model.openerDecorators.has(decorator.name)) continue;
@@ -589,7 +640,7 @@ export class ContextModelWalker {
       classDecorators.some((decorator) => this.entryPoints.insideClassDecorators.has(decorator.name)) &&
       decorators.some((decorator) => this.entryPoints.insideMethodDecorators.has(decorator.name))
     ) {
-      return { role: { role: 'connection-callback', evidence: { target: 'orm', origins: [], verdict: 'yes' } } };
+      return { startsInside: true };
     }
     const methodNameText = ts.isIdentifier(method.name) ? method.name.text : undefined;
     if (
@@ -601,7 +652,7 @@ export class ContextModelWalker {
         (clause) => clause.token === SyntaxKind.ImplementsKeyword && clause.types.some((type) => this.entryPoints.insideInterfaceMethods.get(baseName(type.expression) ?? '')?.includes(methodNameText)),
       )
     ) {
-      return { role: { role: 'connection-callback', evidence: { target: 'orm', origins: [], verdict: 'yes' } } };
+      return { startsInside: true };
     }
     if (decorators.some((decorator) => this.entryPoints.outsideMethodDecorators.has(decorator.name))) return { startsOutside: true };
     const methodName = ts.isIdentifier(method.name) ? method.name.text : undefined;

@@ -54,6 +54,11 @@ export interface FunctionFact {
   scheduled?: boolean;
   /** A framework entry point that runs outside every context whoever else calls it (a preset's `@Cron()` method). */
   startsOutside?: boolean;
+  /**
+   * A framework entry point the framework runs inside a context (a NestJS controller handler under
+   * MikroOrmModule): inside unless someone else calls it from outside (a test calling the handler).
+   */
+  startsInside?: boolean;
   async: boolean;
   /** Local index of the lexically enclosing function (the module is 0 and has parent -1). */
   parent: number;

@@ -375,6 +375,7 @@ class FileAnalyzer {
         const entry = this.contextModel.methodEntry(fn);
         if (entry.role) fact.role = entry.role;
         if (entry.startsOutside) fact.startsOutside = true;
+        if (entry.startsInside) fact.startsInside = true;
       }
       return;
     }

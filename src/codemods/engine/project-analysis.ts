@@ -107,6 +107,10 @@ class ProjectAnalysis {
         if (fn.startsOutside && this.kinds[this.global(fileIdx, local)] === 'named') {
           this.graph.addEdge(this.global(fileIdx, local), { owner: this.global(fileIdx, 0), via: 'scheduled' });
         }
+        // The framework calls it inside a context: one caller inside, the code's own calls decide the rest.
+        if (fn.startsInside && this.kinds[this.global(fileIdx, local)] === 'named') {
+          this.graph.addEdge(this.global(fileIdx, local), { owner: this.global(fileIdx, 0), via: 'connection-entry' });
+        }
       });
       for (const reference of file.references) {
         const targets = this.targetsOf(reference, fileIdx);
