@@ -241,17 +241,17 @@ class ProjectAnalysis {
         const ordered = [...candidate.conditions].sort((a, b) => (a.kind === 'orm' ? 1 : 0) - (b.kind === 'orm' ? 1 : 0));
         if (!ordered.every((condition) => this.conditionHolds(condition, fileIdx))) continue;
         const template = rule.meta.messages[candidate.messageId] ?? candidate.messageId;
-        const outside = candidate.conditions.find((condition) => condition.kind === 'outside-connection');
-        const roots = outside && outside.kind === 'outside-connection' ? this.rootsOfCondition(outside, fileIdx) : undefined;
+        const outsideCondition = candidate.conditions.find((condition) => condition.kind === 'outside-connection');
+        const roots = outsideCondition && outsideCondition.kind === 'outside-connection' ? this.rootsOfCondition(outsideCondition, fileIdx) : undefined;
         // A message may name the roots to wrap (`{{roots}}`); others keep their data as it was.
-        const data = roots && template.includes('{{roots}}') ? { ...candidate.data, roots: roots.map((root) => this.describeRoot(root)).join(', ') } : candidate.data;
+        if (roots && template.includes('{{roots}}')) candidate.data = { ...candidate.data, roots: roots.map((root) => this.describeRoot(root)).join(', ') };
         const from = positionOf(file.lineStarts, candidate.at ?? candidate.start);
         const to = positionOf(file.lineStarts, candidate.end);
         const finding: Finding = {
           ruleId: candidate.ruleId,
           severity: rule.severity,
           messageId: candidate.messageId,
-          message: formatMessage(template, data),
+          message: formatMessage(template, candidate.data),
           file: file.file,
           line: from.line,
           column: from.column,
@@ -260,9 +260,12 @@ class ProjectAnalysis {
           start: candidate.start,
           end: candidate.end,
           fixable: rule.meta.fixable,
-          data,
+          data: candidate.data,
         };
-        if (roots) finding.roots = roots.map((root) => this.functionRef(root));
+        const outside = candidate.conditions.find((condition) => condition.kind === 'outside-connection');
+        if (outside && outside.kind === 'outside-connection') {
+          finding.roots = (roots ?? []).map((root) => this.functionRef(root));
+        }
         findings.push(finding);
       }
     });

@@ -30,8 +30,7 @@ import { RULE_IDS, isRuleId } from './types.js';
 import type { RuleId, RuleSetting, ScanProgress, ScanResult } from './types.js';
 import { analyzeSyntactically, surfaceFromConfig } from './syntactic.js';
 import { contextEntryFlags } from './context-model.js';
-import type { Preset } from '../presets/index.js';
-import { presetByName } from '../presets/index.js';
+import { presetByName, presetPrefilterTokens } from '../presets/index.js';
 import type { PresetName } from '../presets/index.js';
 
 export interface ScanOptions {
@@ -65,26 +64,6 @@ function enabledRules(config: LoadedConfig, overrides: Partial<Record<RuleId, Ru
     enabled.set(rule.meta.id, { meta: rule.meta, severity });
   }
   return enabled;
-}
-
-/**
- * The prefilter of a preset with a context model: its context-needing method names (a file may
- * reach the ORM only through a typed receiver of a project class), what opens a context, the
- * framework decorators whose classes shape the call graph, the escape hatch, and its modules
- * (`@scope/*` as the `@scope/` prefix).
- */
-function presetPrefilterTokens(preset: Preset, ormModules: readonly string[]): { words: string[]; modules: string[] } {
-  const model = preset.context;
-  const entryPoints = preset.entryPoints;
-  const words = [...preset.escapeHatch.env, ...preset.escapeHatch.options];
-  if (model) {
-    words.push(...model.methods, ...model.openerDecorators, ...model.callbackMethods.keys());
-    for (const opener of model.openerCalls) words.push(opener.receiver ?? opener.name);
-  }
-  if (entryPoints) {
-    words.push(...entryPoints.insideClassDecorators, ...entryPoints.insideInterfaceMethods.keys(), ...entryPoints.outsideMethodDecorators, ...entryPoints.outsideClassMethods.keys());
-  }
-  return { words, modules: ormModules.map((module) => (module.endsWith('/*') ? module.slice(0, -1) : module)) };
 }
 
 /** About 30k lines of typical TypeScript: a program of this size stays near 100 MB. */

@@ -137,3 +137,23 @@ export function presetByName(name: PresetName): Preset {
 export const PRESET_SPECIFIC_KEYS: readonly string[] = [...new Set(Object.values(PRESETS).flatMap((preset) => preset.configKeys))];
 
 export { mikroOrmPreset, runtimePreset };
+
+/**
+ * The prefilter of a preset with a context model: its context-needing method names (a file may
+ * reach the ORM only through a typed receiver of a project class), what opens a context, the
+ * framework decorators whose classes shape the call graph, the escape hatch, and its modules
+ * (`@scope/*` as the `@scope/` prefix).
+ */
+export function presetPrefilterTokens(preset: Preset, ormModules: readonly string[]): { words: string[]; modules: string[] } {
+  const model = preset.context;
+  const entryPoints = preset.entryPoints;
+  const words = [...preset.escapeHatch.env, ...preset.escapeHatch.options];
+  if (model) {
+    words.push(...model.methods, ...model.openerDecorators, ...model.callbackMethods.keys());
+    for (const opener of model.openerCalls) words.push(opener.receiver ?? opener.name);
+  }
+  if (entryPoints) {
+    words.push(...entryPoints.insideClassDecorators, ...entryPoints.insideInterfaceMethods.keys(), ...entryPoints.outsideMethodDecorators, ...entryPoints.outsideClassMethods.keys());
+  }
+  return { words, modules: ormModules.map((module) => (module.endsWith('/*') ? module.slice(0, -1) : module)) };
+}
