@@ -3,7 +3,8 @@
  * the connection function?), resolve references into a call graph, solve it, and turn the
  * rules' candidates into findings whose conditions hold.
  */
-import type { ConditionFact, Evidence, FileFacts, FunctionFact, Origin, ReferenceFact } from './facts.js';
+import type { ConditionFact, Evidence, FileFacts, FunctionFact, ReferenceFact } from './facts.js';
+import type { Origin } from './facts.js';
 import { ConnectionGraph } from './connection-graph.js';
 import type { OriginResolver } from './origin-resolver.js';
 import { formatMessage } from './rule-api.js';
