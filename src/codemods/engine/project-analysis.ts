@@ -4,9 +4,9 @@
  * rules' candidates into findings whose conditions hold.
  */
 import type { ConditionFact, Evidence, FileFacts, FunctionFact, ReferenceFact } from './facts.js';
-import type { Origin } from './facts.js';
 import { ConnectionGraph } from './connection-graph.js';
 import type { OriginResolver } from './origin-resolver.js';
+import type { Origin } from './facts.js';
 import { formatMessage } from './rule-api.js';
 import type { RuleMeta } from './rule-api.js';
 import { PARSE_ERROR_RULE_ID } from './types.js';
