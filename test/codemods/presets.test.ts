@@ -392,6 +392,43 @@ export const itself = (other: EntityManager) => withItself(async (em) => em.coun
       assert.deepEqual(await scanned(project, types), types ? ['src/forks.ts:16 async-outside-connection <- line 16', 'src/forks.ts:17 async-outside-connection <- line 17'] : []);
     });
 
+    it(`${mode}: controllers are inside too when the project applies a context middleware of its own (registerRequestContext: false)`, async () => {
+      const controller = `import { EntityManager } from '@mikro-orm/core';
+import { Controller, Get } from './nest.js';
+import { User } from './entities.js';
+
+@Controller('users')
+export class UsersController {
+  constructor(private readonly em: EntityManager) {}
+
+  @Get()
+  async list() {
+    return this.em.find(User, {});
+  }
+}
+`;
+      const middleware = `import { RequestContext } from '@mikro-orm/core';
+import type { MikroORM } from '@mikro-orm/core';
+import type { NestMiddleware } from './nest.js';
+
+export class ContextMiddleware implements NestMiddleware {
+  constructor(private readonly orm: MikroORM) {}
+
+  use(_req: unknown, _res: unknown, next: () => void) {
+    RequestContext.create(this.orm.em, next);
+  }
+}
+`;
+      project = mikroProject({
+        'src/nest.ts': 'export declare function Controller(path?: string): ClassDecorator;\nexport declare function Get(path?: string): MethodDecorator;\nexport interface NestMiddleware { use(req: unknown, res: unknown, next: () => void): void; }\n',
+        'src/app.module.ts': `import { MikroOrmModule } from '@mikro-orm/nestjs';\nexport const orm = MikroOrmModule.forRoot({ registerRequestContext: false });\n`,
+        'src/users.controller.ts': controller,
+      });
+      assert.deepEqual(await scanned(project, types), ['src/users.controller.ts:11 async-outside-connection <- list']);
+      project.write('src/context.middleware.ts', middleware);
+      assert.deepEqual(await scanned(project, types), []);
+    });
+
     it(`${mode}: the message names the roots to wrap; the rule is an error under the preset`, async () => {
       project = mikroProject({
         'src/job.ts': `import type { MikroORM } from '@mikro-orm/core';

@@ -48,13 +48,16 @@ export function contextEntryFlags(texts: Iterable<string>): ContextEntryFlags {
   const flags: ContextEntryFlags = { controllersInside: false };
   let nestModule = false;
   let nestOff = false;
+  let ownMiddleware = false;
   for (const text of texts) {
     if (text.includes('MikroOrmModule')) {
       if (NEST_MODULE.test(text)) nestModule = true;
       if (NEST_REQUEST_CONTEXT_OFF.test(text)) nestOff = true;
     }
+    // Registered by hand instead (`consumer.apply(MikroOrmMiddleware)`, or a NestMiddleware of the project's that opens a context).
+    if ((text.includes('MikroOrmMiddleware') && NEST_APPLY_MIDDLEWARE.test(text)) || (text.includes('NestMiddleware') && NEST_OWN_MIDDLEWARE.test(text))) ownMiddleware = true;
   }
-  flags.controllersInside = nestModule && !nestOff;
+  flags.controllersInside = (nestModule && !nestOff) || ownMiddleware;
   return flags;
 }
 
@@ -64,6 +67,8 @@ const OPENS_CONTEXT = /\bRequestContext\s*\.\s*(?:create|enter)\s*\(/;
 const MIDDLEWARE_METHODS = new Set(['use', 'addHook']);
 const NEST_MODULE = /\bMikroOrmModule\s*\.\s*forRoot(?:Async)?\s*\(/;
 const NEST_REQUEST_CONTEXT_OFF = /\bregisterRequestContext\s*:\s*false\b/;
+const NEST_APPLY_MIDDLEWARE = /\.\s*apply\s*\([^)]*\bMikroOrmMiddleware\b/;
+const NEST_OWN_MIDDLEWARE = /\bimplements\s+NestMiddleware\b[\s\S]{0,4000}?\bRequestContext\s*\.\s*(?:create|enter)\s*\(/;
 
 /** Type names that, without types, make a value a context-needing object (`EntityManager`, `SqlEntityManager`, `EntityRepository<T>`, `BookRepository`). */
 const MANAGER_TYPE_NAME = /(?:EntityManager|Repository)$/;
