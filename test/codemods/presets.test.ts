@@ -367,9 +367,10 @@ export class NotASeeder {
       assert.deepEqual(await scanned(project, types), ['src/audit.subscriber.ts:19 async-outside-connection <- run']);
     });
 
-    it(`${mode}: a callback's em is a fork when the local function that calls it always hands it one; a self-referring name does not loop`, async () => {
+    it(`${mode}: a callback's em is a fork when the local function that calls it always hands it one (a self-referring name does not loop); the current context's EntityManager is never the global one`, async () => {
       project = mikroProject({
-        'src/forks.ts': `import type { EntityManager, MikroORM } from '@mikro-orm/core';
+        'src/forks.ts': `import { RequestContext } from '@mikro-orm/core';
+import type { EntityManager, MikroORM } from '@mikro-orm/core';
 import { User } from './entities.js';
 
 declare const orm: MikroORM;
@@ -383,13 +384,14 @@ async function withItself<T>(work: (em: EntityManager) => Promise<T>, em: Entity
   return work(em);
 }
 
+export const current = () => RequestContext.getEntityManager()?.count(User);
 export const forked = () => withFork(async (em) => em.count(User));
 export const global = () => withGlobal(async (em) => em.count(User));
 export const itself = (other: EntityManager) => withItself(async (em) => em.count(User), other);
 `,
       });
       // Without types an unannotated callback parameter is nothing the scan can place.
-      assert.deepEqual(await scanned(project, types), types ? ['src/forks.ts:16 async-outside-connection <- line 16', 'src/forks.ts:17 async-outside-connection <- line 17'] : []);
+      assert.deepEqual(await scanned(project, types), types ? ['src/forks.ts:18 async-outside-connection <- line 18', 'src/forks.ts:19 async-outside-connection <- line 19'] : []);
     });
 
     it(`${mode}: controllers are inside too when the project applies a context middleware of its own (registerRequestContext: false)`, async () => {

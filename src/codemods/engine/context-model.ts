@@ -167,6 +167,8 @@ export class ContextModelWalker {
       const callee = unwrapExpression(node.expression);
       if (!ts.isPropertyAccessExpression(callee)) return false;
       if (this.model.forkMethods.has(callee.name.text)) return true;
+      // `RequestContext.getEntityManager()`: the current context's EntityManager (undefined outside one), never the global one.
+      if (callee.name.text === 'getEntityManager' && ts.isIdentifier(callee.expression) && this.model.openerCalls.some((opener) => opener.receiver === (callee.expression as ts.Identifier).text)) return true;
       return this.model.repositoryMethods.has(callee.name.text) && this.isFork(callee.expression, depth + 1);
     }
     if (ts.isIdentifier(node)) {
