@@ -29,6 +29,8 @@ import { collectGarbage } from './memory.js';
 import { RULE_IDS, isRuleId } from './types.js';
 import type { RuleId, RuleSetting, ScanProgress, ScanResult } from './types.js';
 import { analyzeSyntactically, surfaceFromConfig } from './syntactic.js';
+import { presetByName } from '../presets/index.js';
+import type { PresetName } from '../presets/index.js';
 
 export interface ScanOptions {
   /** Directory paths and the config search start from (default: process.cwd()). */
@@ -39,6 +41,8 @@ export interface ScanOptions {
   configFile?: string;
   /** Use this config instead of loading one. */
   config?: LoadedConfig;
+  /** `--preset`: overrides the config's "preset" when the config is loaded here. */
+  preset?: PresetName;
   /** Type-aware analysis with the nearest tsconfig.json (default true). */
   types?: boolean;
   /** Severity overrides on top of the config (`--rule id:severity`). */
@@ -50,7 +54,9 @@ export interface ScanOptions {
 
 function enabledRules(config: LoadedConfig, overrides: Partial<Record<RuleId, RuleSetting>> | undefined): Map<RuleId, EnabledRule> {
   const enabled = new Map<RuleId, EnabledRule>();
+  const presetRules = presetByName(config.preset).rules;
   for (const rule of RULES) {
+    if (!presetRules.includes(rule.meta.id)) continue;
     const setting = overrides?.[rule.meta.id] ?? config.rules[rule.meta.id];
     if (setting === 'off') continue;
     const severity = setting === undefined ? rule.meta.defaultSeverity : setting === 'error' ? 'error' : 'warning';
@@ -357,7 +363,7 @@ class ScanSession {
 export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const started = performance.now();
   const cwd = resolve(options.cwd ?? process.cwd());
-  const config = settleConnectionModule(options.config ?? loadConfig(cwd, options.configFile, options.paths ?? ['.']));
+  const config = settleConnectionModule(options.config ?? loadConfig(cwd, options.configFile, options.paths ?? ['.'], options.preset));
   for (const id of Object.keys(options.ruleOverrides ?? {})) {
     if (!isRuleId(id)) throw new ConfigError('--rule', id, `is not a rule (rules: ${RULE_IDS.join(', ')})`);
   }

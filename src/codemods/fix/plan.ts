@@ -751,7 +751,7 @@ export function rewrittenFindings(result: ScanResult, config: LoadedConfig): Set
 export async function planFix(options: FixOptions = {}): Promise<FixPlan> {
   const started = performance.now();
   const cwd = resolve(options.cwd ?? process.cwd());
-  const config = settleConnectionModule(options.config ?? loadConfig(cwd, options.configFile, options.paths ?? ['.']));
+  const config = settleConnectionModule(options.config ?? loadConfig(cwd, options.configFile, options.paths ?? ['.'], options.preset));
   const rules = selectRules(config, options.rules);
   const result = await scan({
     cwd,

@@ -1,0 +1,105 @@
+/**
+ * Presets: which ORM the scan, fix and gate serve. A preset is data and small predicates the
+ * engine and the rules consult (which modules are the ORM, which calls need a context, what opens
+ * one, which entry points already run inside one, the escape hatch, the rules and their wording).
+ * The rules stay one per file; they read the preset instead of being copied per ORM.
+ */
+import type { RuleId } from '../engine/types.js';
+import { mikroOrmPreset } from './mikro-orm.js';
+import { runtimePreset } from './runtime.js';
+
+export const PRESET_NAMES = ['runtime', 'mikro-orm'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+export const DEFAULT_PRESET: PresetName = 'runtime';
+
+export function isPresetName(value: unknown): value is PresetName {
+  return typeof value === 'string' && (PRESET_NAMES as readonly string[]).includes(value);
+}
+
+/** How findings and help name the context ("connection block", "RequestContext"). */
+export interface PresetWording {
+  /** The context, as a noun: `newConnection() block`, `RequestContext`. */
+  context: string;
+  /** What opens one, for help texts. */
+  opener: string;
+}
+
+/** A call whose callback argument runs inside a context (`newConnection(cb)`, `RequestContext.create(em, cb)`). */
+export interface ContextOpenerCall {
+  /** `Receiver.name(...)` (a static method) or a bare `name(...)` when receiver is undefined. */
+  receiver: string | undefined;
+  name: string;
+  /** 0-based index of the callback that runs inside the context. */
+  callbackArgument: number;
+}
+
+/** How a preset decides what needs a context and what provides one; undefined parts come from the config (the runtime preset). */
+export interface ContextModel {
+  /** Classes (and their subclasses) whose methods below need a context. */
+  receiverTypes: readonly string[];
+  /** Methods of those classes that need a context (they validate the global context). */
+  methods: ReadonlySet<string>;
+  /** Methods of those classes that return an object that needs none (`em.fork()`): calls on it are fine. */
+  forkMethods: ReadonlySet<string>;
+  /** Methods of those classes that return another context-needing object (`em.getRepository(X)`). */
+  repositoryMethods: ReadonlySet<string>;
+  /** Properties whose value is a context-needing object (`orm.em`). */
+  managerProperties: ReadonlySet<string>;
+  /** Methods whose callback runs inside a context (`em.transactional(cb)`: argument index). */
+  callbackMethods: ReadonlyMap<string, number>;
+  /** Calls whose callback runs inside a context. */
+  openerCalls: readonly ContextOpenerCall[];
+  /** Method decorators that run the method inside a context. */
+  openerDecorators: ReadonlySet<string>;
+}
+
+/** Framework entry points: which already run inside a context, which run outside every one. */
+export interface EntryPoints {
+  /** Class decorators whose handler methods run inside a context when `insideWhen` holds (NestJS `@Controller`). */
+  insideClassDecorators: ReadonlySet<string>;
+  /** Method decorators that mark those handlers (`@Get`, `@Post` …). */
+  insideMethodDecorators: ReadonlySet<string>;
+  /** Method decorators whose methods are roots outside every context (`@Cron`, `@OnEvent` …). */
+  outsideMethodDecorators: ReadonlySet<string>;
+  /** Class decorators whose methods are roots outside every context (`@Processor`). */
+  outsideClassDecorators: ReadonlySet<string>;
+}
+
+/** The escape hatch that turns the context check off, which the `allow-async-unsafe` rule flags. */
+export interface EscapeHatch {
+  /** Environment variables. */
+  env: readonly string[];
+  /** Boolean options of the ORM's configuration (`allowGlobalContext: true`). */
+  options: readonly string[];
+}
+
+export interface Preset {
+  name: PresetName;
+  /** One line, for --help and errors. */
+  description: string;
+  /** Default `ormModules`: the module specifiers whose exports are the ORM (a package's subpaths match too). */
+  ormModules: readonly string[];
+  /** The rules that run under this preset; the others are off whatever the config says. */
+  rules: readonly RuleId[];
+  /** Config keys that only mean something for this preset's ORM (others' are errors). */
+  configKeys: readonly string[];
+  wording: PresetWording;
+  /** undefined: the config's `methods` and `connection` say it (the runtime preset). */
+  context: ContextModel | undefined;
+  entryPoints: EntryPoints | undefined;
+  escapeHatch: EscapeHatch;
+}
+
+const PRESETS: Record<PresetName, Preset> = {
+  runtime: runtimePreset,
+  'mikro-orm': mikroOrmPreset,
+};
+
+export function presetByName(name: PresetName): Preset {
+  return PRESETS[name];
+}
+
+/** The config keys some preset owns; a key not owned by the chosen preset is an error. */
+export const PRESET_SPECIFIC_KEYS: readonly string[] = [...new Set(Object.values(PRESETS).flatMap((preset) => preset.configKeys))];
+
+export { mikroOrmPreset, runtimePreset };
