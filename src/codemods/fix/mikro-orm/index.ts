@@ -7,11 +7,8 @@ import type { ScanResult } from '../../engine/types.js';
 import type { FixPlan, FixableRuleId, FixedFile } from '../types.js';
 import { decideMikroOrmFix, mikroOrmRewrittenFindings } from './decide.js';
 
-export const MIKRO_ORM_PRESET = 'mikro-orm';
-
-/** The preset the config asks for (the key arrives with the preset plumbing; absent means the default). */
 export function isMikroOrmPreset(config: LoadedConfig): boolean {
-  return (config as LoadedConfig & { preset?: string }).preset === MIKRO_ORM_PRESET;
+  return config.preset === 'mikro-orm';
 }
 
 export function rewrittenMikroOrmFindings(result: ScanResult, rules: ReadonlySet<FixableRuleId>): ReturnType<typeof mikroOrmRewrittenFindings> {
