@@ -13,7 +13,8 @@ import { createMikroOrmProject, mikroOrmFixtures } from './mikro-orm-fixtures.js
 
 /** Per fixture: the roots scan reports, by name (`setInterval()`: the function passed to that call). */
 const ROOTS: Record<string, string[]> = {
-  'class-em/cleanup-service.ts': ['removeInactive', 'welcome'],
+  'class-em/cleanup-service.ts': ['removeInactive', 'welcome', 'setInterval()'],
+  'commonjs/worker.cjs': ['drain'],
   'class-orm/jobs.ts': ['renameAll'],
   'class-db/reports.ts': ['usersNamed', 'track'],
   'function-param/cleanup.ts': ['deleteUser', 'countUsers'],
