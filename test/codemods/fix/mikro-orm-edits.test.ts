@@ -21,7 +21,8 @@ const ROOTS: Record<string, string[]> = {
   'interval/poller.ts': ['setInterval()', 'setTimeout()'],
   'script-main/seed.ts': ['main'],
   'manual/nightly.ts': ['nightly'],
-  'decoys/sync.ts': ['syncUsers'],
+  'manual/notify.ts': ['notifyAll'],
+  'decoys/sync.ts': ['syncUsers', 'countShared'],
 };
 
 function nameOf(node: ts.Node): string | undefined {

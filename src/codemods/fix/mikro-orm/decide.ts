@@ -14,8 +14,9 @@ import { displayPath } from '../../report/format.js';
 import { functionAt } from '../functions.js';
 import { positionAt } from '../text.js';
 import type { FixFailure, ManualItem } from '../types.js';
-import { classContextSources, contextSourceInScope, instanceClassOf, isStatic } from './scope.js';
-import type { ContextSource } from './scope.js';
+import { SpecifierResolver } from '../../engine/module-resolution.js';
+import { classContextSources, contextSourceInScope, exportedKind, instanceClassOf, isStatic } from './scope.js';
+import type { ContextSource, ContextSourceKind, ImportLookup } from './scope.js';
 
 export const MIKRO_ORM_CORE = '@mikro-orm/core';
 /** The decorators and function that open a context; a file that binds these names to something else is left alone. */
@@ -77,6 +78,31 @@ class DecoratorSupport {
     }
     this.byDirectory.set(directory, enabled);
     return enabled;
+  }
+}
+
+/** Reads the project's own modules an import points at, to tell what an imported `orm` or `em` really is. */
+class ImportedDeclarations {
+  private readonly specifiers = new SpecifierResolver();
+  private readonly trees = new Map<string, ts.SourceFile | undefined>();
+
+  readonly lookup: ImportLookup = (fromFile, specifier, exportedName) => this.kindOf(fromFile, specifier, exportedName, 0);
+
+  private kindOf(fromFile: string, specifier: string, exportedName: string, depth: number): ContextSourceKind | null | undefined {
+    if (!specifier.startsWith('.') || depth > 5) return undefined;
+    const file = this.specifiers.resolveFrom(fromFile, specifier);
+    if (!file || /\.d\.[cm]?ts$/.test(file)) return undefined;
+    let tree = this.trees.get(file);
+    if (!this.trees.has(file)) {
+      try {
+        tree = parseSource(file, readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+      } catch {
+        tree = undefined;
+      }
+      this.trees.set(file, tree);
+    }
+    if (!tree) return undefined;
+    return exportedKind(tree, exportedName, (next, name) => this.kindOf(file, next, name, depth + 1));
   }
 }
 
@@ -158,7 +184,7 @@ function providerFor(source: ContextSource, cls: ts.ClassLikeDeclaration): strin
 }
 
 /** What one root gets: its edit, or the reason it stays manual. */
-function decideRoot(ref: FunctionRef, node: ts.Node | undefined, sourceFile: ts.SourceFile, decorators: DecoratorSupport): RootEdit | string {
+function decideRoot(ref: FunctionRef, node: ts.Node | undefined, sourceFile: ts.SourceFile, decorators: DecoratorSupport, imports: ImportLookup): RootEdit | string {
   if (ref.kind === 'module') {
     return 'top-level code runs outside every RequestContext and cannot be wrapped in place (its declarations would move out of module scope): move it into an async function (e.g. `main()`) and call that, then run fix again';
   }
@@ -180,7 +206,7 @@ function decideRoot(ref: FunctionRef, node: ts.Node | undefined, sourceFile: ts.
     }
   }
 
-  const answer = contextSourceInScope(node, thisSources, typedSource);
+  const answer = contextSourceInScope(node, thisSources, typedSource, imports);
   if (!answer.source) {
     const what = ts.isMethodDeclaration(node) && !isStatic(node) ? 'neither its class (an `em: EntityManager` or `orm: MikroORM` property) nor its scope' : 'nothing in its scope';
     return `${what} holds an EntityManager or MikroORM instance to open a RequestContext with: pass one in (a parameter or property), or wrap its callers in \`RequestContext.create(em, …)\`, then run fix again`;
@@ -249,6 +275,7 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
   }
 
   const decorators = new DecoratorSupport();
+  const imports = new ImportedDeclarations();
   const trees = new Map<string, ts.SourceFile>();
   for (const { ref, findings, calls } of roots.values()) {
     const decision: RootDecision = { ref, start: ref.start, findings };
@@ -262,7 +289,7 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
         node = functionAt(sourceFile, ref.start - 1);
         if (node) decision.start = ref.start - 1;
       }
-      const edit = decideRoot(ref, node, sourceFile, decorators);
+      const edit = decideRoot(ref, node, sourceFile, decorators, imports.lookup);
       if (typeof edit === 'string') {
         decision.reason = edit;
       } else if (edit.kind === 'wrap' && edit.after !== undefined) {

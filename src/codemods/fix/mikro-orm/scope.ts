@@ -119,20 +119,62 @@ function candidatesOfParameters(fn: ts.SignatureDeclaration, untypedByName: bool
   return found;
 }
 
-/** Imported bindings: a type name from `@mikro-orm/*` is known; a value is known by its name only. */
-function candidatesOfImport(statement: ts.ImportDeclaration): Candidate[] {
+/**
+ * What an imported binding holds, read from the declaration it imports: a kind, `null` when that
+ * declaration is something else, undefined when it cannot be read (a package, a missing file).
+ */
+export type ImportLookup = (fromFile: string, specifier: string, exportedName: string) => ContextSourceKind | null | undefined;
+
+/** Imported bindings: known from the exporting module's declaration when it can be read, by name otherwise. */
+function candidatesOfImport(statement: ts.ImportDeclaration, lookup: ImportLookup | undefined): Candidate[] {
   const clause = statement.importClause;
-  if (!clause || clause.isTypeOnly) return [];
+  if (!clause || clause.isTypeOnly || !ts.isStringLiteral(statement.moduleSpecifier)) return [];
+  const specifier = statement.moduleSpecifier.text;
+  const fromFile = statement.getSourceFile().fileName;
   const found: Candidate[] = [];
-  const add = (identifier: ts.Identifier): void => {
-    const kind = kindOfName(identifier.text);
+  const add = (identifier: ts.Identifier, exportedName: string): void => {
+    const declared = lookup?.(fromFile, specifier, exportedName);
+    const kind = declared === null ? undefined : (declared ?? kindOfName(identifier.text));
     if (kind) found.push({ kind, name: identifier.text, declaredEnd: 0, moduleLevel: true });
   };
-  if (clause.name) add(clause.name);
+  if (clause.name) add(clause.name, 'default');
   if (clause.namedBindings && ts.isNamedImports(clause.namedBindings)) {
-    for (const element of clause.namedBindings.elements) if (!element.isTypeOnly) add(element.name);
+    for (const element of clause.namedBindings.elements) if (!element.isTypeOnly) add(element.name, (element.propertyName ?? element.name).text);
   }
   return found;
+}
+
+/** What a module's export `name` holds, from its own declarations (`export const orm = await MikroORM.init()`, `export let em: EntityManager`). */
+export function exportedKind(sourceFile: ts.SourceFile, name: string, reexport: (specifier: string, name: string) => ContextSourceKind | null | undefined): ContextSourceKind | null | undefined {
+  const known = (local: string): ContextSourceKind | undefined => localKinds.get(local) ?? undefined;
+  const localKinds = new Map<string, ContextSourceKind | null>();
+  const exported = new Map<string, string>();
+  for (const statement of sourceFile.statements) {
+    if (ts.isVariableStatement(statement)) {
+      const isExported = ts.getModifiers(statement)?.some((modifier) => modifier.kind === ts.SyntaxKind.ExportKeyword) ?? false;
+      const kinds = candidatesOfVariableStatement(statement, known, true);
+      for (const declaration of statement.declarationList.declarations) {
+        if (!ts.isIdentifier(declaration.name)) continue;
+        localKinds.set(declaration.name.text, kinds.find((candidate) => candidate.name === (declaration.name as ts.Identifier).text)?.kind ?? null);
+        if (isExported) exported.set(declaration.name.text, declaration.name.text);
+      }
+    } else if (ts.isExportDeclaration(statement) && statement.exportClause && ts.isNamedExports(statement.exportClause) && !statement.isTypeOnly) {
+      for (const element of statement.exportClause.elements) {
+        if (element.name.text !== name) continue;
+        const local = (element.propertyName ?? element.name).text;
+        if (statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)) return reexport(statement.moduleSpecifier.text, local);
+        exported.set(name, local);
+      }
+    } else if (ts.isExportAssignment(statement) && name === 'default' && ts.isIdentifier(statement.expression)) {
+      exported.set('default', statement.expression.text);
+    } else if ((ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) && statement.name) {
+      localKinds.set(statement.name.text, null);
+      if (ts.getModifiers(statement)?.some((modifier) => modifier.kind === ts.SyntaxKind.ExportKeyword)) exported.set(statement.name.text, statement.name.text);
+    }
+  }
+  const local = exported.get(name);
+  if (local === undefined || !localKinds.has(local)) return undefined;
+  return localKinds.get(local);
 }
 
 function statementsOf(node: ts.Node): readonly ts.Statement[] {
@@ -160,7 +202,7 @@ function namesDeclaredIn(scope: ts.Node): string[] {
 }
 
 /** The bindings the scopes around `fn` (its parameters first) offer, innermost first; a name an inner scope declares hides outer ones. */
-function visibleCandidates(fn: ts.FunctionLikeDeclaration, typedSource: boolean): Candidate[] {
+function visibleCandidates(fn: ts.FunctionLikeDeclaration, typedSource: boolean, lookup: ImportLookup | undefined): Candidate[] {
   const found: Candidate[] = [];
   const hidden = new Set<string>();
   const start = fn.getStart();
@@ -171,7 +213,7 @@ function visibleCandidates(fn: ts.FunctionLikeDeclaration, typedSource: boolean)
       const known = (name: string): ContextSourceKind | undefined => inScope.find((candidate) => candidate.name === name)?.kind ?? found.find((candidate) => candidate.name === name)?.kind ?? kindOfName(name);
       for (const statement of statementsOf(scope)) {
         if (ts.isVariableStatement(statement)) inScope.push(...candidatesOfVariableStatement(statement, known, moduleLevel));
-        else if (ts.isImportDeclaration(statement)) inScope.push(...candidatesOfImport(statement));
+        else if (ts.isImportDeclaration(statement)) inScope.push(...candidatesOfImport(statement, lookup));
       }
     }
     // A local declared after the function is not initialised where it is written (module level is checked by use).
@@ -196,10 +238,10 @@ export interface ScopeAnswer {
  * body already reads wins; a module-level binding declared after the function counts only then
  * (the body would read it anyway).
  */
-export function contextSourceInScope(fn: ts.FunctionLikeDeclaration & { body: ts.ConciseBody }, thisSources: readonly ContextSource[], typedSource: boolean): ScopeAnswer {
+export function contextSourceInScope(fn: ts.FunctionLikeDeclaration & { body: ts.ConciseBody }, thisSources: readonly ContextSource[], typedSource: boolean, lookup?: ImportLookup): ScopeAnswer {
   const read = namesReadIn(fn.body);
   const start = fn.getStart();
-  const visible = visibleCandidates(fn, typedSource).filter((candidate) => !candidate.moduleLevel || candidate.declaredEnd <= start || read.has(candidate.name));
+  const visible = visibleCandidates(fn, typedSource, lookup).filter((candidate) => !candidate.moduleLevel || candidate.declaredEnd <= start || read.has(candidate.name));
   const pick =
     visible.find((candidate) => read.has(candidate.name)) ?? thisSources.find((source) => read.has(source.name)) ?? visible[0] ?? thisSources[0];
   if (pick && 'expression' in pick) return { source: pick };
