@@ -11,7 +11,7 @@ import { planMikroOrmFix } from '../../../src/codemods/fix/mikro-orm/index.js';
 import type { TempProject } from '../../support/temp-project.js';
 import { createMikroOrmProject, mikroOrmFixtures } from './mikro-orm-fixtures.js';
 
-/** Per fixture: the roots scan reports, by name (`setInterval()`: the function passed to that call). */
+/** Per fixture: the roots scan reports, by name (`setInterval()`: the function passed to that call; `<module>`: top level). */
 const ROOTS: Record<string, string[]> = {
   'class-em/cleanup-service.ts': ['removeInactive', 'welcome', 'setInterval()'],
   'commonjs/worker.cjs': ['drain'],
@@ -20,6 +20,8 @@ const ROOTS: Record<string, string[]> = {
   'function-param/cleanup.ts': ['deleteUser', 'countUsers'],
   'interval/poller.ts': ['setInterval()', 'setTimeout()'],
   'script-main/seed.ts': ['main'],
+  'script-top-level/report.ts': ['<module>'],
+  'manual/totals.ts': ['<module>'],
   'manual/nightly.ts': ['nightly'],
   'manual/notify.ts': ['notifyAll'],
   'decoys/sync.ts': ['syncUsers', 'countShared'],
@@ -46,6 +48,7 @@ function rootRefs(file: string, text: string, names: readonly string[]): Functio
     ts.forEachChild(node, visit);
   };
   visit(sourceFile);
+  if (names.includes('<module>')) refs.push({ id: `${file}#0`, file, name: undefined, kind: 'module', async: true, line: 1, column: 1, start: 0, end: text.length });
   assert.equal(refs.length, names.length, `${file}: roots ${names.join(', ')} not all found`);
   return refs;
 }

@@ -17,6 +17,8 @@ import type { FixFailure, ManualItem } from '../types.js';
 import { SpecifierResolver } from '../../engine/module-resolution.js';
 import { classContextSources, contextSourceInScope, exportedKind, instanceClassOf, isStatic } from './scope.js';
 import type { ContextSource, ContextSourceKind, ImportLookup } from './scope.js';
+import { planModuleRoot } from './top-level.js';
+import { detectStyle } from '../style.js';
 
 export const MIKRO_ORM_CORE = '@mikro-orm/core';
 /** The decorators and function that open a context; a file that binds these names to something else is left alone. */
@@ -26,7 +28,9 @@ export type RootEdit =
   /** `@CreateRequestContext()` (or with a provider reading `this`) on an async method. */
   | { kind: 'decorate'; provider?: string }
   /** The body (or its statements after `after`) moved into `RequestContext.create(em, …)`. */
-  | { kind: 'wrap'; em: string; async: boolean; after?: number };
+  | { kind: 'wrap'; em: string; async: boolean; after?: number }
+  /** Top-level statements in (after, end] moved into `await RequestContext.create(em, async () => { … })`. */
+  | { kind: 'wrap-module'; em: string; after: number; end: number };
 
 export interface RootDecision {
   ref: FunctionRef;
@@ -186,7 +190,10 @@ function providerFor(source: ContextSource, cls: ts.ClassLikeDeclaration): strin
 /** What one root gets: its edit, or the reason it stays manual. */
 function decideRoot(ref: FunctionRef, node: ts.Node | undefined, sourceFile: ts.SourceFile, decorators: DecoratorSupport, imports: ImportLookup): RootEdit | string {
   if (ref.kind === 'module') {
-    return 'top-level code runs outside every RequestContext and cannot be wrapped in place (its declarations would move out of module scope): move it into an async function (e.g. `main()`) and call that, then run fix again';
+    const plan = planModuleRoot(sourceFile, detectStyle(sourceFile).modules === 'commonjs');
+    if (plan.kind === 'manual') return plan.reason;
+    if (foreignBinding(sourceFile, 'RequestContext')) return 'the file binds `RequestContext` to something other than MikroORM\'s: open a RequestContext by hand';
+    return { kind: 'wrap-module', em: plan.source.expression, after: plan.after, end: plan.end };
   }
   if (!node || !isFunctionWithBody(node)) return 'the function was not found where scan saw it (did the file change?)';
   const unwrappable = unwrappableReason(node);
@@ -292,10 +299,11 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
       const edit = decideRoot(ref, node, sourceFile, decorators, imports.lookup);
       if (typeof edit === 'string') {
         decision.reason = edit;
-      } else if (edit.kind === 'wrap' && edit.after !== undefined) {
+      } else if ((edit.kind === 'wrap' || edit.kind === 'wrap-module') && edit.after !== undefined) {
         // Calls written before the statement that creates the ORM stay outside the context.
         const shift = decision.start - ref.start;
-        const before = calls.find((call) => call.file === ref.file && call.start + shift >= decision.start && call.start + shift < (edit.after as number));
+        const after = edit.after;
+        const before = calls.find((call) => call.file === ref.file && call.start + shift >= decision.start && call.start + shift < after);
         if (before) decision.reason = `\`${before.data.callee ?? before.data.method ?? 'a call'}()\` (line ${before.line}) runs before the EntityManager it could use is created: open a RequestContext by hand`;
         else decision.edit = edit;
       } else {

@@ -15,6 +15,7 @@ import { MIKRO_ORM_CORE } from './decide.js';
 import type { RootDecision, RootEdit } from './decide.js';
 
 type WrapEdit = Extract<RootEdit, { kind: 'wrap' }>;
+type ModuleWrapEdit = Extract<RootEdit, { kind: 'wrap-module' }>;
 
 const INDENTATION: Record<string, IndentationText> = {
   '\t': IndentationText.Tab,
@@ -43,6 +44,12 @@ export class MikroOrmEditor {
       const ordered = decisions.filter((decision) => decision.edit).sort((a, b) => b.start - a.start);
       for (const decision of ordered) {
         const edit = decision.edit as RootEdit;
+        if (edit.kind === 'wrap-module') {
+          wrapTopLevel(sourceFile, edit, style);
+          needed.add('RequestContext');
+          edits += 1;
+          continue;
+        }
         const node = functionStartingAt(sourceFile, decision.start);
         if (!node) throw new Error(`${file}: the function at ${decision.ref.line}:${decision.ref.column} was not found`);
         if (edit.kind === 'decorate') {
@@ -143,6 +150,21 @@ function wrapBody(sourceFile: SourceFile, fn: FunctionNode, edit: WrapEdit, styl
   }
   const segment = applyEdits(sourceFile.getFilePath(), text.slice(from, close + 1), edits.map((e) => ({ ...e, start: e.start - from, end: e.end - from })));
   sourceFile.replaceText([from, close + 1], segment);
+}
+
+/** `const orm = await MikroORM.init(…);` then the rest of the script, one level deeper, in `await RequestContext.create(orm.em, async () => { … });`. */
+function wrapTopLevel(sourceFile: SourceFile, edit: ModuleWrapEdit, style: SourceStyle): void {
+  const text = sourceFile.getFullText();
+  const semicolon = style.semicolons ? ';' : '';
+  const indent = indentationAt(text, lineStartOf(text, edit.after));
+  const literals = multilineLiterals(sourceFile).filter(([start, end]) => start >= edit.after && end <= edit.end);
+  const edits: TextEdit[] = [
+    { start: edit.after, end: edit.after, text: `${style.newline}${indent}await RequestContext.create(${edit.em}, async () => {` },
+    ...indentEdits(text, edit.after, edit.end, style.indentUnit, literals),
+    { start: edit.end, end: edit.end, text: `${style.newline}${indent}})${semicolon}` },
+  ];
+  const segment = applyEdits(sourceFile.getFilePath(), text.slice(edit.after, edit.end), edits.map((e) => ({ ...e, start: e.start - edit.after, end: e.end - edit.after })));
+  sourceFile.replaceText([edit.after, edit.end], segment);
 }
 
 function isValueImportFrom(declaration: ImportDeclaration, specifier: string): boolean {

@@ -312,3 +312,10 @@ export function classContextSources(cls: ts.ClassLikeDeclaration, sourceFile: ts
   }
   return found;
 }
+
+/** A statement that creates the ORM (or takes its EM) and can stand before a context: `const orm = await MikroORM.init(…)`. */
+export function contextSourceCreatedBy(statement: ts.Statement): ContextSource | undefined {
+  if (!ts.isVariableStatement(statement)) return undefined;
+  const [candidate] = candidatesOfVariableStatement(statement, kindOfName, true);
+  return candidate ? { kind: candidate.kind, name: candidate.name, expression: expressionFor(candidate.kind, candidate.name) } : undefined;
+}
