@@ -23,7 +23,8 @@ const ROOTS: Record<string, string[]> = {
   'script-top-level/report.ts': ['<module>'],
   'manual/totals.ts': ['<module>'],
   'manual/nightly.ts': ['nightly'],
-  'manual/notify.ts': ['notifyAll'],
+  'accessor/reminders.ts': ['remindAll'],
+  'decoys/notify.ts': ['notifyAll'],
   'decoys/sync.ts': ['syncUsers', 'countShared'],
 };
 

@@ -16,7 +16,7 @@ import { positionAt } from '../text.js';
 import type { FixFailure, ManualItem } from '../types.js';
 import { SpecifierResolver } from '../../engine/module-resolution.js';
 import { classContextSources, contextSourceInScope, exportedKind, instanceClassOf, isStatic } from './scope.js';
-import type { ContextSource, ContextSourceKind, ImportLookup } from './scope.js';
+import type { ContextSource, Declared, ImportLookup } from './scope.js';
 import { planModuleRoot } from './top-level.js';
 import { detectStyle } from '../style.js';
 
@@ -92,7 +92,7 @@ class ImportedDeclarations {
 
   readonly lookup: ImportLookup = (fromFile, specifier, exportedName) => this.kindOf(fromFile, specifier, exportedName, 0);
 
-  private kindOf(fromFile: string, specifier: string, exportedName: string, depth: number): ContextSourceKind | null | undefined {
+  private kindOf(fromFile: string, specifier: string, exportedName: string, depth: number): Declared | null | undefined {
     if (!specifier.startsWith('.') || depth > 5) return undefined;
     const file = this.specifiers.resolveFrom(fromFile, specifier);
     if (!file || /\.d\.[cm]?ts$/.test(file)) return undefined;

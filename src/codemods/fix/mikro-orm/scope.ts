@@ -84,6 +84,8 @@ function expressionFor(kind: ContextSourceKind, reference: string): string {
 interface Candidate {
   kind: ContextSourceKind;
   name: string;
+  /** A function without parameters declared to return the EM or the ORM (`getOrm(): MikroORM`): used as `getOrm()`. */
+  accessor?: boolean;
   /** Where its declaration ends (a binding read before that would be in its temporal dead zone). */
   declaredEnd: number;
   moduleLevel: boolean;
@@ -123,7 +125,19 @@ function candidatesOfParameters(fn: ts.SignatureDeclaration, untypedByName: bool
  * What an imported binding holds, read from the declaration it imports: a kind, `null` when that
  * declaration is something else, undefined when it cannot be read (a package, a missing file).
  */
-export type ImportLookup = (fromFile: string, specifier: string, exportedName: string) => ContextSourceKind | null | undefined;
+export type ImportLookup = (fromFile: string, specifier: string, exportedName: string) => Declared | null | undefined;
+
+export interface Declared {
+  kind: ContextSourceKind;
+  accessor?: boolean;
+}
+
+/** `function getOrm(): MikroORM` without required parameters: a call of it is the ORM. */
+function accessorKind(fn: ts.FunctionDeclaration): ContextSourceKind | undefined {
+  if (fn.parameters.some((parameter) => !parameter.questionToken && !parameter.initializer && !parameter.dotDotDotToken)) return undefined;
+  if (fn.asteriskToken || (ts.getModifiers(fn)?.some((modifier) => modifier.kind === ts.SyntaxKind.AsyncKeyword) ?? false)) return undefined;
+  return kindOfTypeName(typeNameOf(fn.type));
+}
 
 /** Imported bindings: known from the exporting module's declaration when it can be read, by name otherwise. */
 function candidatesOfImport(statement: ts.ImportDeclaration, lookup: ImportLookup | undefined): Candidate[] {
@@ -134,8 +148,12 @@ function candidatesOfImport(statement: ts.ImportDeclaration, lookup: ImportLooku
   const found: Candidate[] = [];
   const add = (identifier: ts.Identifier, exportedName: string): void => {
     const declared = lookup?.(fromFile, specifier, exportedName);
-    const kind = declared === null ? undefined : (declared ?? kindOfName(identifier.text));
-    if (kind) found.push({ kind, name: identifier.text, declaredEnd: 0, moduleLevel: true });
+    if (declared === null) return;
+    if (declared) found.push({ kind: declared.kind, name: identifier.text, declaredEnd: 0, moduleLevel: true, ...(declared.accessor ? { accessor: true } : {}) });
+    else {
+      const kind = kindOfName(identifier.text);
+      if (kind) found.push({ kind, name: identifier.text, declaredEnd: 0, moduleLevel: true });
+    }
   };
   if (clause.name) add(clause.name, 'default');
   if (clause.namedBindings && ts.isNamedImports(clause.namedBindings)) {
@@ -145,9 +163,12 @@ function candidatesOfImport(statement: ts.ImportDeclaration, lookup: ImportLooku
 }
 
 /** What a module's export `name` holds, from its own declarations (`export const orm = await MikroORM.init()`, `export let em: EntityManager`). */
-export function exportedKind(sourceFile: ts.SourceFile, name: string, reexport: (specifier: string, name: string) => ContextSourceKind | null | undefined): ContextSourceKind | null | undefined {
-  const known = (local: string): ContextSourceKind | undefined => localKinds.get(local) ?? undefined;
-  const localKinds = new Map<string, ContextSourceKind | null>();
+export function exportedKind(sourceFile: ts.SourceFile, name: string, reexport: (specifier: string, name: string) => Declared | null | undefined): Declared | null | undefined {
+  const known = (local: string): ContextSourceKind | undefined => {
+    const declared = localKinds.get(local);
+    return declared && !declared.accessor ? declared.kind : undefined;
+  };
+  const localKinds = new Map<string, Declared | null>();
   const exported = new Map<string, string>();
   for (const statement of sourceFile.statements) {
     if (ts.isVariableStatement(statement)) {
@@ -155,7 +176,8 @@ export function exportedKind(sourceFile: ts.SourceFile, name: string, reexport: 
       const kinds = candidatesOfVariableStatement(statement, known, true);
       for (const declaration of statement.declarationList.declarations) {
         if (!ts.isIdentifier(declaration.name)) continue;
-        localKinds.set(declaration.name.text, kinds.find((candidate) => candidate.name === (declaration.name as ts.Identifier).text)?.kind ?? null);
+        const kind = kinds.find((candidate) => candidate.name === (declaration.name as ts.Identifier).text)?.kind;
+        localKinds.set(declaration.name.text, kind ? { kind } : null);
         if (isExported) exported.set(declaration.name.text, declaration.name.text);
       }
     } else if (ts.isExportDeclaration(statement) && statement.exportClause && ts.isNamedExports(statement.exportClause) && !statement.isTypeOnly) {
@@ -168,7 +190,8 @@ export function exportedKind(sourceFile: ts.SourceFile, name: string, reexport: 
     } else if (ts.isExportAssignment(statement) && name === 'default' && ts.isIdentifier(statement.expression)) {
       exported.set('default', statement.expression.text);
     } else if ((ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement)) && statement.name) {
-      localKinds.set(statement.name.text, null);
+      const accessor = ts.isFunctionDeclaration(statement) ? accessorKind(statement) : undefined;
+      localKinds.set(statement.name.text, accessor ? { kind: accessor, accessor: true } : null);
       if (ts.getModifiers(statement)?.some((modifier) => modifier.kind === ts.SyntaxKind.ExportKeyword)) exported.set(statement.name.text, statement.name.text);
     }
   }
@@ -214,6 +237,9 @@ function visibleCandidates(fn: ts.FunctionLikeDeclaration, typedSource: boolean,
       for (const statement of statementsOf(scope)) {
         if (ts.isVariableStatement(statement)) inScope.push(...candidatesOfVariableStatement(statement, known, moduleLevel));
         else if (ts.isImportDeclaration(statement)) inScope.push(...candidatesOfImport(statement, lookup));
+        else if (ts.isFunctionDeclaration(statement) && statement.name && accessorKind(statement)) {
+          inScope.push({ kind: accessorKind(statement) as ContextSourceKind, name: statement.name.text, declaredEnd: 0, moduleLevel: true, accessor: true });
+        }
       }
     }
     // A local declared after the function is not initialised where it is written (module level is checked by use).
@@ -241,11 +267,14 @@ export interface ScopeAnswer {
 export function contextSourceInScope(fn: ts.FunctionLikeDeclaration & { body: ts.ConciseBody }, thisSources: readonly ContextSource[], typedSource: boolean, lookup?: ImportLookup): ScopeAnswer {
   const read = namesReadIn(fn.body);
   const start = fn.getStart();
-  const visible = visibleCandidates(fn, typedSource, lookup).filter((candidate) => !candidate.moduleLevel || candidate.declaredEnd <= start || read.has(candidate.name));
+  // An accessor is called ahead of the body only when the body calls it anyway.
+  const visible = visibleCandidates(fn, typedSource, lookup).filter(
+    (candidate) => (!candidate.moduleLevel || candidate.declaredEnd <= start || read.has(candidate.name)) && (!candidate.accessor || read.has(candidate.name)),
+  );
   const pick =
     visible.find((candidate) => read.has(candidate.name)) ?? thisSources.find((source) => read.has(source.name)) ?? visible[0] ?? thisSources[0];
   if (pick && 'expression' in pick) return { source: pick };
-  if (pick) return { source: { kind: pick.kind, name: pick.name, expression: expressionFor(pick.kind, pick.name) } };
+  if (pick) return { source: { kind: pick.kind, name: pick.name, expression: expressionFor(pick.kind, pick.accessor ? `${pick.name}()` : pick.name) } };
   // A script's main that creates the ORM itself: everything after that statement can run in a context.
   if (ts.isBlock(fn.body)) {
     const known = (name: string): ContextSourceKind | undefined => kindOfName(name);
