@@ -5,11 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import ts from 'typescript';
 import type { Finding, FunctionRef, ScanResult } from '../../../src/codemods/engine/types.js';
 import { planMikroOrmFix } from '../../../src/codemods/fix/mikro-orm/index.js';
 import type { TempProject } from '../../support/temp-project.js';
-import { createMikroOrmProject, mikroOrmFixtures } from './mikro-orm-fixtures.js';
+import { createMikroOrmProject, mikroOrmFixtures, mikroOrmManualExpectations } from './mikro-orm-fixtures.js';
 
 /** Per fixture: the roots scan reports, by name (`setInterval()`: the function passed to that call; `<module>`: top level). */
 const ROOTS: Record<string, string[]> = {
@@ -24,6 +25,8 @@ const ROOTS: Record<string, string[]> = {
   'manual/totals.ts': ['<module>'],
   'manual/nightly.ts': ['nightly'],
   'accessor/reminders.ts': ['remindAll'],
+  'no-decorators/billing.ts': ['charge', 'refund', 'size'],
+  'decoys/shadowed.ts': ['describeOrm', 'setTimeout()'],
   'decoys/notify.ts': ['notifyAll'],
   'decoys/sync.ts': ['syncUsers', 'countShared'],
 };
@@ -95,6 +98,11 @@ describe('mikro-orm fix: decisions and ts-morph edits on hand-written roots', fu
       }
       assert.equal(fixed ?? fixture.input, fixture.expected ?? fixture.input, fixture.path);
     }
-    if (process.env.SHOW) console.log(plan.manual);
+    const manual = plan.manual.map((item) => `${relative(project.dir, item.file)}:${item.line}`).sort();
+    assert.deepEqual(manual, mikroOrmManualExpectations().map((entry) => `${entry.path}:${entry.line}`).sort());
+    for (const entry of mikroOrmManualExpectations()) {
+      const item = plan.manual.find((candidate) => relative(project.dir, candidate.file) === entry.path && candidate.line === entry.line);
+      assert.ok(item?.reason.includes(entry.reason), `${entry.path}:${entry.line}: "${item?.reason}" does not mention "${entry.reason}"`);
+    }
   });
 });

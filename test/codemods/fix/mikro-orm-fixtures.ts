@@ -92,5 +92,12 @@ export function createMikroOrmProject(fixtures: readonly MikroOrmFixture[], conf
   cpSync(join(MIKRO_ORM_FIXTURES, '_support'), project.path('_support'), { recursive: true });
   symlinkSync(NODE_MODULES, project.path('node_modules'), 'dir');
   for (const fixture of fixtures) project.write(fixture.path, fixture.input);
+  // A case's other files (its own tsconfig.json) come as they are.
+  for (const caseName of new Set(fixtures.map((fixture) => fixture.caseName))) {
+    for (const name of readdirSync(join(MIKRO_ORM_FIXTURES, caseName))) {
+      if (INPUT.test(name) || /\.output\.[cm]?[jt]sx?$/.test(name) || name === 'manual.json') continue;
+      cpSync(join(MIKRO_ORM_FIXTURES, caseName, name), project.path(`${caseName}/${name}`));
+    }
+  }
   return project;
 }
