@@ -15,8 +15,8 @@ import { functionAt } from '../functions.js';
 import { positionAt } from '../text.js';
 import type { FixFailure, ManualItem } from '../types.js';
 import { SpecifierResolver } from '../../engine/module-resolution.js';
-import { classContextSources, contextSourceInScope, exportedKind, instanceClassOf, isStatic } from './scope.js';
-import type { ContextSource, Declared, ImportLookup } from './scope.js';
+import { classContextSources, contextSourceInScope, exportedClass, exportedKind, instanceClassOf, isStatic } from './scope.js';
+import type { ClassLookup, ContextSource, Declared, ImportLookup } from './scope.js';
 import { planModuleRoot } from './top-level.js';
 import { detectStyle } from '../style.js';
 
@@ -91,13 +91,14 @@ class ImportedDeclarations {
   private readonly trees = new Map<string, ts.SourceFile | undefined>();
 
   readonly lookup: ImportLookup = (fromFile, specifier, exportedName) => this.kindOf(fromFile, specifier, exportedName, 0);
+  readonly classes: ClassLookup = (fromFile, specifier, exportedName) => this.classOf(fromFile, specifier, exportedName, 0);
 
-  private kindOf(fromFile: string, specifier: string, exportedName: string, depth: number): Declared | null | undefined {
+  private module(fromFile: string, specifier: string, depth: number): ts.SourceFile | undefined {
     if (!specifier.startsWith('.') || depth > 5) return undefined;
     const file = this.specifiers.resolveFrom(fromFile, specifier);
     if (!file || /\.d\.[cm]?ts$/.test(file)) return undefined;
-    let tree = this.trees.get(file);
     if (!this.trees.has(file)) {
+      let tree: ts.SourceFile | undefined;
       try {
         tree = parseSource(file, readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
       } catch {
@@ -105,8 +106,17 @@ class ImportedDeclarations {
       }
       this.trees.set(file, tree);
     }
-    if (!tree) return undefined;
-    return exportedKind(tree, exportedName, (next, name) => this.kindOf(file, next, name, depth + 1));
+    return this.trees.get(file);
+  }
+
+  private kindOf(fromFile: string, specifier: string, exportedName: string, depth: number): Declared | null | undefined {
+    const tree = this.module(fromFile, specifier, depth);
+    return tree && exportedKind(tree, exportedName, (next, name) => this.kindOf(tree.fileName, next, name, depth + 1));
+  }
+
+  private classOf(fromFile: string, specifier: string, exportedName: string, depth: number): ts.ClassDeclaration | undefined {
+    const tree = this.module(fromFile, specifier, depth);
+    return tree && exportedClass(tree, exportedName, (next, name) => this.classOf(tree.fileName, next, name, depth + 1));
   }
 }
 
@@ -188,7 +198,7 @@ function providerFor(source: ContextSource, cls: ts.ClassLikeDeclaration): strin
 }
 
 /** What one root gets: its edit, or the reason it stays manual. */
-function decideRoot(ref: FunctionRef, node: ts.Node | undefined, sourceFile: ts.SourceFile, decorators: DecoratorSupport, imports: ImportLookup): RootEdit | string {
+function decideRoot(ref: FunctionRef, node: ts.Node | undefined, sourceFile: ts.SourceFile, decorators: DecoratorSupport, imports: ImportedDeclarations): RootEdit | string {
   if (ref.kind === 'module') {
     const plan = planModuleRoot(sourceFile, detectStyle(sourceFile).modules === 'commonjs');
     if (plan.kind === 'manual') return plan.reason;
@@ -201,7 +211,7 @@ function decideRoot(ref: FunctionRef, node: ts.Node | undefined, sourceFile: ts.
   if (hasOpenerDecorator(node)) return 'it already has a RequestContext decorator, yet scan still sees it outside a context: check the decorator\'s provider by hand';
   const typedSource = !FUNCTION_EXTENSIONS_WITHOUT_DECORATORS.test(sourceFile.fileName);
   const cls = instanceClassOf(node);
-  const thisSources = cls ? classContextSources(cls, sourceFile) : [];
+  const thisSources = cls ? classContextSources(cls, imports.classes) : [];
   const async = isAsync(node);
 
   if (ts.isMethodDeclaration(node) && cls && async && thisSources.length > 0 && decorators.enabledFor(sourceFile.fileName)) {
@@ -213,7 +223,7 @@ function decideRoot(ref: FunctionRef, node: ts.Node | undefined, sourceFile: ts.
     }
   }
 
-  const answer = contextSourceInScope(node, thisSources, typedSource, imports);
+  const answer = contextSourceInScope(node, thisSources, typedSource, imports.lookup);
   if (!answer.source) {
     const what = ts.isMethodDeclaration(node) && !isStatic(node) ? 'neither its class (an `em: EntityManager` or `orm: MikroORM` property) nor its scope' : 'nothing in its scope';
     return `${what} holds an EntityManager or MikroORM instance to open a RequestContext with: pass one in (a parameter or property), or wrap its callers in \`RequestContext.create(em, …)\`, then run fix again`;
@@ -296,7 +306,7 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
         node = functionAt(sourceFile, ref.start - 1);
         if (node) decision.start = ref.start - 1;
       }
-      const edit = decideRoot(ref, node, sourceFile, decorators, imports.lookup);
+      const edit = decideRoot(ref, node, sourceFile, decorators, imports);
       if (typeof edit === 'string') {
         decision.reason = edit;
       } else if ((edit.kind === 'wrap' || edit.kind === 'wrap-module') && edit.after !== undefined) {

@@ -313,9 +313,49 @@ export function isStatic(node: ts.Node): boolean {
 const PARAMETER_PROPERTY_MODIFIERS = new Set([ts.SyntaxKind.PublicKeyword, ts.SyntaxKind.PrivateKeyword, ts.SyntaxKind.ProtectedKeyword, ts.SyntaxKind.ReadonlyKeyword]);
 
 /** Instance properties of a class (and of its base classes declared in the same file) that hold an EM, the ORM or a repository. */
-export function classContextSources(cls: ts.ClassLikeDeclaration, sourceFile: ts.SourceFile, seen = new Set<ts.Node>()): ContextSource[] {
+/** The class a module exports under a name (following `export { X } from …`), for base classes declared elsewhere. */
+export type ClassLookup = (fromFile: string, specifier: string, exportedName: string) => ts.ClassDeclaration | undefined;
+
+function importedClass(sourceFile: ts.SourceFile, local: string, lookup: ClassLookup | undefined): ts.ClassDeclaration | undefined {
+  if (!lookup) return undefined;
+  for (const statement of sourceFile.statements) {
+    if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier)) continue;
+    const clause = statement.importClause;
+    if (clause?.name?.text === local) return lookup(sourceFile.fileName, statement.moduleSpecifier.text, 'default');
+    const bindings = clause?.namedBindings;
+    if (bindings && ts.isNamedImports(bindings)) {
+      const element = bindings.elements.find((candidate) => candidate.name.text === local);
+      if (element) return lookup(sourceFile.fileName, statement.moduleSpecifier.text, (element.propertyName ?? element.name).text);
+    }
+  }
+  return undefined;
+}
+
+/** A class a module declares and exports as `name`; `reexport` follows `export { name } from '…'`. */
+export function exportedClass(sourceFile: ts.SourceFile, name: string, reexport: (specifier: string, name: string) => ts.ClassDeclaration | undefined): ts.ClassDeclaration | undefined {
+  let local: string | undefined;
+  for (const statement of sourceFile.statements) {
+    if (ts.isClassDeclaration(statement) && statement.name && ts.getModifiers(statement)?.some((modifier) => modifier.kind === ts.SyntaxKind.ExportKeyword)) {
+      const isDefault = ts.getModifiers(statement)?.some((modifier) => modifier.kind === ts.SyntaxKind.DefaultKeyword) ?? false;
+      if ((isDefault ? 'default' : statement.name.text) === name) return statement;
+    }
+    if (ts.isExportDeclaration(statement) && statement.exportClause && ts.isNamedExports(statement.exportClause)) {
+      const element = statement.exportClause.elements.find((candidate) => candidate.name.text === name);
+      if (!element) continue;
+      const original = (element.propertyName ?? element.name).text;
+      if (statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)) return reexport(statement.moduleSpecifier.text, original);
+      local = original;
+    }
+  }
+  if (local === undefined) return undefined;
+  return sourceFile.statements.find((statement): statement is ts.ClassDeclaration => ts.isClassDeclaration(statement) && statement.name?.text === local);
+}
+
+/** Instance properties of a class (and of its base classes, in this file or imported from the project) that hold an EM, the ORM or a repository. */
+export function classContextSources(cls: ts.ClassLikeDeclaration, classes?: ClassLookup, seen = new Set<ts.Node>()): ContextSource[] {
   if (seen.has(cls)) return [];
   seen.add(cls);
+  const sourceFile = cls.getSourceFile();
   const found: ContextSource[] = [];
   const known = (): ContextSourceKind | undefined => undefined;
   for (const member of cls.members) {
@@ -334,12 +374,28 @@ export function classContextSources(cls: ts.ClassLikeDeclaration, sourceFile: ts
   }
   const base = cls.heritageClauses?.find((clause) => clause.token === ts.SyntaxKind.ExtendsKeyword)?.types[0]?.expression;
   if (base && ts.isIdentifier(base)) {
-    const declaration = sourceFile.statements.find((statement): statement is ts.ClassDeclaration => ts.isClassDeclaration(statement) && statement.name?.text === base.text);
+    const declaration =
+      sourceFile.statements.find((statement): statement is ts.ClassDeclaration => ts.isClassDeclaration(statement) && statement.name?.text === base.text) ??
+      importedClass(sourceFile, base.text, classes);
     if (declaration) {
-      for (const inherited of classContextSources(declaration, sourceFile, seen)) if (!found.some((source) => source.name === inherited.name)) found.push(inherited);
+      // A private member of the base class is not `this.x` to the subclass's code (nor its decorator's provider).
+      const inherited = classContextSources(declaration, classes, seen).filter((source) => !isPrivateMember(declaration, source.name));
+      for (const source of inherited) if (!found.some((own) => own.name === source.name)) found.push(source);
     }
   }
   return found;
+}
+
+function isPrivateMember(cls: ts.ClassLikeDeclaration, name: string): boolean {
+  if (name.startsWith('#')) return true;
+  const isPrivate = (node: ts.Node): boolean => ts.canHaveModifiers(node) && (ts.getModifiers(node)?.some((modifier) => modifier.kind === ts.SyntaxKind.PrivateKeyword) ?? false);
+  for (const member of cls.members) {
+    if (ts.isPropertyDeclaration(member) && ts.isIdentifier(member.name) && member.name.text === name) return isPrivate(member);
+    if (ts.isConstructorDeclaration(member)) {
+      for (const parameter of member.parameters) if (ts.isIdentifier(parameter.name) && parameter.name.text === name) return isPrivate(parameter);
+    }
+  }
+  return false;
 }
 
 /** A statement that creates the ORM (or takes its EM) and can stand before a context: `const orm = await MikroORM.init(…)`. */
