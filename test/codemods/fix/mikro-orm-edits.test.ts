@@ -25,6 +25,7 @@ const ROOTS: Record<string, string[]> = {
   'manual/totals.ts': ['<module>'],
   'manual/nightly.ts': ['nightly'],
   'accessor/reminders.ts': ['remindAll'],
+  'styles/tabs-crlf-bom.ts': ['send', 'flush', 'tick'],
   'inherited/orders.ts': ['onPaid'],
   'no-decorators/billing.ts': ['charge', 'refund', 'size'],
   'decoys/shadowed.ts': ['describeOrm', 'setTimeout()'],
