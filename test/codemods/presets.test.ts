@@ -22,11 +22,11 @@ describe('presets: config', () => {
     assert.deepEqual(config.ormModules, ['orm-migrate/runtime']);
   });
 
-  it('"preset": "mikro-orm" takes the preset’s ORM modules unless "ormModules" names others', () => {
+  it('"preset": "mikro-orm" takes the preset’s ORM modules, and "ormModules" adds to them', () => {
     const config = validateConfig({ preset: 'mikro-orm' }, 'x.json');
     assert.equal(config.preset, 'mikro-orm');
-    assert.ok(config.ormModules.includes('@mikro-orm/core'));
-    assert.deepEqual(validateConfig({ preset: 'mikro-orm', ormModules: ['./db'] }, 'x.json').ormModules, ['./db']);
+    assert.deepEqual(config.ormModules, ['@mikro-orm/core', '@mikro-orm/*']);
+    assert.deepEqual(validateConfig({ preset: 'mikro-orm', ormModules: ['./db'] }, 'x.json').ormModules, ['@mikro-orm/core', '@mikro-orm/*', './db']);
   });
 
   it('an unknown preset names the file, the key and the valid presets', () => {

@@ -74,7 +74,11 @@ export function defaultConfig(preset: PresetName = DEFAULT_PRESET): ScanConfig {
     preset,
     ormModules: [...presetByName(preset).ormModules],
     methods: { ...ASYNC_TO_SYNC, ...FUNCTION_ASYNC_TO_SYNC },
-    connection: { module: RUNTIME_MODULE, name: CONNECTION_FUNCTION, callbackArgument: 0, moduleConfigured: false },
+    // Only the runtime has a connection function; another preset's context openers are in its preset.
+    connection:
+      preset === DEFAULT_PRESET
+        ? { module: RUNTIME_MODULE, name: CONNECTION_FUNCTION, callbackArgument: 0, moduleConfigured: false }
+        : { module: presetByName(preset).ormModules[0] ?? RUNTIME_MODULE, name: '', callbackArgument: 0, moduleConfigured: true, exported: false },
     rules: {},
     include: [],
     exclude: [],
@@ -138,7 +142,11 @@ export function validateConfig(raw: unknown, file: string, keyPrefix = '', prese
   }
   const config = defaultConfig(presetName);
 
-  if (raw.ormModules !== undefined) config.ormModules = stringArray(raw.ormModules, file, key('ormModules'), false);
+  if (raw.ormModules !== undefined) {
+    const configured = stringArray(raw.ormModules, file, key('ormModules'), false);
+    // The runtime's modules are a default; another preset's ORM is always its own packages (plus re-exporters).
+    config.ormModules = presetName === DEFAULT_PRESET ? configured : [...new Set([...preset.ormModules, ...configured])];
+  }
 
   if (raw.methods !== undefined) {
     if (!isObject(raw.methods)) throw new ConfigError(file, key('methods'), 'must be an object mapping async method names to their sync twins');

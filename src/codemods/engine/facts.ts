@@ -28,8 +28,14 @@ export interface Evidence {
   node?: ts.Node;
   /** Type-aware mode: the checker's answer, settled before the program is dropped. */
   verdict?: 'yes' | 'no' | 'unknown';
-  /** How `node` is asked: a callee (`name` or `receiver.name`) or an iterated expression. */
-  shape?: 'callee' | 'iterated';
+  /**
+   * How `node` is asked: a callee (`name` or `receiver.name`), an iterated expression, or a
+   * receiver whose type must be (or extend) one of `classes` declared in the ORM (a preset's
+   * context-needing objects: `em` of `em.find()`).
+   */
+  shape?: 'callee' | 'iterated' | 'receiver';
+  /** shape 'receiver': the ORM classes the receiver's type must be or extend. */
+  classes?: readonly string[];
 }
 
 export type RoleCandidate = { role: 'connection-callback' | 'thread-callback'; evidence: Evidence };
@@ -41,6 +47,8 @@ export interface FunctionFact {
   role: RoleCandidate | undefined;
   /** An inline function handed to a call that runs it later (see ReferenceVia 'scheduled'). */
   scheduled?: boolean;
+  /** A framework entry point that runs outside every context whoever else calls it (a preset's `@Cron()` method). */
+  startsOutside?: boolean;
   async: boolean;
   /** Local index of the lexically enclosing function (the module is 0 and has parent -1). */
   parent: number;

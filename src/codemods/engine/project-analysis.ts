@@ -99,6 +99,10 @@ class ProjectAnalysis {
         if (fn.kind === 'inline' && fn.parent >= 0) {
           this.graph.addEdge(this.global(fileIdx, local), { owner: this.global(fileIdx, fn.parent), via: fn.scheduled ? 'scheduled' : 'call' });
         }
+        // The framework starts it (a scheduler, a queue): outside every context, as if scheduled from the module.
+        if (fn.startsOutside && this.kinds[this.global(fileIdx, local)] === 'named') {
+          this.graph.addEdge(this.global(fileIdx, local), { owner: this.global(fileIdx, 0), via: 'scheduled' });
+        }
       });
       for (const reference of file.references) {
         const targets = this.targetsOf(reference, fileIdx);

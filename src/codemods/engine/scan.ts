@@ -29,6 +29,8 @@ import { collectGarbage } from './memory.js';
 import { RULE_IDS, isRuleId } from './types.js';
 import type { RuleId, RuleSetting, ScanProgress, ScanResult } from './types.js';
 import { analyzeSyntactically, surfaceFromConfig } from './syntactic.js';
+import { contextEntryFlags } from './context-model.js';
+import type { Preset } from '../presets/index.js';
 import { presetByName } from '../presets/index.js';
 import type { PresetName } from '../presets/index.js';
 
@@ -63,6 +65,24 @@ function enabledRules(config: LoadedConfig, overrides: Partial<Record<RuleId, Ru
     enabled.set(rule.meta.id, { meta: rule.meta, severity });
   }
   return enabled;
+}
+
+/**
+ * The prefilter of a preset with a context model: its context-needing method names (a file may
+ * reach the ORM only through a typed receiver of a project class), what opens a context, the
+ * framework decorators whose classes shape the call graph, the escape hatch, and its modules
+ * (`@scope/*` as the `@scope/` prefix).
+ */
+function presetPrefilterTokens(preset: Preset, ormModules: readonly string[]): { words: string[]; modules: string[] } {
+  const model = preset.context;
+  const entryPoints = preset.entryPoints;
+  const words = [...preset.escapeHatch.env, ...preset.escapeHatch.options];
+  if (model) {
+    words.push(...model.methods, ...model.openerDecorators, ...model.callbackMethods.keys());
+    for (const opener of model.openerCalls) words.push(opener.receiver ?? opener.name);
+  }
+  if (entryPoints) words.push(...entryPoints.insideClassDecorators, ...entryPoints.outsideMethodDecorators, ...entryPoints.outsideClassMethods.keys());
+  return { words, modules: ormModules.map((module) => (module.endsWith('/*') ? module.slice(0, -1) : module)) };
 }
 
 /** About 30k lines of typical TypeScript: a program of this size stays near 100 MB. */
@@ -107,13 +127,16 @@ class ScanSession {
   readonly problems: InputProblem[] = [];
   readonly factsByFile = new Map<string, FileFacts>();
   readonly specifierResolver = new SpecifierResolver();
-  readonly surface: OrmSurface;
+  /** Replaced once the texts are read when the preset's entry points depend on the whole project (contextEntryFlags). */
+  surface: OrmSurface;
   readonly dispatch: RuleDispatch;
   readonly prefilter: (text: string) => boolean;
   /** Texts of the files that passed the prefilter (dropped once walked). */
   readonly texts = new Map<string, string>();
   readonly ormKeys: ModuleKeys;
   readonly connectionKeys: ModuleKeys;
+  /** Names of the preset's escape hatch: a file that names one is kept even if it does not import the ORM. */
+  private readonly hatchWords: readonly string[];
   /** Files the prefilter passed whose imports never lead to the ORM: not parsed. */
   unreachable = 0;
   private syntacticReaching: Set<string> | undefined;
@@ -135,10 +158,16 @@ class ScanSession {
   ) {
     this.surface = surfaceFromConfig(config);
     this.dispatch = buildRuleDispatch(RULES.filter((rule) => rules.has(rule.meta.id)));
-    this.prefilter = buildPrefilter({
-      words: [...this.surface.asyncToSync.keys(), ...this.surface.syncToAsync.keys(), this.surface.connectionName, this.surface.syncToAsyncName, ALLOW_ASYNC_UNSAFE_ENV],
-      modules: [...config.ormModules, config.connection.module],
-    });
+    const preset = presetByName(config.preset);
+    this.hatchWords = [...preset.escapeHatch.env, ...preset.escapeHatch.options];
+    this.prefilter = buildPrefilter(
+      preset.context
+        ? presetPrefilterTokens(preset, config.ormModules)
+        : {
+            words: [...this.surface.asyncToSync.keys(), ...this.surface.syncToAsync.keys(), this.surface.connectionName, this.surface.syncToAsyncName, ALLOW_ASYNC_UNSAFE_ENV],
+            modules: [...config.ormModules, config.connection.module],
+          },
+    );
     this.ormKeys = new ModuleKeys(config.ormModules, config, this.specifierResolver);
     this.connectionKeys = new ModuleKeys([config.connection.module], config, this.specifierResolver);
   }
@@ -165,7 +194,7 @@ class ScanSession {
     } else {
       reaching = filesReachingOrm(files, rules, this.readForReach);
     }
-    const kept = files.filter((file) => reaching.has(file) || (this.texts.get(file) as string).includes(ALLOW_ASYNC_UNSAFE_ENV));
+    const kept = files.filter((file) => reaching.has(file) || this.hatchWords.some((word) => (this.texts.get(file) as string).includes(word)));
     if (kept.length < files.length) {
       const keep = new Set(kept);
       for (const file of files) if (!keep.has(file)) this.texts.delete(file);
@@ -190,6 +219,8 @@ class ScanSession {
       }
       if (this.prefilter(text)) this.texts.set(file, text);
     }
+    // Whether HTTP routes and controllers already run inside a context is a fact of the whole project.
+    if (this.surface.context) this.surface = surfaceFromConfig(this.config, contextEntryFlags(this.texts.values()));
   }
 
   fileDone = (): void => {
@@ -229,7 +260,7 @@ class ScanSession {
         ormModules: config.ormModules,
         connectionModule: config.connection.module,
         connectionName: config.connection.name,
-        syncToAsyncName: SYNC_TO_ASYNC_FUNCTION,
+        syncToAsyncName: this.surface.context ? '' : SYNC_TO_ASYNC_FUNCTION,
         configBaseDir: config.baseDir,
       });
     } catch (error) {
@@ -238,7 +269,7 @@ class ScanSession {
       return false;
     }
     const targets = factory.ormTargetFiles;
-    if (config.ormModules.every((module) => targets.unresolvedModules.includes(module))) {
+    if (config.ormModules.every((module) => module.endsWith('/*') || targets.unresolvedModules.includes(module))) {
       // Types could not tell the ORM apart anyway: the syntactic pass costs less and answers the same.
       this.notes.push(
         `${displayPath(this.cwd, tsconfig)}: ${targets.unresolvedModules.join(', ')} does not resolve, so types cannot tell the ORM apart; receivers are matched by following imports syntactically`,

@@ -59,10 +59,16 @@ export interface EntryPoints {
   insideClassDecorators: ReadonlySet<string>;
   /** Method decorators that mark those handlers (`@Get`, `@Post` …). */
   insideMethodDecorators: ReadonlySet<string>;
+  /**
+   * Methods that register an HTTP route handler (`app.get(path, handler)`, `router.post(…)`,
+   * `fastify.get(…)`): their function arguments run inside a context when the project registers
+   * a context middleware.
+   */
+  routeMethods: ReadonlySet<string>;
   /** Method decorators whose methods are roots outside every context (`@Cron`, `@OnEvent` …). */
   outsideMethodDecorators: ReadonlySet<string>;
-  /** Class decorators whose methods are roots outside every context (`@Processor`). */
-  outsideClassDecorators: ReadonlySet<string>;
+  /** Class decorators whose named methods are roots outside every context (`@Processor` → `process`). */
+  outsideClassMethods: ReadonlyMap<string, readonly string[]>;
 }
 
 /** The escape hatch that turns the context check off, which the `allow-async-unsafe` rule flags. */
@@ -77,7 +83,11 @@ export interface Preset {
   name: PresetName;
   /** One line, for --help and errors. */
   description: string;
-  /** Default `ormModules`: the module specifiers whose exports are the ORM (a package's subpaths match too). */
+  /**
+   * The module specifiers whose exports are the ORM (a package's subpaths match too; `@scope/*` is
+   * every package of the scope). The runtime's are the default `ormModules`; another preset's are
+   * always included, and `ormModules` adds modules that re-export it.
+   */
   ormModules: readonly string[];
   /** The rules that run under this preset; the others are off whatever the config says. */
   rules: readonly RuleId[];

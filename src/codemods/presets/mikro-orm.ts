@@ -6,37 +6,36 @@
 import type { Preset } from './index.js';
 
 /**
- * EntityManager methods that call `this.getContext()` (validating) in @mikro-orm/core 6.6
- * (EntityManager.js), and the EntityRepository methods that forward to them (EntityRepository.js
- * calls `this.getEntityManager()`, i.e. `em.getContext()`).
+ * The EntityManager methods that throw `ValidationError.cannotUseGlobalContext()` on the global EM
+ * in @mikro-orm/core 6.6.16: they call `getContext()` with validation, directly or through
+ * `tryFlush()` / `getUnitOfWork()` (EntityManager.js). Established by calling each one on a real
+ * global EM (better-sqlite): `insert`, `upsert`, `nativeUpdate`, `nativeDelete`, `transactional`,
+ * `fork`, `getRepository`, `execute` and the getters of the driver/platform/metadata do not throw.
+ * `map` is left out on purpose: `em.map()` is rare and `.map(` is on every array.
  */
-const CONTEXT_METHODS = [
-  // EntityManager
-  'find', 'findAll', 'findOne', 'findOneOrFail', 'findAndCount', 'findByCursor', 'stream', 'count',
-  'upsert', 'upsertMany', 'insert', 'insertMany', 'nativeInsert', 'nativeUpdate', 'nativeDelete',
-  'persist', 'persistAndFlush', 'remove', 'removeAndFlush', 'flush', 'clear', 'refresh', 'refreshOrFail',
-  'merge', 'create', 'assign', 'reference', 'getReference', 'populate', 'lock', 'map',
-  'addFilter', 'setFilterParams', 'getFilterParams', 'resetTransactionContext', 'setTransactionContext',
-  'getUnitOfWork', 'getEventManager', 'isInTransaction', 'getTransactionContext', 'canPopulate',
-  'setFlushMode', 'getLoggerContext', 'setLoggerContext', 'getComparator', 'getMetadata',
-  // EntityRepository only
-  'findOneOrFail', 'nativeInsert', 'getReference', 'count',
+const ENTITY_MANAGER_METHODS = [
+  'find', 'findAll', 'findOne', 'findOneOrFail', 'findAndCount', 'findByCursor', 'count', 'create', 'assign', 'merge',
+  'getReference', 'persist', 'persistAndFlush', 'remove', 'removeAndFlush', 'flush', 'clear', 'clearCache', 'refresh',
+  'refreshOrFail', 'populate', 'lock', 'getUnitOfWork', 'getEntityFactory', 'getEntityLoader', 'setFilterParams',
+  'getFilterParams', 'setLoggerContext', 'getLoggerContext',
   // SqlEntityManager (@mikro-orm/knex)
-  'createQueryBuilder', 'qb', 'getKnex', 'execute', 'getConnection', 'getRepository',
+  'createQueryBuilder', 'qb',
 ];
 
 export const mikroOrmPreset: Preset = {
   name: 'mikro-orm',
   description: 'MikroORM 6: EntityManager calls need a RequestContext (or a fork, or a transaction)',
-  ormModules: ['@mikro-orm/core', '@mikro-orm/knex', '@mikro-orm/better-sqlite', '@mikro-orm/sqlite', '@mikro-orm/libsql', '@mikro-orm/postgresql', '@mikro-orm/mysql', '@mikro-orm/mariadb', '@mikro-orm/mssql', '@mikro-orm/mongodb', '@mikro-orm/nestjs'],
+  // Every @mikro-orm package (drivers re-export the core); types come from @mikro-orm/core.
+  ormModules: ['@mikro-orm/core', '@mikro-orm/*'],
   rules: ['async-outside-connection', 'allow-async-unsafe'],
   configKeys: [],
   wording: { context: 'RequestContext', opener: 'RequestContext.create(em, async () => { … }) or @CreateRequestContext()' },
   context: {
+    // Classes declared in @mikro-orm/core; SqlEntityManager, MongoEntityManager and user repositories extend them.
     receiverTypes: ['EntityManager', 'EntityRepository'],
-    methods: new Set(CONTEXT_METHODS),
+    methods: new Set(ENTITY_MANAGER_METHODS),
     forkMethods: new Set(['fork']),
-    repositoryMethods: new Set(['getRepository']),
+    repositoryMethods: new Set(['getRepository', 'repo']),
     managerProperties: new Set(['em']),
     callbackMethods: new Map([['transactional', 0]]),
     openerCalls: [{ receiver: 'RequestContext', name: 'create', callbackArgument: 1 }],
@@ -45,8 +44,10 @@ export const mikroOrmPreset: Preset = {
   entryPoints: {
     insideClassDecorators: new Set(['Controller']),
     insideMethodDecorators: new Set(['Get', 'Post', 'Put', 'Patch', 'Delete', 'Options', 'Head', 'All', 'Search']),
+    routeMethods: new Set(['get', 'post', 'put', 'patch', 'delete', 'del', 'all', 'head', 'options', 'use']),
     outsideMethodDecorators: new Set(['Cron', 'Interval', 'Timeout', 'Process', 'SubscribeMessage', 'OnEvent', 'MessagePattern', 'EventPattern', 'OnQueueActive', 'OnWorkerEvent']),
-    outsideClassDecorators: new Set(['Processor', 'WebSocketGateway']),
+    // BullMQ's `@Processor()` class runs its `process(job)` method (no method decorator) outside any context.
+    outsideClassMethods: new Map([['Processor', ['process']]]),
   },
   escapeHatch: { env: ['MIKRO_ORM_ALLOW_GLOBAL_CONTEXT'], options: ['allowGlobalContext'] },
 };

@@ -2,6 +2,8 @@ import ts from '../typescript.cjs';
 
 import { ALLOW_ASYNC_UNSAFE_ENV } from '../../runtime-shim/surface.js';
 import { defineRule } from '../engine/rule-api.js';
+import { runtimePreset } from '../presets/runtime.js';
+import type { Preset } from '../presets/index.js';
 
 // ts.X is a getter on TypeScript's module object: read the enum once, not in every switch case.
 const { SyntaxKind } = ts;
@@ -9,10 +11,11 @@ const { SyntaxKind } = ts;
 /** Values that leave the check on: setting one of these is not a finding. */
 const OFF_VALUES = new Set(['', '0', 'false', 'no']);
 
-function isEnvName(node: ts.Node): boolean {
-  if (ts.isIdentifier(node) || ts.isStringLiteralLike(node)) return node.text === ALLOW_ASYNC_UNSAFE_ENV;
-  if (ts.isComputedPropertyName(node)) return isEnvName(node.expression);
-  return false;
+/** The escape hatch's name a node spells (an environment variable or a configuration option), if any. */
+function hatchName(node: ts.Node, names: readonly string[]): string | undefined {
+  if (ts.isIdentifier(node) || ts.isStringLiteralLike(node)) return names.includes(node.text) ? node.text : undefined;
+  if (ts.isComputedPropertyName(node)) return hatchName(node.expression, names);
+  return undefined;
 }
 
 function setsOff(value: ts.Expression | undefined): boolean {
@@ -20,6 +23,12 @@ function setsOff(value: ts.Expression | undefined): boolean {
   if (ts.isStringLiteralLike(value)) return OFF_VALUES.has(value.text.trim().toLowerCase());
   if (ts.isNumericLiteral(value)) return value.text === '0';
   return value.kind === SyntaxKind.FalseKeyword || (ts.isIdentifier(value) && value.text === 'undefined');
+}
+
+/** The names that turn the preset's check off: environment variables and configuration options. */
+function hatchNames(preset: Preset | undefined): readonly string[] {
+  const hatch = (preset ?? runtimePreset).escapeHatch;
+  return hatch.options.length === 0 ? hatch.env : [...hatch.env, ...hatch.options];
 }
 
 function isAssignmentOperator(kind: ts.SyntaxKind): boolean {
@@ -39,31 +48,43 @@ export const allowAsyncUnsafe = defineRule({
       'unsafely between tasks. Move the sync calls out of the block, or call their async twins, and drop the variable.',
     messages: {
       sets: `Sets ${ALLOW_ASYNC_UNSAFE_ENV}, which turns off the SynchronousOnlyOperation check: call the async twins instead`,
+      // The mikro-orm preset (presets/mikro-orm.ts): `allowGlobalContext: true`, MIKRO_ORM_ALLOW_GLOBAL_CONTEXT.
+      setsGlobalContext:
+        'Sets {{name}}, which lets every caller share the global EntityManager and its identity map instead of failing: open a {{context}} ({{opener}}) where the EntityManager is used, then drop it',
     },
   },
   nodeKinds: [SyntaxKind.BinaryExpression, SyntaxKind.PropertyAssignment, SyntaxKind.ShorthandPropertyAssignment, SyntaxKind.CallExpression],
-  appliesTo: (text) => text.includes(ALLOW_ASYNC_UNSAFE_ENV),
+  appliesTo: (text, surface) => hatchNames(surface.preset).some((name) => text.includes(name)),
   check(node, context) {
+    const names = hatchNames(context.preset);
+    const report = (name: string): void => {
+      if (context.preset.context) {
+        context.report({ node, messageId: 'setsGlobalContext', data: { name: `\`${name}\``, context: context.preset.wording.context, opener: context.preset.wording.opener } });
+      } else {
+        context.report({ node, messageId: 'sets' });
+      }
+    };
     if (ts.isBinaryExpression(node)) {
       if (!isAssignmentOperator(node.operatorToken.kind)) return;
       const left = node.left;
-      const named =
-        (ts.isPropertyAccessExpression(left) && isEnvName(left.name)) || (ts.isElementAccessExpression(left) && isEnvName(left.argumentExpression));
-      if (named && !setsOff(node.right)) context.report({ node, messageId: 'sets' });
+      const named = ts.isPropertyAccessExpression(left) ? hatchName(left.name, names) : ts.isElementAccessExpression(left) ? hatchName(left.argumentExpression, names) : undefined;
+      if (named !== undefined && !setsOff(node.right)) report(named);
       return;
     }
     if (ts.isPropertyAssignment(node)) {
-      if (isEnvName(node.name) && !setsOff(node.initializer)) context.report({ node, messageId: 'sets' });
+      const named = hatchName(node.name, names);
+      if (named !== undefined && !setsOff(node.initializer)) report(named);
       return;
     }
     if (ts.isShorthandPropertyAssignment(node)) {
-      if (isEnvName(node.name)) context.report({ node, messageId: 'sets' });
+      const named = hatchName(node.name, names);
+      if (named !== undefined) report(named);
       return;
     }
     // vi.stubEnv('ORM_ALLOW_ASYNC_UNSAFE', '1'), Reflect.set(process.env, 'ORM_ALLOW_ASYNC_UNSAFE', '1') …
     const call = node as ts.CallExpression;
-    const index = call.arguments.findIndex((argument) => ts.isStringLiteralLike(argument) && isEnvName(argument));
+    const index = call.arguments.findIndex((argument) => ts.isStringLiteralLike(argument) && hatchName(argument, names) !== undefined);
     if (index === -1 || index === call.arguments.length - 1) return;
-    if (!setsOff(call.arguments[index + 1])) context.report({ node, messageId: 'sets' });
+    if (!setsOff(call.arguments[index + 1])) report((call.arguments[index] as ts.StringLiteralLike).text);
   },
 });

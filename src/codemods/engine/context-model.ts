@@ -1,0 +1,360 @@
+/**
+ * A preset's context model inside the one walk of a file (presets/index.ts `ContextModel`,
+ * `EntryPoints`): which calls need a context (`em.find()` on an EntityManager or repository that is
+ * not a fork), which callbacks run inside one (`RequestContext.create(em, cb)`, `em.transactional(cb)`,
+ * route handlers behind a context middleware), and which methods are framework entry points
+ * (`@CreateRequestContext()` inside; a NestJS controller handler inside; `@Cron()` outside).
+ *
+ * The file walker (file-analysis.ts) asks; this module answers from the syntax and the scopes it
+ * is given. Whether a receiver really is the ORM's is evidence the engine settles later: by the type
+ * checker (its type is or extends `EntityManager` / `EntityRepository` of @mikro-orm/core), else by
+ * the receiver's syntactic shape and where its value comes from (imports followed).
+ */
+import ts from '../typescript.cjs';
+
+import type { Evidence, Origin, RoleCandidate } from './facts.js';
+import type { ScopeTracker } from './syntactic-scope.js';
+import { unwrapExpression } from './syntactic-scope.js';
+import type { ContextModel, EntryPoints, Preset } from '../presets/index.js';
+
+const { SyntaxKind } = ts;
+
+/** The project-wide facts a file cannot see on its own, found before the walk (see `contextEntryFlags`). */
+export interface ContextEntryFlags {
+  /** The project registers a context middleware (`app.use((req, res, next) => RequestContext.create(em, next))`): HTTP routes run inside. */
+  routesInside: boolean;
+  /** NestJS's ORM module registers the request context for controllers (its default). */
+  controllersInside: boolean;
+}
+
+/** What the walk gets from the scan for a preset with a context model. */
+export interface ContextSurface {
+  preset: Preset;
+  model: ContextModel;
+  entryPoints: EntryPoints;
+  flags: ContextEntryFlags;
+}
+
+export function contextSurfaceOf(preset: Preset, flags: ContextEntryFlags = { routesInside: false, controllersInside: false }): ContextSurface | undefined {
+  if (!preset.context || !preset.entryPoints) return undefined;
+  return { preset, model: preset.context, entryPoints: preset.entryPoints, flags };
+}
+
+/**
+ * The project-wide entry-point facts, from the texts of the files the prefilter passed (before
+ * any parse): a context middleware hands `next` (Express, Koa) or `done` (Fastify hooks) to
+ * `RequestContext.create`, or calls `RequestContext.enter()`; NestJS's `MikroOrmModule.forRoot…`
+ * registers the request context unless told `registerRequestContext: false`.
+ */
+export function contextEntryFlags(texts: Iterable<string>): ContextEntryFlags {
+  const flags: ContextEntryFlags = { routesInside: false, controllersInside: false };
+  let nestModule = false;
+  let nestOff = false;
+  for (const text of texts) {
+    if (!flags.routesInside && text.includes('RequestContext') && MIDDLEWARE.test(text)) flags.routesInside = true;
+    if (text.includes('MikroOrmModule')) {
+      if (NEST_MODULE.test(text)) nestModule = true;
+      if (NEST_REQUEST_CONTEXT_OFF.test(text)) nestOff = true;
+    }
+  }
+  flags.controllersInside = nestModule && !nestOff;
+  return flags;
+}
+
+const MIDDLEWARE = /\bRequestContext\s*\.\s*(?:create\s*\([^;]{0,200}?,\s*(?:next|done)\s*[,)]|enter\s*\()/;
+const NEST_MODULE = /\bMikroOrmModule\s*\.\s*forRoot(?:Async)?\s*\(/;
+const NEST_REQUEST_CONTEXT_OFF = /\bregisterRequestContext\s*:\s*false\b/;
+
+/** Type names that, without types, make a value a context-needing object (`EntityManager`, `SqlEntityManager`, `EntityRepository<T>`, `BookRepository`). */
+const MANAGER_TYPE_NAME = /(?:EntityManager|Repository)$/;
+const MAX_DEPTH = 20;
+
+/** A call that needs a context, as the rule sees it. */
+export interface ContextCallMatch {
+  call: ts.CallExpression;
+  /** The method name (`find`). */
+  name: string;
+  evidence: Evidence;
+}
+
+/** What the walker needs from the file walk. */
+export interface ContextWalkHost {
+  readonly scopes: ScopeTracker;
+  readonly keepNodes: boolean;
+  /** The class whose body the walk is in (for `this.em`). */
+  currentClass(): ts.ClassLikeDeclaration | undefined;
+}
+
+/** The preset's half of the walk for one file. */
+export class ContextModelWalker {
+  private readonly model: ContextModel;
+  private readonly entryPoints: EntryPoints;
+  private readonly classes: readonly string[];
+
+  constructor(
+    private readonly surface: ContextSurface,
+    private readonly host: ContextWalkHost,
+  ) {
+    this.model = surface.model;
+    this.entryPoints = surface.entryPoints;
+    this.classes = surface.model.receiverTypes;
+  }
+
+  // ---------------------------------------------------------------- calls that need a context
+
+  /** `em.find(…)`, `repo.findOne(…)`, `orm.em.persist(…)`: a context-needing method on something that may be the ORM's, not a fork. */
+  contextCall(call: ts.CallExpression): ContextCallMatch | undefined {
+    const callee = unwrapExpression(call.expression);
+    if (!ts.isPropertyAccessExpression(callee) || !this.model.methods.has(callee.name.text)) return undefined;
+    const receiver = unwrapExpression(callee.expression);
+    if (receiver.kind === SyntaxKind.SuperKeyword || this.isFork(receiver, 0)) return undefined;
+    const origins = this.managerOrigins(receiver, false, 0);
+    // Without a checker only the receiver's shape and origins can tell; with one, the type decides.
+    if (!this.host.keepNodes && (origins === undefined || origins.length === 0)) return undefined;
+    if (this.host.keepNodes && isNeverAManager(receiver)) return undefined;
+    return { call, name: callee.name.text, evidence: this.receiverEvidence(receiver, origins ?? []) };
+  }
+
+  private receiverEvidence(receiver: ts.Expression, origins: Origin[]): Evidence {
+    const evidence: Evidence = { target: 'orm', origins, classes: this.classes };
+    if (this.host.keepNodes) {
+      evidence.node = receiver;
+      evidence.shape = 'receiver';
+    }
+    return evidence;
+  }
+
+  /** A forked EntityManager (or a repository of one): its own identity map, no context needed. */
+  private isFork(expression: ts.Expression, depth: number): boolean {
+    if (depth > MAX_DEPTH) return false;
+    const node = unwrapExpression(expression);
+    if (ts.isAwaitExpression(node)) return this.isFork(node.expression, depth + 1);
+    if (ts.isCallExpression(node)) {
+      const callee = unwrapExpression(node.expression);
+      if (!ts.isPropertyAccessExpression(callee)) return false;
+      if (this.model.forkMethods.has(callee.name.text)) return true;
+      return this.model.repositoryMethods.has(callee.name.text) && this.isFork(callee.expression, depth + 1);
+    }
+    if (ts.isIdentifier(node)) {
+      const binding = this.host.scopes.lookup(node.text);
+      if (binding?.kind !== 'variable' || binding.path.length > 0 || binding.iterated || ts.isParameter(binding.node) || !binding.node.initializer) return false;
+      return this.isFork(binding.node.initializer, depth + 1);
+    }
+    if (ts.isPropertyAccessExpression(node) && node.expression.kind === SyntaxKind.ThisKeyword) {
+      const member = this.classMember(node.name.text);
+      return member?.initializer !== undefined && this.isFork(member.initializer, depth + 1);
+    }
+    return false;
+  }
+
+  /**
+   * Origins of a value that is shaped like an EntityManager or repository (undefined when it is
+   * not): annotated with such a type, `orm.em`, `em.getRepository(X)`, `this.em`, a variable
+   * holding one, `this` in a repository class. A fork counts only when `allowFork`.
+   */
+  private managerOrigins(expression: ts.Expression, allowFork: boolean, depth: number): Origin[] | undefined {
+    if (depth > MAX_DEPTH) return undefined;
+    const node = unwrapExpression(expression);
+    const scopes = this.host.scopes;
+    switch (node.kind) {
+      case SyntaxKind.AwaitExpression:
+        return this.managerOrigins((node as ts.AwaitExpression).expression, allowFork, depth + 1);
+      case SyntaxKind.CallExpression: {
+        const callee = unwrapExpression((node as ts.CallExpression).expression);
+        if (!ts.isPropertyAccessExpression(callee)) return undefined;
+        const name = callee.name.text;
+        if ((allowFork && this.model.forkMethods.has(name)) || this.model.repositoryMethods.has(name)) {
+          return this.managerOrigins(callee.expression, allowFork, depth + 1);
+        }
+        return undefined;
+      }
+      case SyntaxKind.PropertyAccessExpression: {
+        const access = node as ts.PropertyAccessExpression;
+        if (access.expression.kind === SyntaxKind.ThisKeyword) {
+          const member = this.classMember(access.name.text);
+          if (member?.type) return this.typeShapedOrigins(member.type);
+          if (member?.initializer) return this.managerOrigins(member.initializer, allowFork, depth + 1);
+        }
+        // `orm.em`, `this.orm.em`: the ORM instance's manager.
+        if (this.model.managerProperties.has(access.name.text)) return scopes.originsOf(access.expression).length > 0 ? scopes.originsOf(access.expression) : this.instanceOrigins(access.expression, depth + 1);
+        return undefined;
+      }
+      case SyntaxKind.Identifier: {
+        const binding = scopes.lookup((node as ts.Identifier).text);
+        if (binding?.kind !== 'variable' || binding.path.length > 0 || binding.iterated) return undefined;
+        const declaration = binding.node;
+        if (declaration.type) return this.typeShapedOrigins(declaration.type);
+        if (declaration.initializer && !ts.isParameter(declaration)) return this.managerOrigins(declaration.initializer, allowFork, depth + 1);
+        return undefined;
+      }
+      case SyntaxKind.ThisKeyword: {
+        const cls = this.host.currentClass();
+        if (!cls) return undefined;
+        const origins: Origin[] = [];
+        for (const clause of cls.heritageClauses ?? []) {
+          if (clause.token !== SyntaxKind.ExtendsKeyword) continue;
+          for (const type of clause.types) {
+            const base = unwrapExpression(type.expression);
+            const name = ts.isIdentifier(base) ? base.text : ts.isPropertyAccessExpression(base) ? base.name.text : undefined;
+            if (name !== undefined && MANAGER_TYPE_NAME.test(name)) origins.push(...scopes.originsOf(type.expression));
+          }
+        }
+        return origins.length > 0 ? origins : undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** Origins of `this.orm` / `orm` when annotated (`private readonly orm: MikroORM`). */
+  private instanceOrigins(expression: ts.Expression, depth: number): Origin[] {
+    const node = unwrapExpression(expression);
+    if (depth > MAX_DEPTH || !ts.isPropertyAccessExpression(node) || node.expression.kind !== SyntaxKind.ThisKeyword) return [];
+    const member = this.classMember(node.name.text);
+    if (member?.type) return this.host.scopes.typeOrigins(member.type);
+    return member?.initializer ? this.host.scopes.originsOf(member.initializer) : [];
+  }
+
+  /** A type annotation naming an EntityManager or repository: where it comes from (undefined for any other type). */
+  private typeShapedOrigins(type: ts.TypeNode): Origin[] | undefined {
+    const node = ts.isTypeReferenceNode(type) ? type : undefined;
+    if (!node) return undefined;
+    const name = ts.isIdentifier(node.typeName) ? node.typeName.text : node.typeName.right.text;
+    return MANAGER_TYPE_NAME.test(name) ? this.host.scopes.typeOrigins(type) : undefined;
+  }
+
+  /** A property of the current class, or a constructor parameter property: its annotation and initializer. */
+  private classMember(name: string): { type: ts.TypeNode | undefined; initializer: ts.Expression | undefined } | undefined {
+    const cls = this.host.currentClass();
+    if (!cls) return undefined;
+    for (const member of cls.members) {
+      if (ts.isPropertyDeclaration(member) && member.name && ts.isIdentifier(member.name) && member.name.text === name) {
+        return { type: member.type, initializer: member.initializer };
+      }
+      if (ts.isConstructorDeclaration(member)) {
+        for (const parameter of member.parameters) {
+          if (ts.isIdentifier(parameter.name) && parameter.name.text === name && ts.isParameterPropertyDeclaration(parameter, member)) {
+            return { type: parameter.type, initializer: undefined };
+          }
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** The class property or constructor parameter property `name` of the current class: its annotated type's name. */
+  memberTypeName(name: string): string | undefined {
+    const type = this.classMember(name)?.type;
+    if (!type || !ts.isTypeReferenceNode(type)) return undefined;
+    return ts.isIdentifier(type.typeName) ? type.typeName.text : undefined;
+  }
+
+  // ---------------------------------------------------------------- callbacks that run inside
+
+  /**
+   * Evidence that a function argument (inline, or a name) runs inside a context: the callback of
+   * `RequestContext.create(em, cb)`, of `em.transactional(cb)`, or a route handler when the project
+   * registers a context middleware.
+   */
+  entryEvidence(argument: ts.Node): Evidence | undefined {
+    const call = argument.parent;
+    if (!call || !ts.isCallExpression(call)) return undefined;
+    const index = call.arguments.indexOf(argument as ts.Expression);
+    if (index < 0) return undefined;
+    const callee = unwrapExpression(call.expression);
+    if (!ts.isPropertyAccessExpression(callee)) return undefined;
+    const name = callee.name.text;
+    const receiver = unwrapExpression(callee.expression);
+    for (const opener of this.model.openerCalls) {
+      if (opener.name !== name || opener.callbackArgument !== index) continue;
+      if (opener.receiver !== undefined && !(ts.isIdentifier(receiver) && receiver.text === opener.receiver)) continue;
+      const evidence: Evidence = { target: 'orm', origins: this.host.scopes.originsOf(callee) };
+      if (this.host.keepNodes) {
+        evidence.node = callee;
+        evidence.shape = 'callee';
+      }
+      return evidence.origins.length > 0 || this.host.keepNodes ? evidence : undefined;
+    }
+    if (this.model.callbackMethods.get(name) === index) {
+      const origins = this.managerOrigins(receiver, true, 0);
+      if (!this.host.keepNodes && (origins === undefined || origins.length === 0)) return undefined;
+      return this.receiverEvidence(receiver, origins ?? []);
+    }
+    if (this.surface.flags.routesInside && this.entryPoints.routeMethods.has(name) && (index > 0 || name === 'use') && isFunctionArgument(argument)) {
+      return { target: 'orm', origins: [], verdict: 'yes' };
+    }
+    return undefined;
+  }
+
+  /** Calls that run their callbacks in place, not later: `RequestContext.create(em, cb)`, `em.transactional(cb)`. */
+  runsInPlace(call: ts.CallExpression | ts.NewExpression): boolean {
+    const callee = unwrapExpression(call.expression);
+    if (!ts.isPropertyAccessExpression(callee)) return false;
+    const name = callee.name.text;
+    return this.model.callbackMethods.has(name) || this.model.openerCalls.some((opener) => opener.name === name && (opener.receiver === undefined || (ts.isIdentifier(callee.expression) && callee.expression.text === opener.receiver)));
+  }
+
+  // ---------------------------------------------------------------- framework entry points
+
+  /** A method's place: run inside a context by a decorator or its framework (a role), or started outside every context. */
+  methodEntry(method: ts.MethodDeclaration): { role?: RoleCandidate; startsOutside?: boolean } {
+    const decorators = decoratorsOf(method);
+    for (const decorator of decorators) {
+      if (!this.model.openerDecorators.has(decorator.name)) continue;
+      const evidence: Evidence = { target: 'orm', origins: this.host.scopes.originsOf(decorator.callee) };
+      if (this.host.keepNodes) {
+        evidence.node = decorator.callee;
+        evidence.shape = 'callee';
+      }
+      if (evidence.origins.length > 0 || this.host.keepNodes) return { role: { role: 'connection-callback', evidence } };
+    }
+    const cls = method.parent;
+    const classDecorators = cls && ts.isClassLike(cls) ? decoratorsOf(cls) : [];
+    if (
+      this.surface.flags.controllersInside &&
+      classDecorators.some((decorator) => this.entryPoints.insideClassDecorators.has(decorator.name)) &&
+      decorators.some((decorator) => this.entryPoints.insideMethodDecorators.has(decorator.name))
+    ) {
+      return { role: { role: 'connection-callback', evidence: { target: 'orm', origins: [], verdict: 'yes' } } };
+    }
+    if (decorators.some((decorator) => this.entryPoints.outsideMethodDecorators.has(decorator.name))) return { startsOutside: true };
+    const methodName = ts.isIdentifier(method.name) ? method.name.text : undefined;
+    if (methodName !== undefined && classDecorators.some((decorator) => this.entryPoints.outsideClassMethods.get(decorator.name)?.includes(methodName))) {
+      return { startsOutside: true };
+    }
+    return {};
+  }
+}
+
+function isFunctionArgument(node: ts.Node): boolean {
+  return ts.isFunctionLike(node) || ts.isIdentifier(node) || ts.isPropertyAccessExpression(node);
+}
+
+/** Receivers no type makes an EntityManager: literals. Asking the checker about them is wasted work. */
+function isNeverAManager(node: ts.Expression): boolean {
+  switch (node.kind) {
+    case SyntaxKind.ArrayLiteralExpression:
+    case SyntaxKind.ObjectLiteralExpression:
+    case SyntaxKind.StringLiteral:
+    case SyntaxKind.NoSubstitutionTemplateLiteral:
+    case SyntaxKind.TemplateExpression:
+    case SyntaxKind.NumericLiteral:
+    case SyntaxKind.RegularExpressionLiteral:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** `@Name()` / `@Name` / `@ns.Name()`: the decorator's name and the expression naming it. */
+function decoratorsOf(node: ts.Node): { name: string; callee: ts.Expression }[] {
+  if (!ts.canHaveDecorators(node)) return [];
+  const found: { name: string; callee: ts.Expression }[] = [];
+  for (const decorator of ts.getDecorators(node) ?? []) {
+    const expression = unwrapExpression(decorator.expression);
+    const callee = ts.isCallExpression(expression) ? unwrapExpression(expression.expression) : expression;
+    const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : undefined;
+    if (name !== undefined) found.push({ name, callee });
+  }
+  return found;
+}
