@@ -168,10 +168,13 @@ function wrapTopLevel(sourceFile: SourceFile, edit: ModuleWrapEdit, style: Sourc
 }
 
 function isValueImportFrom(declaration: ImportDeclaration, specifier: string): boolean {
-  return declaration.getModuleSpecifierValue() === specifier && !declaration.isTypeOnly() && declaration.getNamespaceImport() === undefined;
+  return declaration.getModuleSpecifierValue() === specifier && !declaration.isTypeOnly() && declaration.getNamespaceImport() === undefined && (declaration.getDefaultImport() === undefined || declaration.getNamedImports().length > 0);
 }
 
-/** `name` from @mikro-orm/core: already bound (any @mikro-orm/* import), merged into an import of it, or a new import after the last one. */
+/** The packages whose index does `export * from '@mikro-orm/core'` (directly or through @mikro-orm/knex). */
+const REEXPORTS_CORE = new Set(['@mikro-orm/knex', '@mikro-orm/better-sqlite', '@mikro-orm/sqlite', '@mikro-orm/libsql', '@mikro-orm/postgresql', '@mikro-orm/mysql', '@mikro-orm/mariadb', '@mikro-orm/mssql', '@mikro-orm/mongodb']);
+
+/** `name` from @mikro-orm/core: already bound (any @mikro-orm/* import), merged into a value import of core or of a driver that re-exports it, or a new import of core after the last import. */
 function addImport(sourceFile: SourceFile, name: string, style: SourceStyle): void {
   const imports = sourceFile.getImportDeclarations();
   const bound = imports.some(
@@ -185,7 +188,8 @@ function addImport(sourceFile: SourceFile, name: string, style: SourceStyle): vo
     addRequire(sourceFile, name, style);
     return;
   }
-  const existing = imports.find((declaration) => isValueImportFrom(declaration, MIKRO_ORM_CORE));
+  // The drivers re-export all of @mikro-orm/core: an import from one is where the file gets MikroORM from already.
+  const existing = imports.find((declaration) => isValueImportFrom(declaration, MIKRO_ORM_CORE)) ?? imports.find((declaration) => REEXPORTS_CORE.has(declaration.getModuleSpecifierValue()) && isValueImportFrom(declaration, declaration.getModuleSpecifierValue()));
   if (existing) {
     existing.addNamedImport(name);
     return;
