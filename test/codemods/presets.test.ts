@@ -80,6 +80,7 @@ describe('presets: config', () => {
     assert.deepEqual(presetByName('mikro-orm').rules, ['async-outside-connection', 'allow-async-unsafe']);
     assert.equal(presetByName('runtime').rules.length, 5);
     assert.equal(presetByName('mikro-orm').wording.context, 'RequestContext');
-    assert.deepEqual(presetByName('mikro-orm').escapeHatch, { env: ['MIKRO_ORM_ALLOW_GLOBAL_CONTEXT'], options: ['allowGlobalContext'] });
+    const hatch = presetByName('mikro-orm').escapeHatch;
+    assert.deepEqual([hatch.env, hatch.options, hatch.envOnValues], [['MIKRO_ORM_ALLOW_GLOBAL_CONTEXT'], ['allowGlobalContext'], ['true', 't', '1']]);
   });
 });

@@ -21,8 +21,6 @@ const { SyntaxKind } = ts;
 
 /** The project-wide facts a file cannot see on its own, found before the walk (see `contextEntryFlags`). */
 export interface ContextEntryFlags {
-  /** The project registers a context middleware (`app.use((req, res, next) => RequestContext.create(em, next))`): HTTP routes run inside. */
-  routesInside: boolean;
   /** NestJS's ORM module registers the request context for controllers (its default). */
   controllersInside: boolean;
 }
@@ -35,23 +33,22 @@ export interface ContextSurface {
   flags: ContextEntryFlags;
 }
 
-export function contextSurfaceOf(preset: Preset, flags: ContextEntryFlags = { routesInside: false, controllersInside: false }): ContextSurface | undefined {
+export function contextSurfaceOf(preset: Preset, flags: ContextEntryFlags = { controllersInside: false }): ContextSurface | undefined {
   if (!preset.context || !preset.entryPoints) return undefined;
   return { preset, model: preset.context, entryPoints: preset.entryPoints, flags };
 }
 
 /**
  * The project-wide entry-point facts, from the texts of the files the prefilter passed (before
- * any parse): a context middleware hands `next` (Express, Koa) or `done` (Fastify hooks) to
- * `RequestContext.create`, or calls `RequestContext.enter()`; NestJS's `MikroOrmModule.forRoot…`
- * registers the request context unless told `registerRequestContext: false`.
+ * any parse): NestJS's `MikroOrmModule.forRoot…` registers the request context for controllers
+ * unless told `registerRequestContext: false`. (HTTP routes are placed per app, in the walk: see
+ * `routeEvidence`.)
  */
 export function contextEntryFlags(texts: Iterable<string>): ContextEntryFlags {
-  const flags: ContextEntryFlags = { routesInside: false, controllersInside: false };
+  const flags: ContextEntryFlags = { controllersInside: false };
   let nestModule = false;
   let nestOff = false;
   for (const text of texts) {
-    if (!flags.routesInside && text.includes('RequestContext') && MIDDLEWARE.test(text)) flags.routesInside = true;
     if (text.includes('MikroOrmModule')) {
       if (NEST_MODULE.test(text)) nestModule = true;
       if (NEST_REQUEST_CONTEXT_OFF.test(text)) nestOff = true;
@@ -61,7 +58,10 @@ export function contextEntryFlags(texts: Iterable<string>): ContextEntryFlags {
   return flags;
 }
 
-const MIDDLEWARE = /\bRequestContext\s*\.\s*(?:create\s*\([^;]{0,200}?,\s*(?:next|done)\s*[,)]|enter\s*\()/;
+/** A function that opens a context for what runs after it (a middleware or hook): it calls `RequestContext.create(…)` or `.enter(…)`. */
+const OPENS_CONTEXT = /\bRequestContext\s*\.\s*(?:create|enter)\s*\(/;
+/** Methods that register a middleware or hook on an app or router. */
+const MIDDLEWARE_METHODS = new Set(['use', 'addHook']);
 const NEST_MODULE = /\bMikroOrmModule\s*\.\s*forRoot(?:Async)?\s*\(/;
 const NEST_REQUEST_CONTEXT_OFF = /\bregisterRequestContext\s*:\s*false\b/;
 
@@ -75,6 +75,8 @@ export interface ContextCallMatch {
   /** The method name (`find`). */
   name: string;
   evidence: Evidence;
+  /** The receiver is this parameter of the enclosing function: what its callers pass decides. */
+  receiverParameter?: number;
 }
 
 /** What the walker needs from the file walk. */
@@ -83,6 +85,19 @@ export interface ContextWalkHost {
   readonly keepNodes: boolean;
   /** The class whose body the walk is in (for `this.em`). */
   currentClass(): ts.ClassLikeDeclaration | undefined;
+  /** The function whose body the walk is in (undefined at module level). */
+  currentFunction(): ts.Node | undefined;
+  readonly sourceFile: ts.SourceFile;
+}
+
+/**
+ * `app.use(path, router)`: `router` (an app or router, by its project-wide name, see routerKey) is
+ * mounted on `on`, after a context middleware of `on` (`covered`) or not.
+ */
+export interface RouteMount {
+  router: Origin;
+  on?: Origin;
+  covered: boolean;
 }
 
 /** The preset's half of the walk for one file. */
@@ -112,7 +127,30 @@ export class ContextModelWalker {
     // Without a checker only the receiver's shape and origins can tell; with one, the type decides.
     if (!this.host.keepNodes && (origins === undefined || origins.length === 0)) return undefined;
     if (this.host.keepNodes && isNeverAManager(receiver)) return undefined;
-    return { call, name: callee.name.text, evidence: this.receiverEvidence(receiver, origins ?? []) };
+    const match: ContextCallMatch = { call, name: callee.name.text, evidence: this.receiverEvidence(receiver, origins ?? []) };
+    const parameter = this.parameterIndex(receiver);
+    if (parameter !== undefined) match.receiverParameter = parameter;
+    return match;
+  }
+
+  /** `em` of `em.find()` when it is a parameter of the function the call is in: its index. */
+  private parameterIndex(receiver: ts.Expression): number | undefined {
+    if (!ts.isIdentifier(receiver)) return undefined;
+    const binding = this.host.scopes.lookup(receiver.text);
+    if (binding?.kind !== 'variable' || binding.path.length > 0 || !ts.isParameter(binding.node)) return undefined;
+    const fn = this.host.currentFunction();
+    if (!fn || binding.node.parent !== fn) return undefined;
+    const index = (fn as ts.SignatureDeclaration).parameters.indexOf(binding.node);
+    return index >= 0 ? index : undefined;
+  }
+
+  /** The arguments of a call that are forks (`closeAccount(em.fork(), id)`), or undefined when none is. */
+  forkArguments(call: ts.CallExpression | ts.NewExpression): number[] | undefined {
+    let forks: number[] | undefined;
+    call.arguments?.forEach((argument, index) => {
+      if (this.isFork(argument, 0)) (forks ??= []).push(index);
+    });
+    return forks;
   }
 
   private receiverEvidence(receiver: ts.Expression, origins: Origin[]): Evidence {
@@ -141,8 +179,8 @@ export class ContextModelWalker {
       return this.isFork(binding.node.initializer, depth + 1);
     }
     if (ts.isPropertyAccessExpression(node) && node.expression.kind === SyntaxKind.ThisKeyword) {
-      const member = this.classMember(node.name.text);
-      return member?.initializer !== undefined && this.isFork(member.initializer, depth + 1);
+      const initializer = this.classMember(node.name.text)?.initializer ?? this.constructorAssignment(node.name.text);
+      return initializer !== undefined && this.isFork(initializer, depth + 1);
     }
     return false;
   }
@@ -242,6 +280,18 @@ export class ContextModelWalker {
     return undefined;
   }
 
+  /** `this.name = value` in the current class's constructor (a field set from a fork there is a fork). */
+  private constructorAssignment(name: string): ts.Expression | undefined {
+    const cls = this.host.currentClass();
+    const constructor = cls?.members.find((member): member is ts.ConstructorDeclaration => ts.isConstructorDeclaration(member) && member.body !== undefined);
+    for (const statement of constructor?.body?.statements ?? []) {
+      if (!ts.isExpressionStatement(statement) || !ts.isBinaryExpression(statement.expression)) continue;
+      const { left, operatorToken, right } = statement.expression;
+      if (operatorToken.kind === SyntaxKind.EqualsToken && ts.isPropertyAccessExpression(left) && left.expression.kind === SyntaxKind.ThisKeyword && left.name.text === name) return right;
+    }
+    return undefined;
+  }
+
   /** The class property or constructor parameter property `name` of the current class: its annotated type's name. */
   memberTypeName(name: string): string | undefined {
     const type = this.classMember(name)?.type;
@@ -280,9 +330,119 @@ export class ContextModelWalker {
       if (!this.host.keepNodes && (origins === undefined || origins.length === 0)) return undefined;
       return this.receiverEvidence(receiver, origins ?? []);
     }
-    if (this.surface.flags.routesInside && this.entryPoints.routeMethods.has(name) && (index > 0 || name === 'use') && isFunctionArgument(argument)) {
-      return { target: 'orm', origins: [], verdict: 'yes' };
+    if (this.entryPoints.routeMethods.has(name) && (index > 0 || name === 'use') && isFunctionArgument(argument) && !this.isContextMiddleware(argument as ts.Expression)) {
+      return this.routeEvidence(call, receiver);
     }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- HTTP apps and routers
+
+  /** Router mounts seen in this file (`app.use('/users', usersRouter)`), for the project-wide verdict on routers. */
+  readonly mounts: RouteMount[] = [];
+
+  /**
+   * A route handler's evidence: inside when its app or router registered a context middleware
+   * before it (Express, Koa and Fastify run them in registration order); else inside when its
+   * router is mounted only after such a middleware, which the project analysis decides from every
+   * file's mounts (`route`); else none (it runs outside: its own root).
+   */
+  private routeEvidence(call: ts.CallExpression, receiver: ts.Expression): Evidence | undefined {
+    if (this.coveredBefore(call, receiver)) return { target: 'orm', origins: [], verdict: 'yes' };
+    const router = this.routerKey(receiver);
+    return router ? { target: 'orm', origins: [], route: router } : undefined;
+  }
+
+  /** Records `app.use(path, router)` / `app.use(path, makeRouter(…))`: which router, on what, and whether after a context middleware. */
+  noteCall(call: ts.CallExpression | ts.NewExpression): void {
+    if (!ts.isCallExpression(call)) return;
+    const callee = unwrapExpression(call.expression);
+    if (!ts.isPropertyAccessExpression(callee) || callee.name.text !== 'use') return;
+    const receiver = unwrapExpression(callee.expression);
+    let covered: boolean | undefined;
+    let on: Origin | null | undefined;
+    for (const argument of call.arguments) {
+      const value = unwrapExpression(argument);
+      let router: Origin | undefined;
+      if (ts.isIdentifier(value)) router = this.routerKey(value);
+      else if (ts.isCallExpression(value) && ts.isIdentifier(unwrapExpression(value.expression))) router = this.factoryKey(unwrapExpression(value.expression) as ts.Identifier);
+      if (!router) continue;
+      covered ??= this.coveredBefore(call, receiver);
+      if (on === undefined) on = this.routerKey(receiver) ?? null;
+      this.mounts.push(on ? { router, on, covered } : { router, covered });
+    }
+  }
+
+  /** Did the app or router `receiver` register a context middleware in a statement before `call` (in its block or an enclosing one)? */
+  private coveredBefore(call: ts.Node, receiver: ts.Expression): boolean {
+    if (!ts.isIdentifier(receiver)) return false;
+    for (let node: ts.Node = call; node.parent; node = node.parent) {
+      const parent = node.parent;
+      if (!ts.isBlock(parent) && !ts.isSourceFile(parent) && !ts.isModuleBlock(parent)) continue;
+      for (const statement of parent.statements) {
+        if (statement === node) break;
+        if (this.registersContextMiddleware(statement, receiver.text)) return true;
+      }
+    }
+    return false;
+  }
+
+  private registersContextMiddleware(statement: ts.Statement, receiverName: string): boolean {
+    if (!ts.isExpressionStatement(statement)) return false;
+    const call = unwrapExpression(statement.expression);
+    if (!ts.isCallExpression(call)) return false;
+    const callee = unwrapExpression(call.expression);
+    if (!ts.isPropertyAccessExpression(callee) || !MIDDLEWARE_METHODS.has(callee.name.text)) return false;
+    const target = unwrapExpression(callee.expression);
+    return ts.isIdentifier(target) && target.text === receiverName && call.arguments.some((argument) => this.isContextMiddleware(argument));
+  }
+
+  /** A function that opens a context for what follows (`(req, res, next) => RequestContext.create(orm.em, next)`), inline or by name. */
+  private isContextMiddleware(argument: ts.Expression): boolean {
+    const value = unwrapExpression(argument);
+    if (ts.isFunctionLike(value)) return OPENS_CONTEXT.test(this.textOf(value));
+    if (!ts.isIdentifier(value)) return false;
+    const binding = this.host.scopes.lookup(value.text);
+    if (binding?.kind === 'function') return OPENS_CONTEXT.test(this.textOf(binding.node));
+    if (binding?.kind === 'variable' && binding.node.initializer && ts.isFunctionLike(unwrapExpression(binding.node.initializer))) {
+      return OPENS_CONTEXT.test(this.textOf(binding.node.initializer));
+    }
+    return false;
+  }
+
+  /** A node's text (nodes the walk has not reached have no parent links for getText()). */
+  private textOf(node: ts.Node): string {
+    return this.host.sourceFile.text.slice(node.pos, node.end);
+  }
+
+  /**
+   * The project-wide name of an app or router: an import's origin; a module-level variable's
+   * (this file, its name); a router a named function builds and returns (this file, `name()`);
+   * any other local (this file, `@position`).
+   */
+  private routerKey(receiver: ts.Expression): Origin | undefined {
+    if (!ts.isIdentifier(receiver)) return undefined;
+    const binding = this.host.scopes.lookup(receiver.text);
+    if (binding?.kind === 'import') return binding.origin;
+    if (binding?.kind !== 'variable' || binding.path.length > 0 || !ts.isVariableDeclaration(binding.node)) return undefined;
+    const declaration = binding.node;
+    const file = this.host.sourceFile.fileName;
+    const statement = declaration.parent?.parent;
+    if (statement && ts.isVariableStatement(statement) && ts.isSourceFile(statement.parent)) return { module: file, name: receiver.text };
+    for (let node: ts.Node | undefined = declaration.parent; node; node = node.parent) {
+      if (!ts.isFunctionDeclaration(node) && !ts.isFunctionExpression(node) && !ts.isArrowFunction(node)) continue;
+      const name = functionName(node);
+      if (name !== undefined && returnsName(node, receiver.text)) return { module: file, name: `${name}()` };
+      break;
+    }
+    return { module: file, name: `@${declaration.pos}` };
+  }
+
+  /** `makeRouter` of `app.use('/x', makeRouter(orm))`: the router that function returns. */
+  private factoryKey(callee: ts.Identifier): Origin | undefined {
+    const binding = this.host.scopes.lookup(callee.text);
+    if (binding?.kind === 'import' && binding.origin.name !== '*') return { module: binding.origin.module, name: `${binding.origin.name}()` };
+    if (binding?.kind === 'function' || (binding?.kind === 'variable' && binding.path.length === 0)) return { module: this.host.sourceFile.fileName, name: `${callee.text}()` };
     return undefined;
   }
 
@@ -298,7 +458,7 @@ export class ContextModelWalker {
 
   /** A method's place: run inside a context by a decorator or its framework (a role), or started outside every context. */
   methodEntry(method: ts.MethodDeclaration): { role?: RoleCandidate; startsOutside?: boolean } {
-    const decorators = decoratorsOf(method);
+    const decorators = decoratorsOf(method, this.host.scopes);
     for (const decorator of decorators) {
       if (!this.model.openerDecorators.has(decorator.name)) continue;
       const evidence: Evidence = { target: 'orm', origins: this.host.scopes.originsOf(decorator.callee) };
@@ -309,7 +469,7 @@ export class ContextModelWalker {
       if (evidence.origins.length > 0 || this.host.keepNodes) return { role: { role: 'connection-callback', evidence } };
     }
     const cls = method.parent;
-    const classDecorators = cls && ts.isClassLike(cls) ? decoratorsOf(cls) : [];
+    const classDecorators = cls && ts.isClassLike(cls) ? decoratorsOf(cls, this.host.scopes) : [];
     if (
       this.surface.flags.controllersInside &&
       classDecorators.some((decorator) => this.entryPoints.insideClassDecorators.has(decorator.name)) &&
@@ -324,6 +484,30 @@ export class ContextModelWalker {
     }
     return {};
   }
+}
+
+function functionName(fn: ts.FunctionDeclaration | ts.FunctionExpression | ts.ArrowFunction): string | undefined {
+  if (fn.name) return fn.name.text;
+  const holder = fn.parent;
+  return holder && ts.isVariableDeclaration(holder) && ts.isIdentifier(holder.name) ? holder.name.text : undefined;
+}
+
+/** Does `fn` return the local `name` (`return router;`), not counting nested functions? */
+function returnsName(fn: ts.FunctionLikeDeclaration, name: string): boolean {
+  const body = fn.body;
+  if (!body) return false;
+  if (!ts.isBlock(body)) return ts.isIdentifier(unwrapExpression(body)) && (unwrapExpression(body) as ts.Identifier).text === name;
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found || ts.isFunctionLike(node)) return;
+    if (ts.isReturnStatement(node) && node.expression && ts.isIdentifier(unwrapExpression(node.expression)) && (unwrapExpression(node.expression) as ts.Identifier).text === name) {
+      found = true;
+      return;
+    }
+    ts.forEachChild(node, visit);
+  };
+  ts.forEachChild(body, visit);
+  return found;
 }
 
 function isFunctionArgument(node: ts.Node): boolean {
@@ -347,13 +531,18 @@ function isNeverAManager(node: ts.Expression): boolean {
 }
 
 /** `@Name()` / `@Name` / `@ns.Name()`: the decorator's name and the expression naming it. */
-function decoratorsOf(node: ts.Node): { name: string; callee: ts.Expression }[] {
+function decoratorsOf(node: ts.Node, scopes: ScopeTracker): { name: string; callee: ts.Expression }[] {
   if (!ts.canHaveDecorators(node)) return [];
   const found: { name: string; callee: ts.Expression }[] = [];
   for (const decorator of ts.getDecorators(node) ?? []) {
     const expression = unwrapExpression(decorator.expression);
     const callee = ts.isCallExpression(expression) ? unwrapExpression(expression.expression) : expression;
-    const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : undefined;
+    let name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : undefined;
+    // `import { Post as HttpPost } from '@nestjs/common'`: the decorator is `Post`.
+    if (ts.isIdentifier(callee) && scopes.renamedImports.has(callee.text)) {
+      const binding = scopes.lookup(callee.text);
+      if (binding?.kind === 'import' && binding.origin.name !== '*' && binding.origin.name !== 'default') name = binding.origin.name;
+    }
     if (name !== undefined) found.push({ name, callee });
   }
   return found;

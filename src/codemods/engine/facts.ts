@@ -36,6 +36,11 @@ export interface Evidence {
   shape?: 'callee' | 'iterated' | 'receiver';
   /** shape 'receiver': the ORM classes the receiver's type must be or extend. */
   classes?: readonly string[];
+  /**
+   * A route handler of this app or router (a preset's RouteMount names): it holds when every
+   * mount of the router comes after a context middleware, which only the whole project can say.
+   */
+  route?: Origin;
 }
 
 export type RoleCandidate = { role: 'connection-callback' | 'thread-callback'; evidence: Evidence };
@@ -84,6 +89,8 @@ export interface ReferenceFact {
   node?: ts.Identifier | ts.PrivateIdentifier;
   /** Type-aware mode: `file#start` of the functions the checker resolved the name to. */
   typeTargets?: string[];
+  /** A call that passes a preset's forked EntityManager (no context needed): the indexes of those arguments. */
+  forkArguments?: number[];
 }
 
 export interface ExportFact {
@@ -99,7 +106,11 @@ export interface ExportFact {
 
 export type ConditionFact =
   | { kind: 'orm'; evidence: Evidence }
-  | { kind: 'outside-connection'; fn: number }
+  /**
+   * `parameter`: the call's receiver is that parameter of `fn` (a preset's `em` handed in), so only
+   * the calls of `fn` that pass something other than a fork there count.
+   */
+  | { kind: 'outside-connection'; fn: number; parameter?: number }
   | { kind: 'inside-connection'; fn: number };
 
 export interface CandidateFact {
@@ -135,4 +146,12 @@ export interface FileFacts {
   exports: Record<string, ExportFact>;
   starExports: string[];
   candidates: CandidateFact[];
+  /** A preset's router mounts (`app.use('/users', usersRouter)`), for `Evidence.route`. */
+  routeMounts?: RouteMountFact[];
+}
+
+export interface RouteMountFact {
+  router: Origin;
+  on?: Origin;
+  covered: boolean;
 }

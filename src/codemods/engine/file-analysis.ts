@@ -175,7 +175,13 @@ class FileAnalyzer {
     this.walkParent = sourceFile;
     this.dispatchTable = dispatchForText(options.dispatch, sourceFile.text, options.surface);
     this.contextModel = options.surface.context
-      ? new ContextModelWalker(options.surface.context, { scopes: this.scopes, keepNodes: options.keepNodes, currentClass: () => this.classStack[this.classStack.length - 1] })
+      ? new ContextModelWalker(options.surface.context, {
+          scopes: this.scopes,
+          keepNodes: options.keepNodes,
+          currentClass: () => this.classStack[this.classStack.length - 1],
+          currentFunction: () => this.fnNodeStack[this.fnNodeStack.length - 1],
+          sourceFile,
+        })
       : undefined;
     this.functions.push({
       name: undefined,
@@ -195,7 +201,7 @@ class FileAnalyzer {
     this.dispatch(sourceFile);
     ts.forEachChild(sourceFile, this.visit);
     const { exports, starExports } = this.collectExports();
-    return {
+    const facts: FileFacts = {
       file: sourceFile.fileName,
       parseError: undefined,
       lineStarts: sourceFile.getLineStarts(),
@@ -205,6 +211,8 @@ class FileAnalyzer {
       starExports,
       candidates: this.candidates,
     };
+    if (this.contextModel && this.contextModel.mounts.length > 0) facts.routeMounts = this.contextModel.mounts;
+    return facts;
   }
 
   // ---------------------------------------------------------------- walk
@@ -391,6 +399,8 @@ class FileAnalyzer {
       fact.kind = 'named';
       fact.name = 'default';
     } else if ((ts.isCallExpression(parent) || ts.isNewExpression(parent)) && parent.arguments?.includes(holder as ts.Expression)) {
+      // A preset names a root by its function expression's own name (`setInterval(async function nightly() {…})`).
+      if (this.contextModel && ts.isFunctionExpression(fn) && fn.name) fact.name = fn.name.text;
       if (ts.isCallExpression(parent)) {
         const connection = this.callbackOf(parent, 'connection') === holder ? this.calleeEvidence(parent, 'connection') : undefined;
         if (connection) fact.role = { role: 'connection-callback', evidence: connection };
@@ -519,7 +529,8 @@ class FileAnalyzer {
       excerpt: (node, maxLength = 60) => excerptOf(node, sourceFile, maxLength),
       when: {
         isOrm: (evidence) => ({ kind: 'orm', evidence }),
-        outsideConnection: () => ({ kind: 'outside-connection', fn: analyzer.currentFunction }),
+        outsideConnection: (parameter) =>
+          parameter === undefined ? { kind: 'outside-connection', fn: analyzer.currentFunction } : { kind: 'outside-connection', fn: analyzer.currentFunction, parameter },
         insideConnection: () => ({ kind: 'inside-connection', fn: analyzer.currentFunction }),
       },
       report: (descriptor) => {
@@ -549,7 +560,10 @@ class FileAnalyzer {
       case SyntaxKind.NewExpression: {
         const call = node as ts.CallExpression | ts.NewExpression;
         const callee = unwrapExpression(call.expression);
-        this.addReference(callee, 'call');
+        this.contextModel?.noteCall(call);
+        const reference = this.addReference(callee, 'call');
+        const forks = reference && this.contextModel?.forkArguments(call);
+        if (reference && forks) reference.forkArguments = forks;
         if (ts.isCallExpression(call)) {
           const connectionCallback = this.callbackOf(call, 'connection');
           const connection = connectionCallback && !ts.isFunctionLike(unwrapExpression(connectionCallback)) ? this.calleeEvidence(call, 'connection') : undefined;
@@ -639,14 +653,14 @@ class FileAnalyzer {
     return ts.isBinaryExpression(parent) && parent.right === node && parent.operatorToken.kind === SyntaxKind.EqualsToken && isCommonJsExportTarget(parent.left);
   }
 
-  private addReference(expression: ts.Expression, via: ReferenceVia, entryEvidence?: Evidence): void {
+  private addReference(expression: ts.Expression, via: ReferenceVia, entryEvidence?: Evidence): ReferenceFact | undefined {
     let nameNode: ts.Identifier | ts.PrivateIdentifier;
     if (ts.isIdentifier(expression)) nameNode = expression;
     else if (ts.isPropertyAccessExpression(expression)) nameNode = expression.name;
-    else return;
+    else return undefined;
     const target = this.syntacticTarget(expression);
     // Nothing to resolve: a local value, a global. Only the checker might place a member call.
-    if (target.kind === 'none' && !(this.options.keepNodes && nameNode !== expression)) return;
+    if (target.kind === 'none' && !(this.options.keepNodes && nameNode !== expression)) return undefined;
     const reference: ReferenceFact = {
       owner: this.currentFunction,
       name: nameNode.text,
@@ -656,6 +670,7 @@ class FileAnalyzer {
     if (entryEvidence) reference.entryEvidence = entryEvidence;
     if (this.options.keepNodes) reference.node = nameNode;
     this.references.push(reference);
+    return reference;
   }
 
   /** What a referenced name denotes, as far as this file can tell. */

@@ -77,8 +77,12 @@ export interface RuleContext<MessageId extends string> {
   readonly when: {
     /** The matched call / iteration really is the ORM (type checker, else imports followed). */
     isOrm(evidence: Evidence): RuleCondition;
-    /** The node being visited runs outside every connection block (call-graph analysis). */
-    outsideConnection(): RuleCondition;
+    /**
+     * The node being visited runs outside every connection block (call-graph analysis); with
+     * `parameter`, only through the calls that pass the enclosing function something other than a
+     * fork there.
+     */
+    outsideConnection(parameter?: number): RuleCondition;
     /** The node being visited runs only inside connection blocks (call-graph analysis). */
     insideConnection(): RuleCondition;
   };

@@ -56,12 +56,12 @@ export interface ScanOptions {
 
 function enabledRules(config: LoadedConfig, overrides: Partial<Record<RuleId, RuleSetting>> | undefined): Map<RuleId, EnabledRule> {
   const enabled = new Map<RuleId, EnabledRule>();
-  const presetRules = presetByName(config.preset).rules;
+  const preset = presetByName(config.preset);
   for (const rule of RULES) {
-    if (!presetRules.includes(rule.meta.id)) continue;
+    if (!preset.rules.includes(rule.meta.id)) continue;
     const setting = overrides?.[rule.meta.id] ?? config.rules[rule.meta.id];
     if (setting === 'off') continue;
-    const severity = setting === undefined ? rule.meta.defaultSeverity : setting === 'error' ? 'error' : 'warning';
+    const severity = setting === undefined ? (preset.severities?.[rule.meta.id] ?? rule.meta.defaultSeverity) : setting === 'error' ? 'error' : 'warning';
     enabled.set(rule.meta.id, { meta: rule.meta, severity });
   }
   return enabled;

@@ -72,14 +72,25 @@ export class TypeOracle {
     const extendsOne = (current: ts.Type, depth: number): boolean => {
       if (depth > MAX_DEPTH || seen.has(current)) return false;
       seen.add(current);
-      if (current.isUnion()) return current.types.some((member) => extendsOne(member, depth + 1));
+      // `orm.em` is `D[typeof EntityManagerType] & EntityManager`; a generic `EM extends EntityManager` is its constraint.
+      if (current.isUnionOrIntersection()) return current.types.some((member) => extendsOne(member, depth + 1));
+      if (current.flags & ts.TypeFlags.TypeParameter) {
+        const constraint = checker.getBaseConstraintOfType(current);
+        return constraint !== undefined && constraint !== current && extendsOne(constraint, depth + 1);
+      }
       const symbol = current.getSymbol();
       if (symbol && classes.includes(symbol.getName()) && declaredIn(symbol, files)) return true;
       const target = (current as ts.TypeReference).target ?? current;
       if (!target.isClassOrInterface()) return false;
       return checker.getBaseTypes(target).some((base) => extendsOne(base, depth + 1));
     };
-    return extendsOne(checker.getNonNullableType(type), 0) ? 'yes' : 'no';
+    if (extendsOne(checker.getNonNullableType(type), 0)) return 'yes';
+    // A declared return type that needs the call's inference (`getRepository<T>()` returns a conditional type): ask the checker.
+    if (type.flags & (ts.TypeFlags.Conditional | ts.TypeFlags.IndexedAccess | ts.TypeFlags.Substitution | ts.TypeFlags.TypeParameter)) {
+      const inferred = checker.getTypeAtLocation(receiver);
+      if (!isUnknownType(inferred) && extendsOne(checker.getNonNullableType(inferred), 0)) return 'yes';
+    }
+    return 'no';
   }
 
   /** Is the callee the function `name` of those files — itself, or an import/re-export alias named so there? */

@@ -4,7 +4,7 @@
  * one, which entry points already run inside one, the escape hatch, the rules and their wording).
  * The rules stay one per file; they read the preset instead of being copied per ORM.
  */
-import type { RuleId } from '../engine/types.js';
+import type { RuleId, Severity } from '../engine/types.js';
 import { mikroOrmPreset } from './mikro-orm.js';
 import { runtimePreset } from './runtime.js';
 
@@ -75,8 +75,19 @@ export interface EntryPoints {
 export interface EscapeHatch {
   /** Environment variables. */
   env: readonly string[];
+  /**
+   * The string values (lower case) the ORM reads as "on"; any other literal leaves the check on.
+   * Undefined: every value but an "off" one ('', '0', 'false', 'no') turns it off (the runtime's rule).
+   */
+  envOnValues?: readonly string[];
   /** Boolean options of the ORM's configuration (`allowGlobalContext: true`). */
   options: readonly string[];
+  /** Where an options object is the ORM's: an argument of these calls (`MikroORM.init({…})`, `defineConfig({…})`). */
+  optionCalls?: readonly string[];
+  /** …or typed with these (`const config: Options = {…}`, `{…} satisfies Options`). */
+  optionTypes?: readonly string[];
+  /** …or the default export of a file whose name matches (`mikro-orm.config.ts`). */
+  optionFiles?: RegExp;
 }
 
 export interface Preset {
@@ -91,6 +102,8 @@ export interface Preset {
   ormModules: readonly string[];
   /** The rules that run under this preset; the others are off whatever the config says. */
   rules: readonly RuleId[];
+  /** Default severities that differ from the rules' own (MikroORM throws where our runtime warns). */
+  severities?: Partial<Record<RuleId, Severity>>;
   /** Config keys that only mean something for this preset's ORM (others' are errors). */
   configKeys: readonly string[];
   wording: PresetWording;

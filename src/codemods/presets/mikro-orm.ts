@@ -28,6 +28,8 @@ export const mikroOrmPreset: Preset = {
   // Every @mikro-orm package (drivers re-export the core); types come from @mikro-orm/core.
   ormModules: ['@mikro-orm/core', '@mikro-orm/*'],
   rules: ['async-outside-connection', 'allow-async-unsafe'],
+  // Outside a context MikroORM throws (our runtime only warns): an error, as a crash is.
+  severities: { 'async-outside-connection': 'error' },
   configKeys: [],
   wording: { context: 'RequestContext', opener: 'RequestContext.create(em, async () => { … }) or @CreateRequestContext()' },
   context: {
@@ -39,7 +41,8 @@ export const mikroOrmPreset: Preset = {
     managerProperties: new Set(['em']),
     callbackMethods: new Map([['transactional', 0]]),
     openerCalls: [{ receiver: 'RequestContext', name: 'create', callbackArgument: 1 }],
-    openerDecorators: new Set(['CreateRequestContext', 'EnsureRequestContext', 'UseRequestContext']),
+    // `@Transactional()` runs the method in `em.transactional()` (a transaction context).
+    openerDecorators: new Set(['CreateRequestContext', 'EnsureRequestContext', 'UseRequestContext', 'Transactional']),
   },
   entryPoints: {
     insideClassDecorators: new Set(['Controller']),
@@ -49,5 +52,13 @@ export const mikroOrmPreset: Preset = {
     // BullMQ's `@Processor()` class runs its `process(job)` method (no method decorator) outside any context.
     outsideClassMethods: new Map([['Processor', ['process']]]),
   },
-  escapeHatch: { env: ['MIKRO_ORM_ALLOW_GLOBAL_CONTEXT'], options: ['allowGlobalContext'] },
+  escapeHatch: {
+    env: ['MIKRO_ORM_ALLOW_GLOBAL_CONTEXT'],
+    // ConfigurationLoader.js reads the variable with `['true', 't', '1'].includes(value.toLowerCase())`.
+    envOnValues: ['true', 't', '1'],
+    options: ['allowGlobalContext'],
+    optionCalls: ['init', 'initSync', 'defineConfig', 'forRoot', 'forRootAsync', 'forMiddleware', 'MikroORM'],
+    optionTypes: ['Options', 'MikroORMOptions', 'MikroOrmModuleOptions', 'MikroOrmModuleSyncOptions', 'MikroOrmModuleAsyncOptions'],
+    optionFiles: /(?:^|[\\/])mikro-orm\.config\.[cm]?[jt]s$/,
+  },
 };

@@ -24,7 +24,7 @@ export const asyncOutsideConnection = defineRule({
       call: '`{{callee}}()` runs outside any {{connection}}() block: it warns and falls back to a worker thread',
       // The mikro-orm preset (presets/mikro-orm.ts).
       contextCall:
-        '`{{callee}}()` runs outside any {{context}}: MikroORM throws "Using global EntityManager instance methods for context specific actions is disallowed" (or, with allowGlobalContext, shares one identity map between callers)',
+        '`{{callee}}()` runs outside any {{context}} when reached from {{roots}}: MikroORM throws "Using global EntityManager instance methods for context specific actions is disallowed" (or, with allowGlobalContext, shares one identity map between callers)',
       iteration: '`for await` over an ORM QuerySet runs outside any {{connection}}() block: it warns and falls back to a worker thread',
     },
   },
@@ -39,7 +39,7 @@ export const asyncOutsideConnection = defineRule({
         node,
         messageId: 'contextCall',
         data: { callee: context.excerpt(unwrapExpression(node.expression), 60), method: match.name, context: context.preset.wording.context },
-        when: [context.when.outsideConnection(), context.when.isOrm(match.evidence)],
+        when: [context.when.outsideConnection(match.receiverParameter), context.when.isOrm(match.evidence)],
       });
       return;
     }
