@@ -59,14 +59,27 @@ function staticallyReachable(entry: string): Set<string> {
   return seen;
 }
 
+interface ScanSummary {
+  findings: number;
+  fixable: number;
+}
+
+function scanSummary(cwd: string): ScanSummary {
+  const run = cli(cwd, ['scan', '--format', 'json', '.']);
+  const report = JSON.parse(run.stdout) as { findings: { ruleId: string }[]; summary: { fixable: number } };
+  return { findings: report.findings.filter((finding) => finding.ruleId === 'async-outside-connection').length, fixable: report.summary.fixable };
+}
+
 describe('orm-migrate fix --preset mikro-orm (child process, fixtures/fix-mikro-orm)', function () {
   this.timeout(120_000);
   const fixtures = mikroOrmFixtures();
   let project: TempProject;
   let first: ReturnType<typeof cli>;
+  let scanBefore: ScanSummary;
 
   before(() => {
     project = createMikroOrmProject(fixtures);
+    scanBefore = scanSummary(project.dir);
     first = cli(project.dir, ['fix', '--force', '.']);
   });
   after(() => project.remove());
@@ -94,6 +107,13 @@ describe('orm-migrate fix --preset mikro-orm (child process, fixtures/fix-mikro-
   it('type-checks after the fix with the real @mikro-orm/core types (tsc --noEmit)', () => {
     const run = spawnSync(process.execPath, [tscBin, '-p', 'tsconfig.json', '--noEmit'], { cwd: project.dir, encoding: 'utf8' });
     assert.equal(run.status, 0, run.stdout + run.stderr);
+  });
+
+  it("scan's fixable count is what the fix removed (same plan), and nothing fixable is left", () => {
+    const after = scanSummary(project.dir);
+    assert.ok(scanBefore.fixable > 0);
+    assert.equal(scanBefore.fixable, scanBefore.findings - after.findings, JSON.stringify({ scanBefore, after }));
+    assert.equal(after.fixable, 0);
   });
 
   it('is idempotent: a second fix changes nothing', () => {
