@@ -182,6 +182,19 @@ function unwrappableReason(node: ts.Node): string | undefined {
   return undefined;
 }
 
+/** Does the function read `this` (its own, or through arrow functions inside it)? */
+function usesThis(fn: ts.Node): boolean {
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (node !== fn && (ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node) || ts.isClassLike(node) || ts.isMethodDeclaration(node) || ts.isAccessor(node) || ts.isConstructorDeclaration(node))) return;
+    if (node.kind === ts.SyntaxKind.ThisKeyword) found = true;
+    else ts.forEachChild(node, visit);
+  };
+  visit(fn);
+  return found;
+}
+
 function classNameFor(cls: ts.ClassLikeDeclaration): string | undefined {
   if (cls.name) return cls.typeParameters?.length ? undefined : cls.name.text;
   return undefined;
@@ -210,7 +223,8 @@ function decideRoot(ref: FunctionRef, node: ts.Node | undefined, sourceFile: ts.
   if (unwrappable) return unwrappable;
   if (hasOpenerDecorator(node)) return 'it already has a RequestContext decorator, yet scan still sees it outside a context: check the decorator\'s provider by hand';
   const typedSource = !FUNCTION_EXTENSIONS_WITHOUT_DECORATORS.test(sourceFile.fileName);
-  const cls = instanceClassOf(node);
+  // `this` is the instance only where the body already relies on it (an unbound call would break the decorator too).
+  const cls = usesThis(node) ? instanceClassOf(node) : undefined;
   const thisSources = cls ? classContextSources(cls, imports.classes) : [];
   const async = isAsync(node);
 
