@@ -1,8 +1,12 @@
 /** Presets: the config key, the --preset override, the keys a preset rejects, and what each preset runs. */
 import assert from 'node:assert/strict';
-import { ConfigError, defaultConfig, loadConfig, validateConfig } from '../../src/codemods/index.js';
+import { readFileSync, symlinkSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, defaultConfig, loadConfig, scan, validateConfig } from '../../src/codemods/index.js';
 import { PRESET_NAMES, presetByName } from '../../src/codemods/presets/index.js';
 import { createTempProject } from '../support/temp-project.js';
+import type { TempProject } from '../support/temp-project.js';
 
 function configError(run: () => unknown): ConfigError {
   try {
@@ -82,5 +86,189 @@ describe('presets: config', () => {
     assert.equal(presetByName('mikro-orm').wording.context, 'RequestContext');
     const hatch = presetByName('mikro-orm').escapeHatch;
     assert.deepEqual([hatch.env, hatch.options, hatch.envOnValues], [['MIKRO_ORM_ALLOW_GLOBAL_CONTEXT'], ['allowGlobalContext'], ['true', 't', '1']]);
+  });
+});
+
+/** A throwaway MikroORM project: the installed @mikro-orm/core is linked in, so type-aware mode resolves it. */
+function mikroProject(files: Record<string, string>): TempProject {
+  const project = createTempProject({
+    'package.json': '{ "name": "p", "private": true, "type": "module" }\n',
+    'orm-migrate.config.json': '{ "preset": "mikro-orm" }\n',
+    'tsconfig.json': `${JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, experimentalDecorators: true, types: [] } })}\n`,
+    'src/entities.ts': 'export class User {\n  id!: number;\n  email!: string;\n}\n',
+    ...files,
+  });
+  symlinkSync(nodeModules, join(project.dir, 'node_modules'), 'dir');
+  return project;
+}
+
+/** `file:line <- root names` of every finding, in one mode. */
+async function scanned(project: TempProject, types: boolean): Promise<string[]> {
+  const result = await scan({ cwd: project.dir, types });
+  assert.equal(result.mode, types ? 'type-aware' : 'syntactic', result.notes.join('\n'));
+  return result.findings.map((finding) => `${relative(project.dir, finding.file)}:${finding.line} ${finding.ruleId}${finding.roots ? ` <- ${finding.roots.map((root) => root.name ?? `line ${root.line}`).join(', ')}` : ''}`);
+}
+
+const nodeModules = fileURLToPath(new URL('../../node_modules', import.meta.url));
+
+describe('presets: the mikro-orm scan (temp projects, both modes)', function () {
+  this.timeout(60_000);
+  let project: TempProject | undefined;
+  afterEach(() => {
+    project?.remove();
+    project = undefined;
+  });
+
+  for (const types of [true, false]) {
+    const mode = types ? 'type-aware' : 'syntactic';
+
+    it(`${mode}: Koa and Fastify context middleware cover the routes registered after them, not before`, async () => {
+      project = mikroProject({
+        'src/koa.ts': `import { RequestContext } from '@mikro-orm/core';
+import type { MikroORM } from '@mikro-orm/core';
+import { User } from './entities.js';
+
+export function routes(router: any, orm: MikroORM) {
+  router.get('/early', async (ctx: any) => {
+    ctx.body = await orm.em.count(User);
+  });
+  router.use((_ctx: any, next: () => Promise<void>) => RequestContext.create(orm.em, next));
+  router.get('/users', async (ctx: any) => {
+    ctx.body = await orm.em.find(User, {});
+  });
+}
+`,
+        'src/fastify.ts': `import { RequestContext } from '@mikro-orm/core';
+import type { MikroORM } from '@mikro-orm/core';
+import { User } from './entities.js';
+
+export function register(app: any, orm: MikroORM) {
+  app.addHook('onRequest', (_request: any, _reply: any, done: () => void) => {
+    RequestContext.create(orm.em, done);
+  });
+  app.get('/users', async () => orm.em.find(User, {}));
+}
+`,
+      });
+      assert.deepEqual(await scanned(project, types), ['src/koa.ts:7 async-outside-connection <- line 6']);
+    });
+
+    it(`${mode}: a router exported under another name and mounted after the middleware is covered; the same router on a bare app is not`, async () => {
+      const router = `import { Router } from 'express';
+import type { MikroORM } from '@mikro-orm/core';
+import { User } from './entities.js';
+
+export let orm: MikroORM;
+const router = Router();
+router.get('/', async (_req, res) => {
+  res.json(await orm.em.find(User, {}));
+});
+export default router;
+`;
+      const server = (middleware: boolean) => `import { RequestContext } from '@mikro-orm/core';
+import type { MikroORM } from '@mikro-orm/core';
+import express from 'express';
+import users from './users.router.js';
+
+export function start(orm: MikroORM) {
+  const app = express();
+  ${middleware ? 'app.use((_req, _res, next) => RequestContext.create(orm.em, next));' : ''}
+  app.use('/users', users);
+}
+`;
+      project = mikroProject({ 'src/users.router.ts': router, 'src/server.ts': server(true) });
+      assert.deepEqual(await scanned(project, types), []);
+      project.write('src/server.ts', server(false));
+      assert.deepEqual(await scanned(project, types), ['src/users.router.ts:8 async-outside-connection <- line 7']);
+    });
+
+    it(`${mode}: a Nest service reached from a controller only is inside; from a queue processor's process() it is outside, the processor the root`, async () => {
+      const stubs = fileURLToPath(new URL('../../fixtures/rules-mikro-orm/_support/nestjs/', import.meta.url));
+      project = mikroProject({
+        'src/app.module.ts': `import { MikroOrmModule } from '@mikro-orm/nestjs';\nexport const orm = MikroOrmModule.forRoot({});\n`,
+        'src/users.service.ts': `import { EntityManager } from '@mikro-orm/core';
+import { User } from './entities.js';
+
+export class UsersService {
+  constructor(private readonly em: EntityManager) {}
+
+  async list() {
+    return this.em.find(User, {});
+  }
+
+  async purge() {
+    return this.em.count(User);
+  }
+}
+`,
+        'src/users.controller.ts': `import { Controller, Get } from '@nestjs/common';
+import { UsersService } from './users.service.js';
+
+@Controller('users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get()
+  async list() {
+    return this.users.list();
+  }
+
+  @Get('purge')
+  async purge() {
+    return this.users.purge();
+  }
+}
+`,
+        'src/purge.processor.ts': `import { Processor } from '@nestjs/bull';
+import { UsersService } from './users.service.js';
+
+@Processor('purge')
+export class PurgeProcessor {
+  constructor(private readonly users: UsersService) {}
+
+  async process() {
+    await this.users.purge();
+  }
+}
+`,
+      });
+      for (const name of ['common.d.ts', 'bull.d.ts', 'mikro-orm-nestjs.d.ts']) project.write(`stubs/${name}`, readFileSync(join(stubs, name), 'utf8'));
+      project.write(
+        'tsconfig.json',
+        `${JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, experimentalDecorators: true, types: [], paths: { '@nestjs/common': ['./stubs/common.d.ts'], '@nestjs/bull': ['./stubs/bull.d.ts'], '@mikro-orm/nestjs': ['./stubs/mikro-orm-nestjs.d.ts'] } }, include: ['src/**/*.ts', 'stubs/*.d.ts'] })}\n`,
+      );
+      assert.deepEqual(await scanned(project, types), ['src/users.service.ts:12 async-outside-connection <- process']);
+    });
+
+    it(`${mode}: the message names the roots to wrap; the rule is an error under the preset`, async () => {
+      project = mikroProject({
+        'src/job.ts': `import type { MikroORM } from '@mikro-orm/core';
+import { User } from './entities.js';
+
+export function schedule(orm: MikroORM) {
+  setTimeout(async function sweep() {
+    await orm.em.find(User, {});
+  }, 1000);
+}
+`,
+      });
+      const result = await scan({ cwd: project.dir, types });
+      const [finding] = result.findings;
+      assert.equal(result.findings.length, 1);
+      assert.equal(finding?.severity, 'error');
+      assert.match(finding?.message ?? '', /^`orm\.em\.find\(\)` runs outside any RequestContext when reached from `sweep` \(job\.ts:5\): MikroORM throws/);
+    });
+  }
+
+  it('never parses a file that cannot hold a finding: no MikroORM word, or no import reaching @mikro-orm', async () => {
+    project = mikroProject({
+      'src/plain.ts': 'export const answer = 42;\n',
+      'src/arrays.ts': 'export const first = [1, 2].find((n) => n > 1);\n',
+      'src/job.ts': "import type { EntityManager } from '@mikro-orm/core';\nimport { User } from './entities.js';\nexport const run = (em: EntityManager) => em.find(User, {});\n",
+    });
+    const result = await scan({ cwd: project.dir, types: false });
+    assert.equal(result.stats.discovered, 4);
+    assert.equal(result.stats.parsed, 1, 'only job.ts: entities.ts and plain.ts name nothing, arrays.ts does not import MikroORM');
+    assert.equal(result.findings.length, 1);
   });
 });

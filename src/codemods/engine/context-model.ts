@@ -214,8 +214,13 @@ export class ContextModelWalker {
           if (member?.initializer) return this.managerOrigins(member.initializer, allowFork, depth + 1);
         }
         // `orm.em`, `this.orm.em`: the ORM instance's manager.
-        if (this.model.managerProperties.has(access.name.text)) return scopes.originsOf(access.expression).length > 0 ? scopes.originsOf(access.expression) : this.instanceOrigins(access.expression, depth + 1);
-        return undefined;
+        if (this.model.managerProperties.has(access.name.text)) {
+          const instance = scopes.originsOf(access.expression);
+          return instance.length > 0 ? instance : this.instanceOrigins(access.expression, depth + 1);
+        }
+        // `DI.users` of `const DI = {} as { users: EntityRepository<User> }` (a service registry).
+        const memberType = this.registryMemberType(access);
+        return memberType ? this.typeShapedOrigins(memberType) : undefined;
       }
       case SyntaxKind.Identifier: {
         const binding = scopes.lookup((node as ts.Identifier).text);
@@ -242,6 +247,22 @@ export class ContextModelWalker {
       default:
         return undefined;
     }
+  }
+
+  /** The declared type of `registry.member` when `registry` is a variable typed with an object type (`{} as { em: EntityManager }`, `const DI: { em: EntityManager }`). */
+  private registryMemberType(access: ts.PropertyAccessExpression): ts.TypeNode | undefined {
+    const holder = unwrapExpressionKeepingType(access.expression);
+    if (!ts.isIdentifier(holder)) return undefined;
+    const binding = this.host.scopes.lookup(holder.text);
+    if (binding?.kind !== 'variable' || binding.path.length > 0 || !ts.isVariableDeclaration(binding.node)) return undefined;
+    const declaration = binding.node;
+    let type = declaration.type;
+    if (!type && declaration.initializer && (ts.isAsExpression(declaration.initializer) || ts.isSatisfiesExpression(declaration.initializer))) type = declaration.initializer.type;
+    if (!type || !ts.isTypeLiteralNode(type)) return undefined;
+    for (const member of type.members) {
+      if (ts.isPropertySignature(member) && member.name && ts.isIdentifier(member.name) && member.name.text === access.name.text) return member.type;
+    }
+    return undefined;
   }
 
   /** Origins of `this.orm` / `orm` when annotated (`private readonly orm: MikroORM`). */
@@ -373,6 +394,37 @@ export class ContextModelWalker {
     }
   }
 
+  /**
+   * A router exported under another name (`export const AuthorController = router`,
+   * `export default router`, `export { router as users }`) is mounted wherever that name is:
+   * recorded as a mount of the router on its alias, which is covered when every mount of the alias is.
+   */
+  noteRouterAliases(sourceFile: ts.SourceFile): void {
+    const file = sourceFile.fileName;
+    const moduleVariable = (expression: ts.Expression | undefined): string | undefined => {
+      const value = expression && unwrapExpression(expression);
+      if (!value || !ts.isIdentifier(value)) return undefined;
+      const binding = this.host.scopes.lookup(value.text);
+      return binding?.kind === 'variable' && ts.isVariableDeclaration(binding.node) && ts.isSourceFile(binding.node.parent?.parent?.parent) ? value.text : undefined;
+    };
+    const alias = (from: string | undefined, to: string): void => {
+      if (from !== undefined && from !== to) this.mounts.push({ router: { module: file, name: from }, on: { module: file, name: to }, covered: false });
+    };
+    for (const statement of sourceFile.statements) {
+      if (ts.isVariableStatement(statement)) {
+        for (const declaration of statement.declarationList.declarations) {
+          if (ts.isIdentifier(declaration.name)) alias(moduleVariable(declaration.initializer), declaration.name.text);
+        }
+      } else if (ts.isExportAssignment(statement) && !statement.isExportEquals) {
+        alias(moduleVariable(statement.expression), 'default');
+      } else if (ts.isExportDeclaration(statement) && !statement.moduleSpecifier && statement.exportClause && ts.isNamedExports(statement.exportClause)) {
+        for (const element of statement.exportClause.elements) {
+          if (element.propertyName && ts.isIdentifier(element.propertyName)) alias(moduleVariable(element.propertyName), element.name.text);
+        }
+      }
+    }
+  }
+
   /** Did the app or router `receiver` register a context middleware in a statement before `call` (in its block or an enclosing one)? */
   private coveredBefore(call: ts.Node, receiver: ts.Expression): boolean {
     if (!ts.isIdentifier(receiver)) return false;
@@ -484,6 +536,13 @@ export class ContextModelWalker {
     }
     return {};
   }
+}
+
+/** Parentheses and `!` only (an `as` cast is the type this looks at). */
+function unwrapExpressionKeepingType(node: ts.Expression): ts.Expression {
+  let current = node;
+  while (ts.isParenthesizedExpression(current) || ts.isNonNullExpression(current)) current = current.expression;
+  return current;
 }
 
 function functionName(fn: ts.FunctionDeclaration | ts.FunctionExpression | ts.ArrowFunction): string | undefined {

@@ -201,6 +201,7 @@ class FileAnalyzer {
     this.dispatch(sourceFile);
     ts.forEachChild(sourceFile, this.visit);
     const { exports, starExports } = this.collectExports();
+    this.contextModel?.noteRouterAliases(sourceFile);
     const facts: FileFacts = {
       file: sourceFile.fileName,
       parseError: undefined,
