@@ -87,6 +87,7 @@ describe('orm-migrate fix --preset mikro-orm (child process, fixtures/fix-mikro-
   it('fixes the fixtures and lists what is left by hand', () => {
     assert.equal(first.status, 1, `${first.stdout}\n${first.stderr}`);
     assert.match(first.stdout, /Left for you to change by hand \(\d+\):/);
+    assert.match(first.stdout, /^fixed class-em\/cleanup-service\.ts \(3 RequestContexts opened\)$/m);
     assert.match(first.stdout, /^\d+ files changed, \d+ unchanged, \d+ manual, 0 errors$/m);
   });
 

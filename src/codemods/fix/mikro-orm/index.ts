@@ -45,5 +45,6 @@ export async function planMikroOrmFix(result: ScanResult, rules: ReadonlySet<Fix
     errors: decisions.errors,
     scanned: result.files,
     durationMs: performance.now() - started,
+    rewriteLabels: { 'async-outside-connection': ['RequestContext opened', 'RequestContexts opened'] },
   };
 }
