@@ -17,6 +17,7 @@ const ROOTS: Record<string, string[]> = {
   'class-em/cleanup-service.ts': ['removeInactive', 'welcome', 'setInterval()'],
   'commonjs/worker.cjs': ['drain'],
   'class-orm/jobs.ts': ['renameAll'],
+  'class-repository/mail-processor.ts': ['handle'],
   'class-db/reports.ts': ['usersNamed', 'track', 'countWith'],
   'function-param/cleanup.ts': ['deleteUser', 'countUsers'],
   'interval/poller.ts': ['setInterval()', 'setTimeout()'],
