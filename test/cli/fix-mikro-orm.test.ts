@@ -59,6 +59,61 @@ function staticallyReachable(entry: string): Set<string> {
   return seen;
 }
 
+/**
+ * Runs fixed (or original) fixture code against MikroORM 6 on a SQLite file: each entry point
+ * prints "ok" or the error it threw. Before the fix they throw MikroORM's global-context error.
+ */
+const RUNNER = `import { MikroORM, EntitySchema } from '@mikro-orm/better-sqlite';
+import { User } from './_support/entities.js';
+import { CleanupService } from './class-em/cleanup-service.js';
+import { NightlyJobs } from './class-orm/jobs.js';
+import { Reports } from './class-db/reports.js';
+import { MailProcessor } from './class-repository/mail-processor.js';
+import { deleteUser, countUsers } from './function-param/cleanup.js';
+import { OrderService } from './inherited/orders.js';
+import { Billing, Store } from './no-decorators/billing.js';
+import { syncUsers } from './decoys/sync.js';
+
+const schema = new EntitySchema({ class: User, properties: { id: { type: 'number', primary: true }, name: { type: 'string' } } });
+const orm = await MikroORM.init({ entities: [schema], dbName: process.argv[2], allowGlobalContext: false });
+await orm.schema.refreshDatabase();
+await orm.em.fork().insert(User, { id: 1, name: ' ada ' });
+const user = new User();
+user.id = 2;
+user.name = 'grace';
+const calls: [string, () => unknown][] = [
+  ['CleanupService.welcome', () => new CleanupService(orm.em).welcome(1)],
+  ['NightlyJobs.renameAll', () => new NightlyJobs(orm as never).renameAll('x')],
+  ['Reports.usersNamed', () => new Reports(orm.em).usersNamed('ada')],
+  ['Reports.track', () => new Reports(orm.em).track(user)],
+  ['Reports.countWith', () => new Reports(orm.em).countWith(orm.em)],
+  ['MailProcessor.handle', () => new MailProcessor(orm.em.getRepository(User)).handle(1)],
+  ['countUsers', () => countUsers(orm.em)],
+  ['OrderService.onPaid', () => new OrderService(orm.em).onPaid(1)],
+  ['Billing.charge', () => new Billing(orm.em).charge(1)],
+  ['Store.size', () => new Store(orm.em).size()],
+  ['syncUsers', () => syncUsers(orm as never)],
+  ['deleteUser', () => deleteUser(orm.em, 1)],
+];
+for (const [name, call] of calls) {
+  try {
+    await call();
+    console.log(name + ': ok');
+  } catch (error) {
+    console.log(name + ': ' + (error instanceof Error ? error.message.split('\\n')[0] : String(error)));
+  }
+}
+await orm.close();
+`;
+
+function runAgainstSqlite(project: TempProject): string[] {
+  project.write('run-fixtures.ts', RUNNER);
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'run-fixtures.ts', project.path('fixtures.sqlite3')], { cwd: project.dir, encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  // The fixtures log too: keep the runner's own lines.
+  return run.stdout.trim().split('\n').filter((line) => /^[\w.]+: /.test(line));
+}
+
 interface ScanSummary {
   findings: number;
   fixable: number;
@@ -108,6 +163,20 @@ describe('orm-migrate fix --preset mikro-orm (child process, fixtures/fix-mikro-
   it('type-checks after the fix with the real @mikro-orm/core types (tsc --noEmit)', () => {
     const run = spawnSync(process.execPath, [tscBin, '-p', 'tsconfig.json', '--noEmit'], { cwd: project.dir, encoding: 'utf8' });
     assert.equal(run.status, 0, run.stdout + run.stderr);
+  });
+
+  it('the fixed code runs inside RequestContexts against MikroORM 6 on SQLite, where the original throws', () => {
+    const fixed = runAgainstSqlite(project);
+    assert.ok(fixed.length >= 12, fixed.join('\n'));
+    for (const line of fixed) assert.match(line, /: ok$/);
+    const original = createMikroOrmProject(fixtures);
+    try {
+      const lines = runAgainstSqlite(original);
+      assert.equal(lines.length, fixed.length);
+      for (const line of lines) assert.match(line, /: Using global EntityManager instance methods for context specific actions is disallowed/);
+    } finally {
+      original.remove();
+    }
   });
 
   it("scan's fixable count is what the fix removed (same plan), and nothing fixable is left", () => {
