@@ -2,6 +2,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { sarifErrors } from '../support/sarif-schema.js';
 import { createTempProject } from '../support/temp-project.js';
 import type { TempProject } from '../support/temp-project.js';
 
@@ -66,5 +69,34 @@ describe('orm-migrate --preset (child process)', function () {
     project.write('warnings.jsonl', `${run('run')}\n${run('run-end')}\n`);
     const gate = cli(project.dir, ['gate', '--max', '0', '--scan', 'src', '--preset', 'mikro-orm', '--warnings', 'warnings.jsonl']);
     assert.equal(gate.status, 0, gate.stderr);
+  });
+
+  it('under mikro-orm: exit 1 on the (error) finding; json names the preset and the roots; SARIF lists the preset\'s rules with its help', () => {
+    symlinkSync(fileURLToPath(new URL('../../node_modules', import.meta.url)), join(project.dir, 'node_modules'), 'dir');
+    project.write(
+      'src/job.ts',
+      `import type { MikroORM } from '@mikro-orm/core';
+export class User { id!: number; }
+export function schedule(orm: MikroORM) {
+  setInterval(async function sweep() {
+    await orm.em.find(User, {});
+  }, 1000);
+}
+`,
+    );
+    const json = cli(project.dir, ['scan', '--preset', 'mikro-orm', '--no-types', '--format', 'json']);
+    assert.equal(json.status, 1, json.stderr);
+    const document = JSON.parse(json.stdout) as { preset?: string; findings: { ruleId: string; severity: string; roots: { name: string; line: number }[] }[] };
+    assert.equal(document.preset, 'mikro-orm');
+    assert.deepEqual(document.findings.map((finding) => [finding.ruleId, finding.severity, finding.roots.map((root) => `${root.name}:${root.line}`)]), [['async-outside-connection', 'error', ['sweep:4']]]);
+    const sarif = JSON.parse(cli(project.dir, ['scan', '--preset', 'mikro-orm', '--no-types', '-f', 'sarif']).stdout) as { runs: { tool: { driver: { rules: { id: string; help: { text: string }; defaultConfiguration: { level: string } }[] } } }[] };
+    assert.deepEqual(sarifErrors(sarif), []);
+    const rules = sarif.runs[0]?.tool.driver.rules ?? [];
+    assert.deepEqual(rules.map((rule) => `${rule.id} ${rule.defaultConfiguration.level}`), ['async-outside-connection error', 'allow-async-unsafe warning', 'parse-error error']);
+    assert.match(rules[0]?.help.text ?? '', /RequestContext/);
+    assert.doesNotMatch(rules[0]?.help.text ?? '', /newConnection/);
+    // The runtime preset's JSON has no "preset" key (its output is as before presets existed).
+    const runtime = JSON.parse(cli(project.dir, ['scan', '--no-types', '--format', 'json']).stdout) as Record<string, unknown>;
+    assert.equal('preset' in runtime, false);
   });
 });

@@ -136,6 +136,9 @@ export function routes(router: any, orm: MikroORM) {
   router.get('/users', async (ctx: any) => {
     ctx.body = await orm.em.find(User, {});
   });
+  router.route('/posts').get(async (ctx: any) => {
+    ctx.body = await orm.em.find(User, {});
+  });
 }
 `,
         'src/fastify.ts': `import { RequestContext } from '@mikro-orm/core';

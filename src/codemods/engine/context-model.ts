@@ -351,7 +351,9 @@ export class ContextModelWalker {
       if (!this.host.keepNodes && (origins === undefined || origins.length === 0)) return undefined;
       return this.receiverEvidence(receiver, origins ?? []);
     }
-    if (this.entryPoints.routeMethods.has(name) && (index > 0 || name === 'use') && isFunctionArgument(argument) && !this.isContextMiddleware(argument as ts.Expression)) {
+    // The path comes first (`app.get('/users', handler)`), except for middleware and `app.route('/users').get(handler)`.
+    const pathFirst = name !== 'use' && !isRouteCall(receiver);
+    if (this.entryPoints.routeMethods.has(name) && (index > 0 || !pathFirst) && isFunctionArgument(argument) && !this.isContextMiddleware(argument as ts.Expression)) {
       return this.routeEvidence(call, receiver);
     }
     return undefined;
@@ -369,6 +371,8 @@ export class ContextModelWalker {
    * file's mounts (`route`); else none (it runs outside: its own root).
    */
   private routeEvidence(call: ts.CallExpression, receiver: ts.Expression): Evidence | undefined {
+    // `app.route('/users').get(handler)` is a route of `app`.
+    while (isRouteCall(receiver)) receiver = unwrapExpression(((receiver as ts.CallExpression).expression as ts.PropertyAccessExpression).expression);
     if (this.coveredBefore(call, receiver)) return { target: 'orm', origins: [], verdict: 'yes' };
     const router = this.routerKey(receiver);
     return router ? { target: 'orm', origins: [], route: router } : undefined;
@@ -567,6 +571,13 @@ function returnsName(fn: ts.FunctionLikeDeclaration, name: string): boolean {
   };
   ts.forEachChild(body, visit);
   return found;
+}
+
+/** `app.route('/users')` (Express) */
+function isRouteCall(node: ts.Expression): boolean {
+  if (!ts.isCallExpression(node)) return false;
+  const callee = unwrapExpression(node.expression);
+  return ts.isPropertyAccessExpression(callee) && callee.name.text === 'route';
 }
 
 function isFunctionArgument(node: ts.Node): boolean {

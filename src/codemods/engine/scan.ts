@@ -455,5 +455,6 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     connection: analysis.connection,
     cwd,
     configSource: config.source,
+    ...(config.preset === 'runtime' ? {} : { preset: config.preset }),
   };
 }

@@ -107,6 +107,8 @@ export interface Preset {
   /** Config keys that only mean something for this preset's ORM (others' are errors). */
   configKeys: readonly string[];
   wording: PresetWording;
+  /** What a rule means under this preset (SARIF and JSON help), where it differs from the rule's own meta. */
+  ruleHelp?: Partial<Record<RuleId, { description: string; help: string }>>;
   /** undefined: the config's `methods` and `connection` say it (the runtime preset). */
   context: ContextModel | undefined;
   entryPoints: EntryPoints | undefined;

@@ -31,6 +31,24 @@ export const mikroOrmPreset: Preset = {
   // Outside a context MikroORM throws (our runtime only warns): an error, as a crash is.
   severities: { 'async-outside-connection': 'error' },
   configKeys: [],
+  ruleHelp: {
+    'async-outside-connection': {
+      description: 'An EntityManager or repository call that needs a context and runs outside every RequestContext.',
+      help:
+        'MikroORM validates the context of EntityManager methods that use the identity map (find, findOne, count, persist, flush, create, …): ' +
+        'on the global EntityManager, outside a RequestContext, a fork or a transaction, they throw "Using global EntityManager instance methods ' +
+        'for context specific actions is disallowed". Wrap the root the finding names: a class method in @CreateRequestContext(), a function ' +
+        'body in `RequestContext.create(em, async () => { … })`, or hand the code a fork (`em.fork()`). `npx orm-migrate fix --preset mikro-orm` does this for you.',
+    },
+    'allow-async-unsafe': {
+      description: 'Code or configuration that enables MikroORM\'s global context (allowGlobalContext, MIKRO_ORM_ALLOW_GLOBAL_CONTEXT).',
+      help:
+        'allowGlobalContext: true (or MIKRO_ORM_ALLOW_GLOBAL_CONTEXT=true) turns the context check off: every caller outside a RequestContext then ' +
+        'shares the global EntityManager and its identity map, so concurrent requests and jobs see and flush each other\'s entities. ' +
+        'Open a context where the EntityManager is used, then remove the setting; during the migration, `warnOnGlobalContext` from ' +
+        '`orm-migrate/mikro-orm` reports each global-context use instead.',
+    },
+  },
   wording: { context: 'RequestContext', opener: 'RequestContext.create(em, async () => { … }) or @CreateRequestContext()' },
   context: {
     // Classes declared in @mikro-orm/core; SqlEntityManager, MongoEntityManager and user repositories extend them.
