@@ -118,7 +118,7 @@ export async function runFix(paths: readonly string[], options: FixCommandOption
     try {
       writeFileAtomically(file.file, file.fixed, file.original);
       changed += 1;
-      const what = (Object.entries(file.rewrites) as [FixableRuleId, number][]).map(([rule, count]) => plural(count, ...RULE_LABELS[rule]));
+      const what = (Object.entries(file.rewrites) as [FixableRuleId, number][]).map(([rule, count]) => plural(count, ...(plan.rewriteLabels?.[rule] ?? RULE_LABELS[rule])));
       lines.push(`fixed ${display(file.file)} (${what.join(', ')})`);
     } catch (error) {
       errors.push({ file: file.file, message: error instanceof Error ? error.message : String(error) });

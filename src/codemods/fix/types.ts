@@ -69,4 +69,6 @@ export interface FixPlan {
   /** Every file the scan covered. */
   scanned: string[];
   durationMs: number;
+  /** How the CLI names each rule's rewrites when the preset's differ ("context opened" rather than "block added"). */
+  rewriteLabels?: Partial<Record<FixableRuleId, [one: string, many: string]>>;
 }
