@@ -199,6 +199,36 @@ export const connect = () =>
         ]);
       });
 
+      it('a project that imports only a driver package that is not installed (MikroORM\'s NestJS example with only @mikro-orm/core present): still reported', () => {
+        project = shop({
+          'src/report.ts': '',
+          'src/jobs.ts': '',
+          'src/app.ts': '',
+          'src/entities.ts': '',
+          'src/config.ts': `// @ts-expect-error -- not installed
+import { defineConfig } from '@mikro-orm/mysql';
+
+export default defineConfig({
+  dbName: 'shop',
+  allowGlobalContext: true,
+});
+`,
+          'src/job.ts': `// @ts-expect-error -- not installed
+import { EntityManager } from '@mikro-orm/mysql';
+
+export function schedule(em: EntityManager): void {
+  setInterval(async function hourly() {
+    console.log(await em.count('User'));
+  }, 3_600_000);
+}
+`,
+        });
+        assert.deepEqual(findings(cli(project.dir, ['scan', '--preset', 'mikro-orm', '--format', 'json', ...mode.args])), [
+          'src/config.ts:6 allow-async-unsafe',
+          'src/job.ts:6 async-outside-connection <- src/job.ts:5 hourly',
+        ]);
+      });
+
       it('a NestJS controller is inside when MikroOrmModule registers the request context, outside with registerRequestContext: false', () => {
         const stubs = Object.fromEntries(['common.d.ts', 'mikro-orm-nestjs.d.ts'].map((name) => [`stubs/${name}`, readFileSync(join(nestStubs, name), 'utf8')]));
         const controller = `import { EntityManager } from '@mikro-orm/core';

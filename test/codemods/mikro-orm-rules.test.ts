@@ -107,6 +107,11 @@ for (const mode of ['type-aware', 'syntactic'] as const satisfies readonly Analy
         assert.deepEqual(rootsOf(result, file, lineOf(file, 'this.em.count(User)')), [`controller-direct-call.ts:line ${lineOf(file, "it('summarises the users'")}`]);
       });
 
+      it('a controller built in a hook and called from a test (a NestJS example spec): the test callback', () => {
+        const spec = 'async-outside-connection/controller-spec.ts';
+        assert.deepEqual(rootsOf(result, 'async-outside-connection/controller-direct-call.ts', lineOf('async-outside-connection/controller-direct-call.ts', 'this.em.count(User, { active: true })')), [`controller-spec.ts:line ${lineOf(spec, "it('totals the active users'")}`]);
+      });
+
       it('a named route handler also called by a timer: the timer callback', () => {
         const file = 'async-outside-connection/handlers-by-reference.ts';
         assert.deepEqual(rootsOf(result, file, lineOf(file, 'res.json(await orm.em.count(User))')), [`handlers-by-reference.ts:line ${lineOf(file, 'setInterval(async () => {')}`]);
@@ -150,7 +155,7 @@ describe('mikro-orm rule fixture coverage', () => {
       'express-with-context.ts', 'express-without-context.ts', 'express-route-order.ts', 'no-context-needed.ts',
       'custom-repository.ts', 'inferred.ts', 'lifecycle.ts', 'forked-argument.ts', 'express-routers/server.ts',
       'express-routers/users.router.ts', 'express-routers/admin.router.ts', 'controller-direct-call.ts', 'bootstrap.ts',
-      'handlers-by-reference.ts', 'subscribers.ts', 'seeders.ts', 'guards.ts',
+      'handlers-by-reference.ts', 'subscribers.ts', 'seeders.ts', 'guards.ts', 'controller-spec.ts', 'unresolved-driver.ts',
     ]) {
       assert.ok(names.includes(`async-outside-connection/${wanted}`), `no fixture async-outside-connection/${wanted}`);
     }
