@@ -3,7 +3,7 @@
  * under the orm-migrate/mocha plugin with `warnOnGlobalContext` recording each global-context use;
  * `scan --preset mikro-orm` reports the entry points that run outside every RequestContext (not
  * the routes); `fix --preset mikro-orm` opens a context at each root; afterwards the suite passes
- * with no record left but the documented manual item (the seed script), the app type-checks, the
+ * with no record left but the documented manual item (the reminders job), the app type-checks, the
  * routes and the shared helper are byte-identical, a second fix changes nothing, and the gate
  * shows the drop against the baseline recorded before.
  */
@@ -23,13 +23,13 @@ const mochaBin = require.resolve('mocha/bin/mocha.js');
 const tscBin = require.resolve('typescript/bin/tsc');
 
 /** The app's non-route entry points and the helper the nightly job shares with a route. */
-const OUTSIDE_FILES = ['consumers/receipts.ts', 'jobs/nightly-report.ts', 'jobs/purge-abandoned-orders.ts', 'listeners/audit.ts', 'scripts/seed.ts', 'services/revenue.ts'];
-/** The roots fix rewrites: one file per root (the helper is not a root, the script is manual). */
-const FIXED_FILES = ['consumers/receipts.ts', 'jobs/nightly-report.ts', 'jobs/purge-abandoned-orders.ts', 'listeners/audit.ts'];
+const OUTSIDE_FILES = ['consumers/receipts.ts', 'jobs/nightly-report.ts', 'jobs/payment-reminders.ts', 'jobs/purge-abandoned-orders.ts', 'listeners/audit.ts', 'scripts/seed.ts', 'services/revenue.ts'];
+/** The roots fix rewrites: one file per root (the helper is not a root; the reminders job is manual). */
+const FIXED_FILES = ['consumers/receipts.ts', 'jobs/nightly-report.ts', 'jobs/purge-abandoned-orders.ts', 'listeners/audit.ts', 'scripts/seed.ts'];
 /** Already inside a RequestContext (the middleware): fix must leave them byte for byte. */
 const ROUTE_FILES = ['http/app.ts', 'routes/orders.ts', 'routes/reports.ts'];
-/** No EntityManager or MikroORM in scope at its root (main() creates its own): a manual item, see the app's README. */
-const MANUAL_FILES = ['scripts/seed.ts'];
+/** No EntityManager or MikroORM binding in scope at its root (it calls `getOrm()`): a manual item, see the app's README. */
+const MANUAL_FILES = ['jobs/payment-reminders.ts'];
 const VALIDATION_ERROR = /ValidationError: Using global EntityManager instance methods for context specific actions is disallowed/;
 
 interface WarningRecord {
@@ -96,7 +96,7 @@ describe('the MikroORM preset end to end on fixtures/mikro-orm-app (its own suit
   it('before the fix: the suite passes with the shim, and the records name the non-route entry points and the shared helper', () => {
     const { status, output, records } = runSuite('before.jsonl');
     assert.equal(status, 0, `the app's suite must pass under the shim:\n${output}`);
-    assert.match(output, /8 passing/);
+    assert.match(output, /9 passing/);
     assert.match(output, /PendingDeprecationWarning/);
     assert.deepEqual([...new Set(records.map((record) => fileOf(record.site)))].sort(), OUTSIDE_FILES);
     // Every recorded call is one the scan must report (a marked line), never a route's.
@@ -113,7 +113,7 @@ describe('the MikroORM preset end to end on fixtures/mikro-orm-app (its own suit
     const { status, output } = runSuite('before-error.jsonl', 'error');
     assert.notEqual(status, 0, output);
     assert.match(output, /3 passing/);
-    assert.match(output, /5 failing/);
+    assert.match(output, /6 failing/);
     assert.match(output, VALIDATION_ERROR);
     assert.doesNotMatch(output, /\d+\) HTTP routes/);
   });
@@ -133,13 +133,13 @@ describe('the MikroORM preset end to end on fixtures/mikro-orm-app (its own suit
     assert.equal(update.status, 0, update.stdout + update.stderr);
   });
 
-  it('fix --preset mikro-orm opens a context at each root, leaves the routes and the helper alone, and names the script as manual', () => {
+  it('fix --preset mikro-orm opens a context at each root, leaves the routes and the helper alone, and names the reminders job as manual', () => {
     // The copy is untracked in this repository's git tree: --force, as the guard would refuse it.
     const run = cli('fix', '--preset', 'mikro-orm', '--force');
     const output = run.stdout + run.stderr;
     assert.equal(run.status, 1, `the manual item remains, so exit 1:\n${output}`);
-    assert.match(run.stdout, /^4 files changed, \d+ unchanged, 1 manual, 0 errors$/m, output);
-    assert.match(run.stdout, /scripts\/seed\.ts:\d+:\d+ {2}`main`/, output);
+    assert.match(run.stdout, /^5 files changed, \d+ unchanged, 1 manual, 0 errors$/m, output);
+    assert.match(run.stdout, /^jobs\/payment-reminders\.ts:\d+:\d+ {2}`remindUnpaidOrders`/m, output);
     const after = snapshot(app);
     const changed = [...after.keys()].filter((file) => after.get(file) !== original.get(file));
     assert.deepEqual(changed, FIXED_FILES);
@@ -150,7 +150,9 @@ describe('the MikroORM preset end to end on fixtures/mikro-orm-app (its own suit
     assert.match(after.get('jobs/purge-abandoned-orders.ts')!, /^ {2}return RequestContext\.create\(orm\.em, async \(\) => \{$/m);
     assert.match(after.get('consumers/receipts.ts')!, /RequestContext\.create\(orm\.em, async \(\) => \{/);
     assert.match(after.get('listeners/audit.ts')!, /RequestContext\.create\(em, async \(\) => \{/);
-    for (const file of ['jobs/purge-abandoned-orders.ts', 'consumers/receipts.ts', 'listeners/audit.ts']) {
+    // The script creates its ORM in main(): what follows that statement runs in a context.
+    assert.match(after.get('scripts/seed.ts')!, /const orm = await MikroORM\.init\([^\n]*\);\n\s*(?:return |await )?RequestContext\.create\(orm\.em, async \(\) => \{/);
+    for (const file of ['jobs/purge-abandoned-orders.ts', 'consumers/receipts.ts', 'listeners/audit.ts', 'scripts/seed.ts']) {
       assert.match(after.get(file)!, /^import \{[^}]*\bRequestContext\b[^}]*\} from '@mikro-orm\/core';$/m, file);
     }
   });
@@ -158,20 +160,21 @@ describe('the MikroORM preset end to end on fixtures/mikro-orm-app (its own suit
   it('after the fix: the suite passes with no record left but the manual item’s', () => {
     const { status, output, records } = runSuite('after.jsonl');
     assert.equal(status, 0, `the app's suite must pass after the fix:\n${output}`);
-    assert.match(output, /8 passing/);
+    assert.match(output, /9 passing/);
     assert.deepEqual([...new Set(records.map((record) => fileOf(record.site)))], MANUAL_FILES);
   });
 
   it("after the fix, ORM_MIGRATE_WARNINGS=error: only the manual item's test still fails with the ValidationError", () => {
     const { status, output } = runSuite('after-error.jsonl', 'error');
     assert.notEqual(status, 0, output);
-    assert.match(output, /7 passing/);
+    assert.match(output, /8 passing/);
     assert.match(output, /1 failing/);
-    assert.match(output, /1\) the seed script/);
+    assert.match(output, /1\) scheduled jobs[^\n]*\n\s*the payment reminders/);
     assert.match(output, VALIDATION_ERROR);
   });
 
   it('the fixed app type-checks (tsc --noEmit -p)', () => {
+    assert.match(readFileSync(join(app, 'jobs/nightly-report.ts'), 'utf8'), /@CreateRequestContext\(\)/, 'fix has run');
     const run = spawnSync(process.execPath, [tscBin, '--noEmit', '-p', app], { encoding: 'utf8' });
     assert.equal(run.status, 0, run.stdout + run.stderr);
   });
