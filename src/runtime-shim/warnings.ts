@@ -54,7 +54,8 @@ export function onDeprecation(recorder: (record: DeprecationRecord) => void): ()
 
 const RUNTIME_DIR = dirname(fileURLToPath(import.meta.url)) + sep;
 
-interface RawSite {
+/** A stack frame's generated position (before source maps). */
+export interface RawSite {
   file: string;
   line: number;
   column: number;
@@ -88,7 +89,7 @@ function captureRawSite(): RawSite | null {
 const resolvedSites = new Map<string, CallSite>();
 
 /** Maps generated positions back to the source (tsx, ts-node, --enable-source-maps) once per site. */
-function resolveSite(raw: RawSite, key: string): CallSite {
+export function resolveSite(raw: RawSite, key: string): CallSite {
   let site = resolvedSites.get(key);
   if (site) return site;
   let { file, line, column } = raw;
@@ -120,20 +121,56 @@ export function resetWarningsSeen(): void {
   warnedSites.clear();
 }
 
+/** Whether `key` (a site, or a code and site) has not printed its warning yet. */
+export function isUnwarnedSite(key: string): boolean {
+  return !warnedSites.has(key);
+}
+
+/** What one deprecated use reports: its record, and the warning printed (or returned in 'error' mode). */
+export interface DeprecationEmission {
+  code: string;
+  method: string;
+  model: string;
+  site: CallSite | null;
+  message: string;
+  detail: string;
+}
+
+/**
+ * Records one deprecated use (warnings file and onDeprecation recorders, every time) and prints it
+ * per `mode`: once per `key` ('once'), every time ('always'), never ('ignore', 'error'). Returns
+ * the warning in 'error' mode (the caller refuses the use with it), otherwise null.
+ */
+export function emitDeprecation(mode: WarningMode, key: string, emission: DeprecationEmission): PendingDeprecationWarning | null {
+  const { code, method, model, site, message, detail } = emission;
+  recordToWarningsFile(code, method, model, site);
+  for (const record of recorders) record({ code, method, model, site, message });
+  if (mode === 'error') return new PendingDeprecationWarning(message, code, detail);
+  if (mode === 'ignore') return null;
+  if (mode === 'always' || !warnedSites.has(key)) {
+    warnedSites.add(key);
+    process.emitWarning(message, { type: WARNING_TYPE, code, detail });
+  }
+  return null;
+}
+
+/** Whether anything records deprecated uses (a recorder, or ORM_MIGRATE_WARNINGS_FILE): then every use is reported. */
+export function isRecording(): boolean {
+  return recorders.size > 0 || Boolean(process.env[WARNINGS_FILE_ENV]);
+}
+
 /**
  * Reports an async ORM call that has no async connection. Returns the warning when the mode is
  * 'error' (the caller rejects with it instead of falling back), otherwise null.
  */
 export function warnAsyncWithoutConnection(method: string, model: string, alias: string): PendingDeprecationWarning | null {
   const mode = warningMode();
-  const recording = recorders.size > 0 || Boolean(process.env[WARNINGS_FILE_ENV]);
+  const recording = isRecording();
   if (mode === 'ignore' && !recording) return null;
   const raw = captureRawSite();
   const key = raw ? `${raw.file}:${raw.line}:${raw.column}` : '';
-  const firstTime = !warnedSites.has(key);
-  if (mode === 'once' && !firstTime && !recording) return null;
+  if (mode === 'once' && warnedSites.has(key) && !recording) return null;
   const site = raw ? resolveSite(raw, key) : null;
-  recordToWarningsFile(ASYNC_NO_CONNECTION, method, model, site);
   const subject = model ? `${model}.${method}()` : `${method}()`;
   const message =
     `${subject} at ${formatCallSite(site)} ran without an async connection and fell back to a worker thread. ` +
@@ -141,12 +178,5 @@ export function warnAsyncWithoutConnection(method: string, model: string, alias:
   const detail =
     `Async ORM calls outside a newConnection() block are deprecated: they run the sync implementation on the ` +
     `'${alias}' alias's worker thread, one call at a time, on that thread's own connection.`;
-  for (const record of recorders) record({ code: ASYNC_NO_CONNECTION, method, model, site, message });
-  if (mode === 'error') return new PendingDeprecationWarning(message, ASYNC_NO_CONNECTION, detail);
-  if (mode === 'ignore') return null;
-  if (mode === 'always' || firstTime) {
-    warnedSites.add(key);
-    process.emitWarning(message, { type: WARNING_TYPE, code: ASYNC_NO_CONNECTION, detail });
-  }
-  return null;
+  return emitDeprecation(mode, key, { code: ASYNC_NO_CONNECTION, method, model, site, message, detail });
 }
