@@ -96,7 +96,7 @@ describe('the MikroORM preset end to end on fixtures/mikro-orm-app (its own suit
   it('before the fix: the suite passes with the shim, and the records name the non-route entry points and the shared helper', () => {
     const { status, output, records } = runSuite('before.jsonl');
     assert.equal(status, 0, `the app's suite must pass under the shim:\n${output}`);
-    assert.match(output, /9 passing/);
+    assert.match(output, /10 passing/);
     assert.match(output, /PendingDeprecationWarning/);
     assert.deepEqual([...new Set(records.map((record) => fileOf(record.site)))].sort(), OUTSIDE_FILES);
     // Every recorded call is one the scan must report (a marked line), never a route's.
@@ -109,13 +109,14 @@ describe('the MikroORM preset end to end on fixtures/mikro-orm-app (its own suit
     }
   });
 
-  it("before the fix, ORM_MIGRATE_WARNINGS=error: the route tests pass, the others fail with MikroORM's ValidationError", () => {
+  it("before the fix, ORM_MIGRATE_WARNINGS=error: the route tests and the already-migrated job pass, the others fail with MikroORM's ValidationError", () => {
     const { status, output } = runSuite('before-error.jsonl', 'error');
     assert.notEqual(status, 0, output);
-    assert.match(output, /3 passing/);
+    assert.match(output, /4 passing/);
     assert.match(output, /6 failing/);
     assert.match(output, VALIDATION_ERROR);
     assert.doesNotMatch(output, /\d+\) HTTP routes/);
+    assert.doesNotMatch(output, /the audit-trail pruning \(already on a fork\)[^\n]*:\n/);
   });
 
   it('scan --preset mikro-orm reports exactly the marked calls (exit 1), none in the routes', () => {
@@ -160,14 +161,14 @@ describe('the MikroORM preset end to end on fixtures/mikro-orm-app (its own suit
   it('after the fix: the suite passes with no record left but the manual item’s', () => {
     const { status, output, records } = runSuite('after.jsonl');
     assert.equal(status, 0, `the app's suite must pass after the fix:\n${output}`);
-    assert.match(output, /9 passing/);
+    assert.match(output, /10 passing/);
     assert.deepEqual([...new Set(records.map((record) => fileOf(record.site)))], MANUAL_FILES);
   });
 
   it("after the fix, ORM_MIGRATE_WARNINGS=error: only the manual item's test still fails with the ValidationError", () => {
     const { status, output } = runSuite('after-error.jsonl', 'error');
     assert.notEqual(status, 0, output);
-    assert.match(output, /8 passing/);
+    assert.match(output, /9 passing/);
     assert.match(output, /1 failing/);
     assert.match(output, /1\) scheduled jobs[^\n]*\n\s*the payment reminders/);
     assert.match(output, VALIDATION_ERROR);
