@@ -15,9 +15,9 @@
  * gets the real value.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { dirname, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { RawSite } from '../runtime-shim/warnings.js';
+import { dirname, join, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { CallSite, RawSite } from '../runtime-shim/warnings.js';
 import { emitDeprecation, formatCallSite, isRecording, isUnwarnedSite, resolveSite, warningMode } from '../runtime-shim/warnings.js';
 
 export const GLOBAL_CONTEXT = 'ORM_MIKRO_ORM_GLOBAL_CONTEXT';
@@ -28,20 +28,32 @@ export interface OrmLike {
   config: { get(key: 'allowGlobalContext'): unknown };
 }
 
-const OUR_DIRS = [dirname(fileURLToPath(import.meta.url)) + sep, dirname(dirname(fileURLToPath(import.meta.url))) + sep + 'runtime-shim' + sep];
+const here = dirname(fileURLToPath(import.meta.url));
+const OUR_DIRS = [here, join(dirname(here), 'runtime-shim')].flatMap((dir) => [dir + sep, pathToFileURL(dir).href + '/']);
+// Paths and file: URLs alike (frames of ES modules carry URLs): no conversion per frame.
 const MIKRO_ORM_FILE = /[\\/]node_modules[\\/]@mikro-orm[\\/]/;
 const MIKRO_ORM_CORE_FILE = /[\\/]@mikro-orm[\\/]core[\\/]/;
 
-function fileOf(frame: NodeJS.CallSite): string {
-  let file = frame.getFileName() ?? frame.getScriptNameOrSourceURL() ?? '';
-  if (file.startsWith('file:')) file = fileURLToPath(file);
-  return file;
+function nameOf(frame: NodeJS.CallSite): string {
+  return frame.getFileName() ?? frame.getScriptNameOrSourceURL() ?? '';
 }
 
 /** MikroORM's frames, ours and Node's own: never the user's call. */
-function isLibraryFile(file: string): boolean {
-  return file === '' || file.startsWith('node:') || MIKRO_ORM_FILE.test(file) || OUR_DIRS.some((dir) => file.startsWith(dir));
+function isLibraryFrame(frame: NodeJS.CallSite): boolean {
+  const name = nameOf(frame);
+  return name === '' || name.startsWith('node:') || MIKRO_ORM_FILE.test(name) || OUR_DIRS.some((dir) => name.startsWith(dir));
 }
+
+/** Generated position → source position (resolved once per site). */
+const sites = new Map<string, CallSite>();
+
+function rawSiteOf(frame: NodeJS.CallSite): RawSite {
+  const name = nameOf(frame);
+  return { file: name.startsWith('file:') ? fileURLToPath(name) : name, line: frame.getLineNumber() ?? 0, column: frame.getColumnNumber() ?? 0 };
+}
+
+const SHALLOW_FRAMES = 16;
+const DEEP_FRAMES = 100;
 
 /** Structured frames above `below` (excluded). */
 function framesAbove(below: Function, limit: number): NodeJS.CallSite[] {
@@ -93,7 +105,7 @@ function isNewCall(siteKey: string, chain: string): boolean {
 function calledMethod(libraryFrames: NodeJS.CallSite[]): { model: string; method: string } {
   for (let index = libraryFrames.length - 1; index >= 0; index--) {
     const frame = libraryFrames[index]!;
-    const file = fileOf(frame);
+    const file = nameOf(frame);
     if (!MIKRO_ORM_FILE.test(file)) continue;
     const model = (file.split(/[\\/]/).pop() ?? '').replace(/\.[cm]?js$/, '');
     return { model: model || 'EntityManager', method: frame.getFunctionName() ?? frame.getMethodName() ?? '<anonymous>' };
@@ -108,21 +120,25 @@ function calledMethod(libraryFrames: NodeJS.CallSite[]): { model: string; method
 function onGlobalContextUse(frames: NodeJS.CallSite[]): boolean {
   const mode = warningMode();
   if (mode === 'ignore' && !isRecording()) return false;
-  const userIndex = frames.findIndex((frame) => !isLibraryFile(fileOf(frame)));
+  const userIndex = frames.findIndex((frame) => !isLibraryFrame(frame));
   const user = userIndex < 0 ? null : frames[userIndex]!;
-  const raw: RawSite | null = user ? { file: fileOf(user), line: user.getLineNumber() ?? 0, column: user.getColumnNumber() ?? 0 } : null;
-  const rawKey = raw ? `${raw.file}:${raw.line}:${raw.column}` : '';
+  const rawKey = user ? `${nameOf(user)}:${user.getLineNumber()}:${user.getColumnNumber()}` : '';
   const libraryFrames = userIndex < 0 ? frames : frames.slice(0, userIndex);
   const chain = libraryFrames.map((frame) => `${frame.getFunctionName()}@${frame.getLineNumber()}:${frame.getColumnNumber()}`).join('<');
   if (!isNewCall(rawKey, chain)) return mode === 'error';
-  if (raw && user!.isAsync()) {
-    const reported = reportedCall.getStore();
-    if (reported && reported.file === raw.file && reported.line === raw.line) return mode === 'error';
+  // Lines compare after source maps: a transpiler may put a whole function on one generated line.
+  let site = user ? (sites.get(rawKey) ?? null) : null;
+  if (user && !site) {
+    site = resolveSite(rawSiteOf(user), rawKey);
+    sites.set(rawKey, site);
   }
-  if (raw) reportedCall.enterWith({ file: raw.file, line: raw.line });
+  if (site && user!.isAsync()) {
+    const reported = reportedCall.getStore();
+    if (reported && reported.file === site.file && reported.line === site.line) return mode === 'error';
+  }
+  if (site) reportedCall.enterWith({ file: site.file, line: site.line });
   const key = `${GLOBAL_CONTEXT}@${rawKey}`;
   if (mode === 'once' && !isUnwarnedSite(key) && !isRecording()) return false;
-  const site = raw ? resolveSite(raw, rawKey) : null;
   const { model, method } = calledMethod(libraryFrames);
   const message =
     `${model}.${method}() at ${formatCallSite(site)} used MikroORM's global EntityManager outside any RequestContext ` +
@@ -147,9 +163,11 @@ export function watchGlobalContext(orm: OrmLike): void {
   let value: unknown = own && 'value' in own ? own.value : (em as { global?: unknown }).global;
   const global = {
     get(): unknown {
-      const frames = framesAbove(global.get, 40);
+      let frames = framesAbove(global.get, SHALLOW_FRAMES);
       const caller = frames[0];
-      if (value !== true || !caller || caller.getFunctionName() !== 'getContext' || !MIKRO_ORM_CORE_FILE.test(fileOf(caller))) return value;
+      if (value !== true || !caller || caller.getFunctionName() !== 'getContext' || !MIKRO_ORM_CORE_FILE.test(nameOf(caller))) return value;
+      // Capturing costs per frame: most calls show the user's frame within a few MikroORM frames.
+      if (!frames.some((frame, index) => index > 0 && !isLibraryFrame(frame))) frames = framesAbove(global.get, DEEP_FRAMES);
       return onGlobalContextUse(frames.slice(1));
     },
     set(next: unknown): void {

@@ -28,7 +28,7 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> => {
   return prototype === Object.prototype || prototype === null;
 };
 
-function describe(value: unknown): string {
+function shown(value: unknown): string {
   if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
   if (value === null) return 'null';
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : `an object (${value.constructor?.name ?? 'no prototype'})`;
@@ -42,21 +42,21 @@ function describe(value: unknown): string {
 export function warnOnGlobalContext<Options extends object>(options: Options, ...extra: never[]): Options {
   if (extra.length > 0) {
     throw new UnknownOptionError(
-      `warnOnGlobalContext() takes one argument, MikroORM's options object; got ${extra.length + 1} (argument 2 is ${describe(extra[0])})`,
+      `warnOnGlobalContext() takes one argument, MikroORM's options object; got ${extra.length + 1} (argument 2 is ${shown(extra[0])})`,
     );
   }
   if (!isPlainObject(options)) {
-    throw new TypeError(`warnOnGlobalContext(options): options must be MikroORM's options object, { dbName, entities, … } (got ${describe(options)})`);
+    throw new TypeError(`warnOnGlobalContext(options): options must be MikroORM's options object, { dbName, entities, … } (got ${shown(options)})`);
   }
   const { extensions, context, allowGlobalContext } = options as Record<string, unknown>;
   if (extensions !== undefined && !Array.isArray(extensions)) {
-    throw new TypeError(`warnOnGlobalContext(options): options.extensions must be an array of { register(orm) } (got ${describe(extensions)})`);
+    throw new TypeError(`warnOnGlobalContext(options): options.extensions must be an array of { register(orm) } (got ${shown(extensions)})`);
   }
   if (context !== undefined && typeof context !== 'function') {
-    throw new TypeError(`warnOnGlobalContext(options): options.context must be a function (name) => EntityManager | undefined (got ${describe(context)})`);
+    throw new TypeError(`warnOnGlobalContext(options): options.context must be a function (name) => EntityManager | undefined (got ${shown(context)})`);
   }
   if (allowGlobalContext !== undefined && typeof allowGlobalContext !== 'boolean') {
-    throw new TypeError(`warnOnGlobalContext(options): options.allowGlobalContext must be true or false (got ${describe(allowGlobalContext)})`);
+    throw new TypeError(`warnOnGlobalContext(options): options.allowGlobalContext must be true or false (got ${shown(allowGlobalContext)})`);
   }
   warningMode(); // a bad ORM_MIGRATE_WARNINGS fails at setup, not at the first query
   const current = (extensions ?? []) as unknown[];

@@ -13,7 +13,8 @@ import { EntitySchema, RequestContext, ValidationError } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/core';
 import { MikroORM } from '@mikro-orm/better-sqlite';
 import { GLOBAL_CONTEXT, removeGlobalContextWarnings, resetWarningsSeen, warnOnGlobalContext } from 'orm-migrate/mikro-orm';
-import { UnknownOptionError } from 'orm-migrate/runtime';
+import { UnknownOptionError, onDeprecation } from 'orm-migrate/runtime';
+import type { CallSite } from 'orm-migrate/runtime';
 
 interface Book {
   id: number;
@@ -36,6 +37,8 @@ function siteOf(marker: string, call: string): string {
   assert.ok(index >= 0, `marker ${marker} not found`);
   return `${thisFile}:${index + 1}:${lines[index]!.indexOf(call) + 1}`;
 }
+
+const formatSite = (site: CallSite | null) => (site ? `${site.file}:${site.line}:${site.column}` : '<unknown call site>');
 
 async function collectWarnings<T>(fn: () => Promise<T>): Promise<{ result: T; warnings: Array<Error & { code?: string }> }> {
   const warnings: Array<Error & { code?: string }> = [];
@@ -94,6 +97,17 @@ describe('orm-migrate/mikro-orm: warnOnGlobalContext on MikroORM 6', function ()
       await assert.rejects(plain.em.findOne(BookSchema, { title: 'Dune' }), ValidationError);
     } finally {
       await plain.close(true);
+    }
+  });
+
+  it('the two lines of setup, as a user writes them, type-check and work', async () => {
+    const setup = await MikroORM.init(warnOnGlobalContext({ dbName: join(dir, 'app.sqlite3'), entities: [BookSchema], debug: false }));
+    try {
+      const { result, warnings } = await collectWarnings(() => setup.em.find(BookSchema, { title: 'Dune' }));
+      assert.deepEqual(result.map((book) => book.title), ['Dune']);
+      assert.equal(warnings.length, 1);
+    } finally {
+      await setup.close(true);
     }
   });
 
@@ -157,6 +171,43 @@ describe('orm-migrate/mikro-orm: warnOnGlobalContext on MikroORM 6', function ()
     assert.equal(result.counted, 3);
     assert.deepEqual(result.viaBuilder, ['Dune']);
     assert.equal(warnings.length, 3, 'find, count and the query builder: one warning each');
+  });
+
+  it('records one use per call, though MikroORM checks several times per call (and some only after its own await)', async () => {
+    const records: Array<{ site: string; call: string }> = [];
+    const stop = onDeprecation((record) => records.push({ site: formatSite(record.site), call: `${record.model}.${record.method}` }));
+    try {
+      const dune = await orm.em.fork().findOne(BookSchema, { title: 'Dune' });
+      await orm.em.findOne(BookSchema, { title: 'Dune' }); // count: findOne checks 3 times
+      await Promise.all([1, 2, 3].map((id) => orm.em.findOne(BookSchema, id))); // count: 3 calls in one synchronous run
+      await orm.em.createQueryBuilder(BookSchema).getResult(); // count: checks again per row after its await
+      await orm.em.refresh(dune!); // count: checks only after its own query
+    } finally {
+      stop();
+    }
+    const lines = readFileSync(new URL(import.meta.url), 'utf8').split('\n');
+    const lineOf = (marker: string) => lines.findIndex((line) => line.includes(marker)) + 1;
+    const tally = new Map<string, number>();
+    for (const { site, call } of records) tally.set(`${call} @${site.split(':')[1]}`, (tally.get(`${call} @${site.split(':')[1]}`) ?? 0) + 1);
+    assert.deepEqual(Object.fromEntries(tally), {
+      [`EntityManager.findOne @${lineOf('// count: findOne checks')}`]: 1,
+      [`EntityManager.findOne @${lineOf('// count: 3 calls')}`]: 3,
+      [`QueryBuilder.getResult @${lineOf('// count: checks again per row')}`]: 1,
+      [`EntityManager.refresh @${lineOf('// count: checks only after')}`]: 1,
+    });
+  });
+
+  it('respects MIKRO_ORM_ALLOW_GLOBAL_CONTEXT (MikroORM merges it into allowGlobalContext)', async () => {
+    restore.push(withEnv('MIKRO_ORM_ALLOW_GLOBAL_CONTEXT', 'true'));
+    const shared = await open({ dbName: join(dir, 'env.sqlite3') });
+    try {
+      const { result, warnings } = await collectWarnings(() => shared.em.findOne(BookSchema, { title: 'Dune' }));
+      assert.equal(result?.title, 'Dune');
+      assert.deepEqual(warnings, []);
+      assert.equal(removeGlobalContextWarnings(shared), false);
+    } finally {
+      await shared.close(true);
+    }
   });
 
   it('ORM_MIGRATE_WARNINGS=error restores MikroORM\'s own ValidationError, and records the use', async () => {
