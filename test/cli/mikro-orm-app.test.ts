@@ -140,7 +140,7 @@ describe('the MikroORM preset end to end on fixtures/mikro-orm-app (its own suit
     const output = run.stdout + run.stderr;
     assert.equal(run.status, 1, `the manual item remains, so exit 1:\n${output}`);
     assert.match(run.stdout, /^5 files changed, \d+ unchanged, 1 manual, 0 errors$/m, output);
-    assert.match(run.stdout, /^jobs\/payment-reminders\.ts:\d+:\d+ {2}`remindUnpaidOrders`[^\n]*\n[^\n]*EntityManager or MikroORM/m, output);
+    assert.match(run.stdout, /^ *jobs\/payment-reminders\.ts:\d+:\d+ {2}`remindUnpaidOrders`[^\n]*\n[^\n]*EntityManager or MikroORM/m, output);
     const after = snapshot(app);
     const changed = [...after.keys()].filter((file) => after.get(file) !== original.get(file));
     assert.deepEqual(changed, FIXED_FILES);
