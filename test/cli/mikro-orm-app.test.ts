@@ -32,6 +32,13 @@ const ROUTE_FILES = ['http/app.ts', 'routes/orders.ts', 'routes/reports.ts'];
 const MANUAL_FILES = ['jobs/payment-reminders.ts'];
 const VALIDATION_ERROR = /ValidationError: Using global EntityManager instance methods for context specific actions is disallowed/;
 
+interface Finding {
+  file: string;
+  line: number;
+  ruleId: string;
+  roots: Array<{ file: string; name?: string }>;
+}
+
 interface WarningRecord {
   site: string;
   test?: string;
@@ -122,11 +129,20 @@ describe('the MikroORM preset end to end on fixtures/mikro-orm-app (its own suit
   it('scan --preset mikro-orm reports exactly the marked calls (exit 1), none in the routes', () => {
     const run = cli('scan', '--preset', 'mikro-orm', '--max-warnings', '0', '--format', 'json', '.');
     assert.equal(run.status, 1, run.stdout + run.stderr);
-    const findings = (JSON.parse(run.stdout) as { findings: Array<{ file: string; line: number; ruleId: string }> }).findings;
+    const report = JSON.parse(run.stdout) as { summary: { fixable: number }; findings: Finding[] };
+    const findings = report.findings;
     const reported = new Set(findings.filter((f) => f.ruleId === 'async-outside-connection').map((f) => `${f.file}:${f.line}`));
     assert.deepEqual([...reported].sort(), [...markedLines(app)].sort());
     assert.deepEqual(findings.filter((f) => f.ruleId !== 'async-outside-connection'), []);
     for (const file of ROUTE_FILES) assert.ok(![...reported].some((site) => site.startsWith(`${file}:`)), `${file} must not be reported`);
+    // Each finding names its root: the entry point in its own file, or, for the shared helper, the job that reached it.
+    for (const finding of findings) {
+      const roots = finding.roots.map((root) => `${root.file} ${root.name ?? '(inline)'}`);
+      if (finding.file === 'services/revenue.ts') assert.deepEqual(roots, ['jobs/nightly-report.ts run'], `${finding.file}:${finding.line}`);
+      else assert.ok(roots.length === 1 && roots[0]!.startsWith(`${finding.file} `), `${finding.file}:${finding.line} has roots ${roots.join(', ')}`);
+    }
+    // Every finding but the manual item's is one fix rewrites.
+    assert.equal(report.summary.fixable, findings.filter((f) => !MANUAL_FILES.includes(f.file)).length);
   });
 
   it('records the baseline before the fix (gate --update-baseline)', () => {
@@ -146,7 +162,7 @@ describe('the MikroORM preset end to end on fixtures/mikro-orm-app (its own suit
     assert.deepEqual(changed, FIXED_FILES);
     for (const file of [...ROUTE_FILES, 'services/revenue.ts', ...MANUAL_FILES]) assert.equal(after.get(file), original.get(file), `${file} must be byte-identical`);
     const job = after.get('jobs/nightly-report.ts')!;
-    assert.match(job, /^import \{[^}]*\bCreateRequestContext\b[^}]*\} from '@mikro-orm\/core';$/m);
+    assert.match(job, /^import \{[^}]*\bCreateRequestContext\b[^}]*\} from '@mikro-orm\/(?:core|better-sqlite)';$/m);
     assert.match(job, /^ {2}@CreateRequestContext\(\)\n {2}async run\(\): Promise<DailyReport> \{$/m);
     assert.match(after.get('jobs/purge-abandoned-orders.ts')!, /^ {2}return RequestContext\.create\(orm\.em, async \(\) => \{$/m);
     assert.match(after.get('consumers/receipts.ts')!, /RequestContext\.create\(orm\.em, async \(\) => \{/);
@@ -154,7 +170,8 @@ describe('the MikroORM preset end to end on fixtures/mikro-orm-app (its own suit
     // The script creates its ORM in main(): what follows that statement runs in a context.
     assert.match(after.get('scripts/seed.ts')!, /const orm = await MikroORM\.init\([^\n]*\);\n\s*(?:return |await )?RequestContext\.create\(orm\.em, async \(\) => \{/);
     for (const file of ['jobs/purge-abandoned-orders.ts', 'consumers/receipts.ts', 'listeners/audit.ts', 'scripts/seed.ts']) {
-      assert.match(after.get(file)!, /^import \{[^}]*\bRequestContext\b[^}]*\} from '@mikro-orm\/core';$/m, file);
+      // From core, or merged into an existing import of the driver package, which re-exports it.
+      assert.match(after.get(file)!, /^import \{[^}]*\bRequestContext\b[^}]*\} from '@mikro-orm\/(?:core|better-sqlite)';$/m, file);
     }
   });
 
