@@ -127,7 +127,7 @@ describe('the MikroORM preset end to end on fixtures/mikro-orm-app (its own suit
   });
 
   it('scan --preset mikro-orm reports exactly the marked calls (exit 1), none in the routes', () => {
-    const run = cli('scan', '--preset', 'mikro-orm', '--max-warnings', '0', '--format', 'json', '.');
+    const run = cli('scan', '--preset', 'mikro-orm', '--format', 'json', '.');
     assert.equal(run.status, 1, run.stdout + run.stderr);
     const report = JSON.parse(run.stdout) as { summary: { fixable: number }; findings: Finding[] };
     const findings = report.findings;
@@ -206,7 +206,7 @@ describe('the MikroORM preset end to end on fixtures/mikro-orm-app (its own suit
   });
 
   it('scan after the fix reports only the manual item', () => {
-    const run = cli('scan', '--preset', 'mikro-orm', '--max-warnings', '0', '--format', 'json', '.');
+    const run = cli('scan', '--preset', 'mikro-orm', '--format', 'json', '.');
     assert.equal(run.status, 1, run.stdout + run.stderr);
     const findings = (JSON.parse(run.stdout) as { findings: Array<{ file: string }> }).findings;
     assert.deepEqual([...new Set(findings.map((f) => f.file))], MANUAL_FILES);
