@@ -10,7 +10,8 @@ import type { FixFailure, FixPlan, FixableRuleId, ManualItem } from '../codemods
 // main.ts imports this module too; these bindings are only read when a command runs.
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './main.js';
 import type { CommandResult } from './main.js';
-import { reportInputProblems, runEngine } from './scan.js';
+import { presetOption, reportInputProblems, runEngine } from './scan.js';
+import type { PresetName } from '../codemods/presets/index.js';
 import { displayPath } from '../codemods/report/format.js';
 
 export interface FixCommandOptions {
@@ -21,6 +22,8 @@ export interface FixCommandOptions {
   config?: string;
   /** false with --no-error-on-unmatched-pattern. */
   errorOnUnmatchedPattern: boolean;
+  /** --preset: overrides the config's "preset". */
+  preset?: PresetName;
 }
 
 
@@ -69,7 +72,7 @@ function summaryLine(changed: number, plan: FixPlan, errors: number, dryRun: boo
 export async function runFix(paths: readonly string[], options: FixCommandOptions): Promise<number> {
   const cwd = process.cwd();
   const display = (file: string): string => displayPath(cwd, file);
-  const plan = await runEngine((onProgress) => planFix({ cwd, paths, configFile: options.config, types: options.types, rules: options.rule, onProgress }));
+  const plan = await runEngine((onProgress) => planFix({ cwd, paths, configFile: options.config, types: options.types, rules: options.rule, onProgress, ...(options.preset ? { preset: options.preset } : {}) }));
   if (plan === undefined) return EXIT_USAGE;
   for (const note of plan.notes) process.stderr.write(`orm-migrate: note: ${note}\n`);
   if (reportInputProblems(plan.problems, cwd, options.errorOnUnmatchedPattern)) {
@@ -115,7 +118,7 @@ export async function runFix(paths: readonly string[], options: FixCommandOption
     try {
       writeFileAtomically(file.file, file.fixed, file.original);
       changed += 1;
-      const what = (Object.entries(file.rewrites) as [FixableRuleId, number][]).map(([rule, count]) => plural(count, ...RULE_LABELS[rule]));
+      const what = (Object.entries(file.rewrites) as [FixableRuleId, number][]).map(([rule, count]) => plural(count, ...(plan.rewriteLabels?.[rule] ?? RULE_LABELS[rule])));
       lines.push(`fixed ${display(file.file)} (${what.join(', ')})`);
     } catch (error) {
       errors.push({ file: file.file, message: error instanceof Error ? error.message : String(error) });
@@ -136,6 +139,7 @@ export function registerFixCommand(program: Command, result: CommandResult): voi
     .option('--force', 'rewrite files even when they have uncommitted changes')
     .option('--no-types', 'do not use tsconfig.json and the type checker; follow ORM imports syntactically')
     .option('-c, --config <file>', 'config file (orm-migrate.config.json, or a package.json with "ormMigrate")')
+    .addOption(presetOption())
     .option('--no-error-on-unmatched-pattern', 'a pattern that matches no file is a note, not an error (unreadable files still fail)')
     .action(async (paths: string[], options: FixCommandOptions) => {
       result.exitCode = await runFix(paths, options);

@@ -12,11 +12,13 @@ import type { GateFormat } from '../gate/report.js';
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './main.js';
 import type { CommandResult } from './main.js';
 import { useColor } from './color.js';
+import { presetOption } from './scan.js';
+import type { PresetName } from '../codemods/presets/index.js';
 
 /** --scan: the findings of `orm-migrate scan` over these paths. */
-async function scanForGate(paths: string[]): Promise<StaticScan> {
+async function scanForGate(paths: string[], preset: PresetName | undefined): Promise<StaticScan> {
   try {
-    const result = await scan({ paths });
+    const result = await scan({ paths, ...(preset ? { preset } : {}) });
     return { findings: result.findings, files: result.files };
   } catch (error) {
     if (error instanceof ConfigError || error instanceof DiscoveryError || error instanceof TsconfigError) {
@@ -40,6 +42,7 @@ interface GateFlags {
   strict?: boolean;
   format: GateFormat;
   scan?: string[] | boolean;
+  preset?: PresetName;
 }
 
 export function registerGateCommand(program: Command, result: CommandResult): void {
@@ -53,6 +56,7 @@ export function registerGateCommand(program: Command, result: CommandResult): vo
     .option('--strict', 'fail when counts dropped too (the baseline must match exactly)')
     .addOption(new Option('--format <format>', 'output format').choices([...GATE_FORMATS]).default('stylish'))
     .option('--scan [paths...]', 'add the static findings of `orm-migrate scan` to the same report')
+    .addOption(presetOption())
     .action(async (flags: GateFlags) => {
       const warningsArgument = flags.warnings ?? (process.env.ORM_MIGRATE_WARNINGS_FILE || DEFAULT_WARNINGS_FILE);
       const warningsFile = resolve(warningsArgument);
@@ -63,8 +67,9 @@ export function registerGateCommand(program: Command, result: CommandResult): vo
       const commandArgs = ['--warnings', warningsArgument];
       if (baselineGiven) commandArgs.push('--baseline', flags.baseline!);
       if (scanPaths) commandArgs.push('--scan', ...scanPaths);
+      if (flags.preset) commandArgs.push('--preset', flags.preset);
       try {
-        const staticScan = scanPaths ? await scanForGate(scanPaths) : null;
+        const staticScan = scanPaths ? await scanForGate(scanPaths, flags.preset) : null;
         const outcome = runGate({
           cwd: process.cwd(),
           warningsFile,

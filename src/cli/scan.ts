@@ -22,6 +22,13 @@ import { BaselineError, DEFAULT_BASELINE_FILE, readBaseline, writeBaseline } fro
 import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './main.js';
 import type { CommandResult } from './main.js';
 import { useColor } from './color.js';
+import { PRESET_NAMES, presetByName } from '../codemods/presets/index.js';
+import type { PresetName } from '../codemods/presets/index.js';
+
+/** `--preset <name>` (scan, fix, gate): an unknown name is a usage error listing the presets. */
+export function presetOption(): Option {
+  return new Option('--preset <name>', 'the ORM to migrate (overrides the config\'s "preset")').choices(PRESET_NAMES);
+}
 
 export { DEFAULT_BASELINE_FILE };
 
@@ -36,6 +43,8 @@ export interface ScanCommandOptions {
   outputFile?: string;
   /** false with --no-error-on-unmatched-pattern. */
   errorOnUnmatchedPattern: boolean;
+  /** --preset: overrides the config's "preset". */
+  preset?: PresetName;
 }
 
 /**
@@ -76,6 +85,7 @@ function shellQuote(argument: string): string {
 export function updateBaselineCommand(paths: readonly string[], options: ScanCommandOptions, baseline: string): string {
   const args = ['npx', 'orm-migrate', 'scan', ...paths];
   if (options.config) args.push('--config', options.config);
+  if (options.preset) args.push('--preset', options.preset);
   if (!options.types) args.push('--no-types');
   for (const [rule, setting] of Object.entries(options.rule ?? {})) args.push('--rule', `${rule}:${setting}`);
   args.push('--baseline', baseline, '--update-baseline');
@@ -130,7 +140,13 @@ export async function runScan(paths: readonly string[], options: ScanCommandOpti
   // The config is loaded here so that fix's plan (for the fixable count) sees the same one.
   const engine = await runEngine(async (onProgress) => {
     // Settled as fix settles it: which module exports the connection function decides what fix can wrap.
-    const config = settleConnectionModule(loadConfig(cwd, options.config, paths));
+    const config = settleConnectionModule(loadConfig(cwd, options.config, paths, options.preset));
+    const preset = presetByName(config.preset);
+    for (const [id, setting] of Object.entries(options.rule ?? {})) {
+      if (setting !== 'off' && !preset.rules.includes(id as RuleId)) {
+        throw new ConfigError('--rule', id, `does not run under the "${preset.name}" preset (its rules: ${preset.rules.join(', ')})`);
+      }
+    }
     // fix refuses roots whose promises float, so its plan needs floating-async-call even when it is off here.
     const floatingOff = (options.rule?.['floating-async-call'] ?? config.rules['floating-async-call']) === 'off';
     const ruleOverrides = floatingOff ? { ...options.rule, 'floating-async-call': 'warn' as const } : options.rule;
@@ -226,6 +242,7 @@ export function registerScanCommand(program: Command, result: CommandResult): vo
     .option('--update-baseline', `write the baseline (default ${DEFAULT_BASELINE_FILE}) from this scan`)
     .option('--no-types', 'do not use tsconfig.json and the type checker; follow ORM imports syntactically')
     .option('-c, --config <file>', 'config file (orm-migrate.config.json, or a package.json with "ormMigrate")')
+    .addOption(presetOption())
     .option('--rule <rule:severity>', 'override a rule, e.g. --rule floating-async-call:warn (repeatable)', collectRule)
     .option('-o, --output-file <file>', 'write the report to a file instead of stdout')
     .option('--no-error-on-unmatched-pattern', 'a pattern that matches no file is a note, not an error (unreadable files still fail)')

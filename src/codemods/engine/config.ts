@@ -13,6 +13,8 @@ import {
 } from '../../runtime-shim/surface.js';
 import { RULE_IDS, isRuleId } from './types.js';
 import type { RuleId, RuleSetting } from './types.js';
+import { DEFAULT_PRESET, PRESET_NAMES, PRESET_SPECIFIC_KEYS, isPresetName, presetByName } from '../presets/index.js';
+import type { PresetName } from '../presets/index.js';
 
 export const CONFIG_FILE_NAME = 'orm-migrate.config.json';
 export const PACKAGE_JSON_KEY = 'ormMigrate';
@@ -33,6 +35,8 @@ export interface ConnectionFunctionConfig {
 }
 
 export interface ScanConfig {
+  /** Which ORM the scan serves (src/codemods/presets): "runtime" (default) or "mikro-orm". */
+  preset: PresetName;
   /** Module specifiers whose exports are the ORM (a path starting with `.` is relative to the config). */
   ormModules: string[];
   /** ORM method and function names: async name → sync twin. */
@@ -65,11 +69,16 @@ export class ConfigError extends Error {
   }
 }
 
-export function defaultConfig(): ScanConfig {
+export function defaultConfig(preset: PresetName = DEFAULT_PRESET): ScanConfig {
   return {
-    ormModules: [RUNTIME_MODULE],
+    preset,
+    ormModules: [...presetByName(preset).ormModules],
     methods: { ...ASYNC_TO_SYNC, ...FUNCTION_ASYNC_TO_SYNC },
-    connection: { module: RUNTIME_MODULE, name: CONNECTION_FUNCTION, callbackArgument: 0, moduleConfigured: false },
+    // Only the runtime has a connection function; another preset's context openers are in its preset.
+    connection:
+      preset === DEFAULT_PRESET
+        ? { module: RUNTIME_MODULE, name: CONNECTION_FUNCTION, callbackArgument: 0, moduleConfigured: false }
+        : { module: presetByName(preset).ormModules[0] ?? RUNTIME_MODULE, name: '', callbackArgument: 0, moduleConfigured: true, exported: false },
     rules: {},
     include: [],
     exclude: [],
@@ -81,7 +90,7 @@ const SETTINGS: readonly RuleSetting[] = ['off', 'warn', 'error'];
 const CONNECTION_KEYS = ['module', 'name', 'callbackArgument'] as const;
 /** No connection function takes its callback later than this (a typo like 10 for 1 is caught). */
 const MAX_CALLBACK_ARGUMENT = 7;
-const TOP_LEVEL_KEYS = ['ormModules', 'methods', 'connection', 'rules', 'include', 'exclude'] as const;
+const TOP_LEVEL_KEYS = ['preset', 'ormModules', 'methods', 'connection', 'rules', 'include', 'exclude'] as const;
 
 type JsonObject = Record<string, unknown>;
 
@@ -100,8 +109,18 @@ function stringArray(value: unknown, file: string, key: string, allowEmpty: bool
   });
 }
 
-/** Validates a parsed config object; `file` (and `keyPrefix` for package.json) name it in errors. */
-export function validateConfig(raw: unknown, file: string, keyPrefix = ''): ScanConfig {
+/** A preset name from the command line (`--preset`), or an error naming the valid ones. */
+export function presetFromFlag(value: string): PresetName {
+  if (!isPresetName(value)) throw new ConfigError('--preset', undefined, `unknown preset "${value}" (presets: ${PRESET_NAMES.join(', ')})`);
+  return value;
+}
+
+/**
+ * Validates a parsed config object; `file` (and `keyPrefix` for package.json) name it in errors.
+ * `presetOverride` (`--preset`) wins over the file's "preset"; the keys that only mean something
+ * for another preset's ORM are errors either way (they would silently do nothing).
+ */
+export function validateConfig(raw: unknown, file: string, keyPrefix = '', presetOverride?: PresetName): ScanConfig {
   const key = (name: string): string => `${keyPrefix}${name}`;
   if (!isObject(raw)) throw new ConfigError(file, keyPrefix ? keyPrefix.slice(0, -1) : undefined, 'must be a JSON object');
   for (const name of Object.keys(raw)) {
@@ -109,9 +128,25 @@ export function validateConfig(raw: unknown, file: string, keyPrefix = ''): Scan
       throw new ConfigError(file, key(name), `is not a known key (known: ${TOP_LEVEL_KEYS.join(', ')})`);
     }
   }
-  const config = defaultConfig();
+  if (raw.preset !== undefined && !isPresetName(raw.preset)) {
+    throw new ConfigError(file, key('preset'), `must be one of the presets: ${PRESET_NAMES.join(', ')} (got ${JSON.stringify(raw.preset)})`);
+  }
+  const presetName = presetOverride ?? (raw.preset as PresetName | undefined) ?? DEFAULT_PRESET;
+  const preset = presetByName(presetName);
+  for (const name of Object.keys(raw)) {
+    if (!preset.configKeys.includes(name) && PRESET_SPECIFIC_KEYS.includes(name)) {
+      const chosen = presetOverride !== undefined && presetOverride !== raw.preset ? `--preset ${presetName}` : `"preset": "${presetName}"`;
+      const owners = PRESET_NAMES.filter((other) => presetByName(other).configKeys.includes(name));
+      throw new ConfigError(file, key(name), `only applies to the ${owners.map((owner) => `"${owner}"`).join(', ')} preset, not to ${chosen}: remove it`);
+    }
+  }
+  const config = defaultConfig(presetName);
 
-  if (raw.ormModules !== undefined) config.ormModules = stringArray(raw.ormModules, file, key('ormModules'), false);
+  if (raw.ormModules !== undefined) {
+    const configured = stringArray(raw.ormModules, file, key('ormModules'), false);
+    // The runtime's modules are a default; another preset's ORM is always its own packages (plus re-exporters).
+    config.ormModules = presetName === DEFAULT_PRESET ? configured : [...new Set([...preset.ormModules, ...configured])];
+  }
 
   if (raw.methods !== undefined) {
     if (!isObject(raw.methods)) throw new ConfigError(file, key('methods'), 'must be an object mapping async method names to their sync twins');
@@ -164,6 +199,9 @@ export function validateConfig(raw: unknown, file: string, keyPrefix = ''): Scan
       if (typeof setting !== 'string' || !(SETTINGS as readonly string[]).includes(setting)) {
         throw new ConfigError(file, key(`rules.${ruleId}`), 'must be "off", "warn" or "error"');
       }
+      if (setting !== 'off' && !preset.rules.includes(ruleId)) {
+        throw new ConfigError(file, key(`rules.${ruleId}`), `does not run under the "${presetName}" preset (its rules: ${preset.rules.join(', ')}): remove it or set it to "off"`);
+      }
       config.rules[ruleId] = setting as RuleSetting;
     }
   }
@@ -187,25 +225,25 @@ function readJson(file: string): unknown {
   }
 }
 
-function fromPackageJson(file: string, raw: unknown): LoadedConfig | undefined {
+function fromPackageJson(file: string, raw: unknown, preset: PresetName | undefined): LoadedConfig | undefined {
   if (!isObject(raw) || raw[PACKAGE_JSON_KEY] === undefined) return undefined;
   return {
-    ...validateConfig(raw[PACKAGE_JSON_KEY], file, `${PACKAGE_JSON_KEY}.`),
+    ...validateConfig(raw[PACKAGE_JSON_KEY], file, `${PACKAGE_JSON_KEY}.`, preset),
     baseDir: dirname(file),
     source: `${file}#${PACKAGE_JSON_KEY}`,
   };
 }
 
 /** The nearest `orm-migrate.config.json` / package.json `"ormMigrate"` from `start` upward (the search stops at the first package.json). */
-function nearestConfig(start: string): LoadedConfig {
+function nearestConfig(start: string, preset: PresetName | undefined): LoadedConfig {
   for (let dir = start; ; dir = dirname(dir)) {
     const configFile = join(dir, CONFIG_FILE_NAME);
-    if (existsSync(configFile)) return { ...validateConfig(readJson(configFile), configFile), baseDir: dir, source: configFile };
+    if (existsSync(configFile)) return { ...validateConfig(readJson(configFile), configFile, '', preset), baseDir: dir, source: configFile };
     const packageFile = join(dir, 'package.json');
     if (existsSync(packageFile)) {
-      return fromPackageJson(packageFile, readJson(packageFile)) ?? { ...defaultConfig(), baseDir: dir, source: undefined };
+      return fromPackageJson(packageFile, readJson(packageFile), preset) ?? { ...defaultConfig(preset), baseDir: dir, source: undefined };
     }
-    if (dirname(dir) === dir) return { ...defaultConfig(), baseDir: start, source: undefined };
+    if (dirname(dir) === dir) return { ...defaultConfig(preset), baseDir: start, source: undefined };
   }
 }
 
@@ -226,22 +264,22 @@ const toSlashes = (path: string): string => path.split('\\').join('/');
  * looks it up from each file; here all the paths of one run must share one config, or it is an
  * error naming both files). Without paths the search starts at `cwd`.
  */
-export function loadConfig(cwd: string, explicitFile?: string, paths: readonly string[] = ['.']): LoadedConfig {
+export function loadConfig(cwd: string, explicitFile?: string, paths: readonly string[] = ['.'], preset?: PresetName): LoadedConfig {
   if (explicitFile !== undefined) {
     const file = isAbsolute(explicitFile) ? explicitFile : resolve(cwd, explicitFile);
     if (!existsSync(file)) throw new ConfigError(file, undefined, 'does not exist');
     const raw = readJson(file);
     if (basename(file) === 'package.json') {
-      const loaded = fromPackageJson(file, raw);
+      const loaded = fromPackageJson(file, raw, preset);
       if (!loaded) throw new ConfigError(file, PACKAGE_JSON_KEY, 'is missing: package.json has no "ormMigrate" key');
       return loaded;
     }
-    return { ...validateConfig(raw, file), baseDir: dirname(file), source: file };
+    return { ...validateConfig(raw, file, '', preset), baseDir: dirname(file), source: file };
   }
   const starts = [...new Set((paths.length > 0 ? paths : ['.']).map((path) => searchStart(cwd, path)))];
   let chosen: { config: LoadedConfig; path: string } | undefined;
   for (const [index, start] of starts.entries()) {
-    const config = nearestConfig(start);
+    const config = nearestConfig(start, preset);
     if (!chosen) {
       chosen = { config, path: paths[index] ?? '.' };
       continue;
@@ -255,5 +293,5 @@ export function loadConfig(cwd: string, explicitFile?: string, paths: readonly s
       );
     }
   }
-  return chosen?.config ?? nearestConfig(resolve(cwd));
+  return chosen?.config ?? nearestConfig(resolve(cwd), preset);
 }

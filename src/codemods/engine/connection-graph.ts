@@ -23,6 +23,8 @@ export interface GraphEdge {
   /** The function the reference is written in. */
   owner: number;
   via: ReferenceVia;
+  /** Arguments of this call that are a preset's forks (see ReferenceFact.forkArguments). */
+  forkArguments?: readonly number[];
 }
 
 /** Edges through which the caller's state passes to the callee (a plain call or a value handed on). */
@@ -110,6 +112,27 @@ export class ConnectionGraph {
    */
   rootsOf(fn: number): number[] {
     return this.roots(fn, new Set());
+  }
+
+  /**
+   * The roots of `fn` through the incoming references `accept` keeps (a call handing `fn` a fork for
+   * the parameter a finding depends on is not kept): empty when none of them runs outside a block.
+   * A function nothing calls is its own root, as in rootsOf.
+   */
+  rootsThrough(fn: number, accept: (edge: GraphEdge) => boolean): number[] {
+    const info = this.functions[fn];
+    if (!info || this.inside[fn]) return [];
+    const incoming = this.incoming[fn] ?? [];
+    if (info.kind === 'module' || incoming.length === 0) return this.rootsOf(fn);
+    const found = new Set<number>();
+    for (const edge of incoming) {
+      if (!accept(edge) || this.edgeIsInside(edge)) continue;
+      const owner = this.functions[edge.owner];
+      if (startsOutside(edge.via) || !owner || owner.kind === 'module') found.add(fn);
+      else if (owner.kind === 'inline' || owner.async) for (const root of this.rootsOf(edge.owner)) found.add(root);
+      else found.add(fn);
+    }
+    return [...found].sort((a, b) => a - b);
   }
 
   private roots(fn: number, stack: Set<number>): number[] {

@@ -67,6 +67,8 @@ class ExportChecker {
 export function settleConnectionModule(config: LoadedConfig): LoadedConfig {
   const connection = config.connection;
   if (connection.exported !== undefined) return config;
+  // Only the runtime preset has a connection function (another preset says what opens its context).
+  if (config.preset !== 'runtime') return { ...config, connection: { ...connection, exported: false } };
   const checker = new ExportChecker(config);
   if (connection.moduleConfigured) {
     // The user named it: trust a package we cannot look into, refuse a file that lacks it.

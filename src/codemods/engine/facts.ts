@@ -28,8 +28,19 @@ export interface Evidence {
   node?: ts.Node;
   /** Type-aware mode: the checker's answer, settled before the program is dropped. */
   verdict?: 'yes' | 'no' | 'unknown';
-  /** How `node` is asked: a callee (`name` or `receiver.name`) or an iterated expression. */
-  shape?: 'callee' | 'iterated';
+  /**
+   * How `node` is asked: a callee (`name` or `receiver.name`), an iterated expression, or a
+   * receiver whose type must be (or extend) one of `classes` declared in the ORM (a preset's
+   * context-needing objects: `em` of `em.find()`).
+   */
+  shape?: 'callee' | 'iterated' | 'receiver';
+  /** shape 'receiver': the ORM classes the receiver's type must be or extend. */
+  classes?: readonly string[];
+  /**
+   * A route handler of this app or router (a preset's RouteMount names): it holds when every
+   * mount of the router comes after a context middleware, which only the whole project can say.
+   */
+  route?: Origin;
 }
 
 export type RoleCandidate = { role: 'connection-callback' | 'thread-callback'; evidence: Evidence };
@@ -41,6 +52,13 @@ export interface FunctionFact {
   role: RoleCandidate | undefined;
   /** An inline function handed to a call that runs it later (see ReferenceVia 'scheduled'). */
   scheduled?: boolean;
+  /** A framework entry point that runs outside every context whoever else calls it (a preset's `@Cron()` method). */
+  startsOutside?: boolean;
+  /**
+   * A framework entry point the framework runs inside a context (a NestJS controller handler under
+   * MikroOrmModule): inside unless someone else calls it from outside (a test calling the handler).
+   */
+  startsInside?: boolean;
   async: boolean;
   /** Local index of the lexically enclosing function (the module is 0 and has parent -1). */
   parent: number;
@@ -76,6 +94,8 @@ export interface ReferenceFact {
   node?: ts.Identifier | ts.PrivateIdentifier;
   /** Type-aware mode: `file#start` of the functions the checker resolved the name to. */
   typeTargets?: string[];
+  /** A call that passes a preset's forked EntityManager (no context needed): the indexes of those arguments. */
+  forkArguments?: number[];
 }
 
 export interface ExportFact {
@@ -91,7 +111,11 @@ export interface ExportFact {
 
 export type ConditionFact =
   | { kind: 'orm'; evidence: Evidence }
-  | { kind: 'outside-connection'; fn: number }
+  /**
+   * `parameter`: the call's receiver is that parameter of `fn` (a preset's `em` handed in), so only
+   * the calls of `fn` that pass something other than a fork there count.
+   */
+  | { kind: 'outside-connection'; fn: number; parameter?: number }
   | { kind: 'inside-connection'; fn: number };
 
 export interface CandidateFact {
@@ -127,4 +151,17 @@ export interface FileFacts {
   exports: Record<string, ExportFact>;
   starExports: string[];
   candidates: CandidateFact[];
+  /** A preset's router mounts (`app.use('/users', usersRouter)`), for `Evidence.route`. */
+  routeMounts?: RouteMountFact[];
+}
+
+/**
+ * `app.use(path, router)` / `app.register(plugin)`: `router` (an app, router or plugin by its
+ * project-wide name, see context-model.ts routerKey) is mounted on `on`, after a context
+ * middleware of `on` (`covered`) or not.
+ */
+export interface RouteMountFact {
+  router: Origin;
+  on?: Origin;
+  covered: boolean;
 }

@@ -21,6 +21,10 @@ import type {
 import type { CalleeMatch, OrmCallMatch, OrmIterationMatch, Rule, RuleContext } from './rule-api.js';
 import { ScopeTracker, declaresNames, unwrapExpression } from './syntactic-scope.js';
 import type { Binding } from './syntactic-scope.js';
+import { ContextModelWalker } from './context-model.js';
+import type { ContextSurface } from './context-model.js';
+import { runtimePreset } from '../presets/runtime.js';
+import type { Preset } from '../presets/index.js';
 
 // ts.X is a getter on TypeScript's module object: read the enum once, not in every switch case.
 const { SyntaxKind } = ts;
@@ -33,6 +37,10 @@ export interface OrmSurface {
   /** Which argument of the connection function is the callback that runs inside the block. */
   connectionCallbackArgument: number;
   syncToAsyncName: string;
+  /** The preset (default: the runtime's). */
+  preset?: Preset;
+  /** A preset with a context model (MikroORM): what needs a context and what opens one. */
+  context?: ContextSurface;
 }
 
 /** Rules indexed by the SyntaxKind they registered for. */
@@ -152,6 +160,8 @@ class FileAnalyzer {
   private readonly classStack: ts.ClassLikeDeclaration[] = [];
   private readonly ormCallMemo = new Map<ts.CallExpression, OrmCallMatch | null>();
   private readonly contexts = new Map<Rule, RuleContext<string>>();
+  /** The preset's context model (undefined for the runtime preset, whose surface is names). */
+  private readonly contextModel: ContextModelWalker | undefined;
 
   private readonly dispatchTable: RuleDispatch;
   /** The node whose children the walk is visiting: each visited node is linked to it. */
@@ -164,6 +174,15 @@ class FileAnalyzer {
     this.scopes = new ScopeTracker(options.resolveSpecifier);
     this.walkParent = sourceFile;
     this.dispatchTable = dispatchForText(options.dispatch, sourceFile.text, options.surface);
+    this.contextModel = options.surface.context
+      ? new ContextModelWalker(options.surface.context, {
+          scopes: this.scopes,
+          keepNodes: options.keepNodes,
+          currentClass: () => this.classStack[this.classStack.length - 1],
+          currentFunction: () => this.fnNodeStack[this.fnNodeStack.length - 1],
+          sourceFile,
+        })
+      : undefined;
     this.functions.push({
       name: undefined,
       kind: 'module',
@@ -182,7 +201,11 @@ class FileAnalyzer {
     this.dispatch(sourceFile);
     ts.forEachChild(sourceFile, this.visit);
     const { exports, starExports } = this.collectExports();
-    return {
+    if (this.contextModel) {
+      this.contextModel.noteRouterAliases(sourceFile);
+      for (const [name, fact] of Object.entries(exports)) if (!fact.reexport) fact.origins.push(...this.contextModel.registryExportOrigins(name));
+    }
+    const facts: FileFacts = {
       file: sourceFile.fileName,
       parseError: undefined,
       lineStarts: sourceFile.getLineStarts(),
@@ -192,6 +215,8 @@ class FileAnalyzer {
       starExports,
       candidates: this.candidates,
     };
+    if (this.contextModel && this.contextModel.mounts.length > 0) facts.routeMounts = this.contextModel.mounts;
+    return facts;
   }
 
   // ---------------------------------------------------------------- walk
@@ -346,6 +371,12 @@ class FileAnalyzer {
     if (ts.isMethodDeclaration(fn) || ts.isGetAccessorDeclaration(fn) || ts.isSetAccessorDeclaration(fn)) {
       fact.kind = 'named';
       fact.name = propertyNameText(fn.name);
+      if (this.contextModel && ts.isMethodDeclaration(fn)) {
+        const entry = this.contextModel.methodEntry(fn);
+        if (entry.role) fact.role = entry.role;
+        if (entry.startsOutside) fact.startsOutside = true;
+        if (entry.startsInside) fact.startsInside = true;
+      }
       return;
     }
     if (ts.isConstructorDeclaration(fn)) {
@@ -373,11 +404,15 @@ class FileAnalyzer {
       fact.kind = 'named';
       fact.name = 'default';
     } else if ((ts.isCallExpression(parent) || ts.isNewExpression(parent)) && parent.arguments?.includes(holder as ts.Expression)) {
+      // A preset names a root by its function expression's own name (`setInterval(async function nightly() {…})`).
+      if (this.contextModel && ts.isFunctionExpression(fn) && fn.name) fact.name = fn.name.text;
       if (ts.isCallExpression(parent)) {
         const connection = this.callbackOf(parent, 'connection') === holder ? this.calleeEvidence(parent, 'connection') : undefined;
         if (connection) fact.role = { role: 'connection-callback', evidence: connection };
         const thread = connection || this.callbackOf(parent, 'sync-to-async') !== holder ? undefined : this.calleeEvidence(parent, 'sync-to-async');
         if (thread) fact.role = { role: 'thread-callback', evidence: thread };
+        const entry = fact.role ? undefined : this.contextModel?.entryEvidence(holder);
+        if (entry) fact.role = { role: 'connection-callback', evidence: entry };
       }
       if (this.runsLater(parent)) fact.scheduled = true;
     }
@@ -393,6 +428,7 @@ class FileAnalyzer {
   private runsLater(call: ts.CallExpression | ts.NewExpression): boolean {
     const callee = unwrapExpression(call.expression);
     const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : undefined;
+    if (this.contextModel?.runsInPlace(call)) return false;
     if (name !== undefined) {
       if (ts.isNewExpression(call) ? name === 'Promise' : SYNCHRONOUS_CALLERS.has(name)) return false;
       // The ORM's own functions (`atomic(cb)`, `aatomic(cb)`, the connection function) run theirs in place.
@@ -483,7 +519,9 @@ class FileAnalyzer {
     const context: RuleContext<string> = {
       sourceFile,
       connectionName: this.options.surface.connectionName,
+      preset: this.options.surface.preset ?? runtimePreset,
       ormCall: (call) => analyzer.ormCall(call),
+      contextCall: (call) => analyzer.contextModel?.contextCall(call),
       ormIteration: (statement): OrmIterationMatch => ({
         statement,
         flavor: statement.awaitModifier ? 'async' : 'sync',
@@ -496,7 +534,8 @@ class FileAnalyzer {
       excerpt: (node, maxLength = 60) => excerptOf(node, sourceFile, maxLength),
       when: {
         isOrm: (evidence) => ({ kind: 'orm', evidence }),
-        outsideConnection: () => ({ kind: 'outside-connection', fn: analyzer.currentFunction }),
+        outsideConnection: (parameter) =>
+          parameter === undefined ? { kind: 'outside-connection', fn: analyzer.currentFunction } : { kind: 'outside-connection', fn: analyzer.currentFunction, parameter },
         insideConnection: () => ({ kind: 'inside-connection', fn: analyzer.currentFunction }),
       },
       report: (descriptor) => {
@@ -526,7 +565,10 @@ class FileAnalyzer {
       case SyntaxKind.NewExpression: {
         const call = node as ts.CallExpression | ts.NewExpression;
         const callee = unwrapExpression(call.expression);
-        this.addReference(callee, 'call');
+        this.contextModel?.noteCall(call);
+        const reference = this.addReference(callee, 'call');
+        const forks = reference && this.contextModel?.forkArguments(call);
+        if (reference && forks) reference.forkArguments = forks;
         if (ts.isCallExpression(call)) {
           const connectionCallback = this.callbackOf(call, 'connection');
           const connection = connectionCallback && !ts.isFunctionLike(unwrapExpression(connectionCallback)) ? this.calleeEvidence(call, 'connection') : undefined;
@@ -551,7 +593,11 @@ class FileAnalyzer {
       }
       case SyntaxKind.Identifier:
       case SyntaxKind.PropertyAccessExpression:
-        if (this.isValuePosition(node)) this.addReference(node as ts.Expression, this.isScheduledArgument(node) ? 'scheduled' : 'value');
+        if (this.isValuePosition(node)) {
+          const entry = this.contextModel?.entryEvidence(node);
+          if (entry) this.addReference(node as ts.Expression, 'connection-entry', entry);
+          else this.addReference(node as ts.Expression, this.isScheduledArgument(node) ? 'scheduled' : 'value');
+        }
         return;
       default:
         return;
@@ -612,14 +658,14 @@ class FileAnalyzer {
     return ts.isBinaryExpression(parent) && parent.right === node && parent.operatorToken.kind === SyntaxKind.EqualsToken && isCommonJsExportTarget(parent.left);
   }
 
-  private addReference(expression: ts.Expression, via: ReferenceVia, entryEvidence?: Evidence): void {
+  private addReference(expression: ts.Expression, via: ReferenceVia, entryEvidence?: Evidence): ReferenceFact | undefined {
     let nameNode: ts.Identifier | ts.PrivateIdentifier;
     if (ts.isIdentifier(expression)) nameNode = expression;
     else if (ts.isPropertyAccessExpression(expression)) nameNode = expression.name;
-    else return;
+    else return undefined;
     const target = this.syntacticTarget(expression);
     // Nothing to resolve: a local value, a global. Only the checker might place a member call.
-    if (target.kind === 'none' && !(this.options.keepNodes && nameNode !== expression)) return;
+    if (target.kind === 'none' && !(this.options.keepNodes && nameNode !== expression)) return undefined;
     const reference: ReferenceFact = {
       owner: this.currentFunction,
       name: nameNode.text,
@@ -629,6 +675,7 @@ class FileAnalyzer {
     if (entryEvidence) reference.entryEvidence = entryEvidence;
     if (this.options.keepNodes) reference.node = nameNode;
     this.references.push(reference);
+    return reference;
   }
 
   /** What a referenced name denotes, as far as this file can tell. */
@@ -644,6 +691,14 @@ class FileAnalyzer {
       const cls = this.classStack[this.classStack.length - 1];
       const fn = cls ? this.classMembers(cls)[member] : undefined;
       return fn === undefined ? { kind: 'none' } : { kind: 'local', fn };
+    }
+    // A preset's framework injects services (`constructor(private readonly books: BooksService)`): `this.books.list()` calls BooksService's `list`.
+    if (this.contextModel && ts.isPropertyAccessExpression(receiver) && receiver.expression.kind === SyntaxKind.ThisKeyword) {
+      const typeName = this.contextModel.memberTypeName(receiver.name.text);
+      const binding = typeName === undefined ? undefined : this.scopes.lookupType(typeName);
+      if (binding?.kind === 'import' && binding.origin.name !== '*') return { kind: 'import-member', module: binding.origin.module, name: binding.origin.name, member };
+      const fn = binding?.kind === 'class' ? this.classMembers(binding.node)[member] : undefined;
+      if (fn !== undefined) return { kind: 'local', fn };
     }
     if (ts.isIdentifier(receiver)) {
       const binding = this.scopes.lookup(receiver.text);

@@ -18,6 +18,9 @@ export class ModuleKeys {
       if (isPathSpecifier(specifier)) {
         const base = resolve(config.baseDir, specifier);
         this.exact.add(resolver.resolvePath(base) ?? base);
+      } else if (specifier.endsWith('/*')) {
+        // `@scope/*`: every package of the scope (a preset's ORM spans several packages).
+        this.packages.push(specifier.slice(0, -1));
       } else {
         this.exact.add(specifier);
         this.packages.push(`${specifier}/`);

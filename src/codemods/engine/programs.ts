@@ -211,6 +211,8 @@ export class ProgramFactory {
     const unresolvedModules: string[] = [];
     const ormFiles = new Set<string>();
     for (const module of request.ormModules) {
+      // A scope pattern (`@mikro-orm/*`) names no entry to resolve: its packages' declarations come through the others.
+      if (module.endsWith('/*')) continue;
       const entry = resolveConfiguredModule(module, request, options, host);
       if (!entry || !getSourceFile(entry)) {
         unresolvedModules.push(module);

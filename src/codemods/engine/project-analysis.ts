@@ -6,6 +6,7 @@
 import type { ConditionFact, Evidence, FileFacts, FunctionFact, ReferenceFact } from './facts.js';
 import { ConnectionGraph } from './connection-graph.js';
 import type { OriginResolver } from './origin-resolver.js';
+import type { Origin } from './facts.js';
 import { formatMessage } from './rule-api.js';
 import type { RuleMeta } from './rule-api.js';
 import { PARSE_ERROR_RULE_ID } from './types.js';
@@ -42,8 +43,11 @@ class ProjectAnalysis {
   private readonly functionNames = new Set<string>();
   private readonly evidenceMemo = new WeakMap<Evidence, boolean>();
   private graph!: ConnectionGraph;
+  private readonly routes: RouteCoverage;
 
-  constructor(private readonly input: ProjectAnalysisInput) {}
+  constructor(private readonly input: ProjectAnalysisInput) {
+    this.routes = new RouteCoverage(input.files, input.resolver);
+  }
 
   run(): ProjectAnalysisOutput {
     this.indexFunctions();
@@ -78,8 +82,9 @@ class ProjectAnalysis {
   private holds(evidence: Evidence): boolean {
     const memo = this.evidenceMemo.get(evidence);
     if (memo !== undefined) return memo;
-    const result =
-      evidence.verdict === 'yes' || evidence.verdict === 'no'
+    const result = evidence.route
+      ? this.routes.covered(evidence.route)
+      : evidence.verdict === 'yes' || evidence.verdict === 'no'
         ? evidence.verdict === 'yes'
         : this.input.resolver.matches(evidence.target, evidence.origins);
     this.evidenceMemo.set(evidence, result);
@@ -99,15 +104,26 @@ class ProjectAnalysis {
         if (fn.kind === 'inline' && fn.parent >= 0) {
           this.graph.addEdge(this.global(fileIdx, local), { owner: this.global(fileIdx, fn.parent), via: fn.scheduled ? 'scheduled' : 'call' });
         }
+        // The framework starts it (a scheduler, a queue): outside every context, as if scheduled from the module.
+        if (fn.startsOutside && this.kinds[this.global(fileIdx, local)] === 'named') {
+          this.graph.addEdge(this.global(fileIdx, local), { owner: this.global(fileIdx, 0), via: 'scheduled' });
+        }
+        // The framework calls it inside a context: one caller inside, the code's own calls decide the rest.
+        if (fn.startsInside && this.kinds[this.global(fileIdx, local)] === 'named') {
+          this.graph.addEdge(this.global(fileIdx, local), { owner: this.global(fileIdx, 0), via: 'connection-entry' });
+        }
       });
       for (const reference of file.references) {
         const targets = this.targetsOf(reference, fileIdx);
         if (targets.length === 0) continue;
         let via = reference.via;
-        if ((via === 'connection-entry' || via === 'thread-entry') && !(reference.entryEvidence && this.holds(reference.entryEvidence))) via = 'value';
+        if ((via === 'connection-entry' || via === 'thread-entry') && !(reference.entryEvidence && this.holds(reference.entryEvidence))) {
+          // A route handler its router's mounts do not cover is registered to run later, as any other.
+          via = reference.entryEvidence?.route ? 'scheduled' : 'value';
+        }
         const owner = this.global(fileIdx, reference.owner);
         for (const target of targets) {
-          if (this.kinds[target] === 'named') this.graph.addEdge(target, { owner, via });
+          if (this.kinds[target] === 'named') this.graph.addEdge(target, reference.forkArguments ? { owner, via, forkArguments: reference.forkArguments } : { owner, via });
         }
       }
     });
@@ -141,12 +157,31 @@ class ProjectAnalysis {
   private conditionHolds(condition: ConditionFact, fileIdx: number): boolean {
     switch (condition.kind) {
       case 'outside-connection':
+        if (condition.parameter !== undefined) return this.parameterRoots(this.global(fileIdx, condition.fn), condition.parameter).length > 0;
         return !this.graph.isInside(this.global(fileIdx, condition.fn));
       case 'inside-connection':
         return this.graph.isInside(this.global(fileIdx, condition.fn));
       case 'orm':
         return this.holds(condition.evidence);
     }
+  }
+
+  private rootsOfCondition(condition: { fn: number; parameter?: number }, fileIdx: number): number[] {
+    const fn = this.global(fileIdx, condition.fn);
+    return condition.parameter === undefined ? this.graph.rootsOf(fn) : this.parameterRoots(fn, condition.parameter);
+  }
+
+  /** `nightly (jobs.ts:5)`, `the top level of main.ts`: a root as a message names it. */
+  private describeRoot(index: number): string {
+    const ref = this.functionRef(index);
+    const file = ref.file.slice(Math.max(ref.file.lastIndexOf('/'), ref.file.lastIndexOf('\\')) + 1);
+    if (ref.kind === 'module') return `the top level of ${file}`;
+    return `${ref.name === undefined ? 'the function' : `\`${ref.name}\``} (${file}:${ref.line})`;
+  }
+
+  /** Roots of `fn` through the calls that do not hand it a fork for `parameter`. */
+  private parameterRoots(fn: number, parameter: number): number[] {
+    return this.graph.rootsThrough(fn, (edge) => !edge.forkArguments?.includes(parameter));
   }
 
   private readonly refs = new Map<number, FunctionRef>();
@@ -207,6 +242,10 @@ class ProjectAnalysis {
         const ordered = [...candidate.conditions].sort((a, b) => (a.kind === 'orm' ? 1 : 0) - (b.kind === 'orm' ? 1 : 0));
         if (!ordered.every((condition) => this.conditionHolds(condition, fileIdx))) continue;
         const template = rule.meta.messages[candidate.messageId] ?? candidate.messageId;
+        const outsideCondition = candidate.conditions.find((condition) => condition.kind === 'outside-connection');
+        const roots = outsideCondition && outsideCondition.kind === 'outside-connection' ? this.rootsOfCondition(outsideCondition, fileIdx) : undefined;
+        // A message may name the roots to wrap (`{{roots}}`); others keep their data as it was.
+        if (roots && template.includes('{{roots}}')) candidate.data = { ...candidate.data, roots: roots.map((root) => this.describeRoot(root)).join(', ') };
         const from = positionOf(file.lineStarts, candidate.at ?? candidate.start);
         const to = positionOf(file.lineStarts, candidate.end);
         const finding: Finding = {
@@ -226,7 +265,7 @@ class ProjectAnalysis {
         };
         const outside = candidate.conditions.find((condition) => condition.kind === 'outside-connection');
         if (outside && outside.kind === 'outside-connection') {
-          finding.roots = this.graph.rootsOf(this.global(fileIdx, outside.fn)).map((root) => this.functionRef(root));
+          finding.roots = (roots ?? []).map((root) => this.functionRef(root));
         }
         findings.push(finding);
       }
@@ -251,6 +290,58 @@ class ProjectAnalysis {
         return index === undefined ? [] : this.graph.rootsOf(index).map((root) => this.functionRef(root));
       },
     };
+  }
+}
+
+/**
+ * Which apps and routers run their routes inside a context: those mounted (`app.use(path, r)`)
+ * only after a context middleware of their parent, or on a parent that is itself covered.
+ */
+class RouteCoverage {
+  private readonly mounts = new Map<string, { on: string | undefined; covered: boolean }[]>();
+  private readonly memo = new Map<string, boolean>();
+
+  constructor(
+    files: readonly FileFacts[],
+    private readonly resolver: OriginResolver,
+  ) {
+    for (const file of files) {
+      for (const mount of file.routeMounts ?? []) {
+        const key = this.key(mount.router);
+        const list = this.mounts.get(key) ?? [];
+        list.push({ on: mount.on && this.key(mount.on), covered: mount.covered });
+        this.mounts.set(key, list);
+      }
+    }
+  }
+
+  covered(router: Origin, stack = new Set<string>()): boolean {
+    const key = this.key(router);
+    const memo = this.memo.get(key);
+    if (memo !== undefined) return memo;
+    if (stack.has(key)) return false;
+    stack.add(key);
+    const mounts = this.mounts.get(key) ?? [];
+    const result = mounts.length > 0 && mounts.every((mount) => mount.covered || (mount.on !== undefined && this.coveredKey(mount.on, stack)));
+    stack.delete(key);
+    this.memo.set(key, result);
+    return result;
+  }
+
+  private coveredKey(key: string, stack: Set<string>): boolean {
+    const at = key.lastIndexOf('#');
+    return this.covered({ module: key.slice(0, at), name: key.slice(at + 1) }, stack);
+  }
+
+  /** One name per router across files: an export is named where it is defined (re-exports followed). */
+  private key(origin: Origin): string {
+    if (origin.name.startsWith('@')) return `${origin.module}#${origin.name}`;
+    // `makeRouter()` (the router a function returns), `routes(plugin)` (the app a plugin function is given).
+    const suffix = /\((?:plugin)?\)$/.exec(origin.name)?.[0] ?? '';
+    const name = origin.name.slice(0, origin.name.length - suffix.length);
+    const found = this.resolver.canonical({ module: origin.module, name });
+    const where = found?.kind === 'local' && found.fact ? `${found.file}#${found.name}` : `${origin.module}#${name}`;
+    return `${where}${suffix}`;
   }
 }
 

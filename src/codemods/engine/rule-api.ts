@@ -7,6 +7,8 @@
 import type ts from 'typescript';
 import type { ConditionFact, Evidence } from './facts.js';
 import type { RuleId, Severity } from './types.js';
+import type { ContextCallMatch } from './context-model.js';
+import type { Preset } from '../presets/index.js';
 
 export interface RuleMeta<MessageId extends string> {
   id: RuleId;
@@ -60,6 +62,10 @@ export interface RuleContext<MessageId extends string> {
   readonly sourceFile: ts.SourceFile;
   /** The configured connection function's name (for messages). */
   readonly connectionName: string;
+  /** The preset the scan serves: its wording, escape hatch and context model. */
+  readonly preset: Preset;
+  /** A preset's context-needing call (`em.find()` on an EntityManager that is not a fork); always undefined for the runtime preset. */
+  contextCall(call: ts.CallExpression): ContextCallMatch | undefined;
   /** `x.aget()`, `aatomic()`, `q.save()` …: a call whose name is on the ORM's async↔sync map. */
   ormCall(call: ts.CallExpression): OrmCallMatch | undefined;
   /** `for (… of x)` / `for await (… of x)` with the evidence that `x` is an ORM QuerySet. */
@@ -71,8 +77,12 @@ export interface RuleContext<MessageId extends string> {
   readonly when: {
     /** The matched call / iteration really is the ORM (type checker, else imports followed). */
     isOrm(evidence: Evidence): RuleCondition;
-    /** The node being visited runs outside every connection block (call-graph analysis). */
-    outsideConnection(): RuleCondition;
+    /**
+     * The node being visited runs outside every connection block (call-graph analysis); with
+     * `parameter`, only through the calls that pass the enclosing function something other than a
+     * fork there.
+     */
+    outsideConnection(parameter?: number): RuleCondition;
     /** The node being visited runs only inside connection blocks (call-graph analysis). */
     insideConnection(): RuleCondition;
   };
@@ -83,6 +93,8 @@ export interface RuleContext<MessageId extends string> {
 export interface RuleSurface {
   connectionName: string;
   syncToAsyncName: string;
+  /** The preset (default: the runtime's). */
+  preset?: Preset;
 }
 
 export interface Rule<MessageId extends string = string> {

@@ -29,6 +29,9 @@ import { collectGarbage } from './memory.js';
 import { RULE_IDS, isRuleId } from './types.js';
 import type { RuleId, RuleSetting, ScanProgress, ScanResult } from './types.js';
 import { analyzeSyntactically, surfaceFromConfig } from './syntactic.js';
+import { contextEntryFlags } from './context-model.js';
+import { presetByName, presetPrefilterTokens } from '../presets/index.js';
+import type { PresetName } from '../presets/index.js';
 
 export interface ScanOptions {
   /** Directory paths and the config search start from (default: process.cwd()). */
@@ -39,6 +42,8 @@ export interface ScanOptions {
   configFile?: string;
   /** Use this config instead of loading one. */
   config?: LoadedConfig;
+  /** `--preset`: overrides the config's "preset" when the config is loaded here. */
+  preset?: PresetName;
   /** Type-aware analysis with the nearest tsconfig.json (default true). */
   types?: boolean;
   /** Severity overrides on top of the config (`--rule id:severity`). */
@@ -50,10 +55,12 @@ export interface ScanOptions {
 
 function enabledRules(config: LoadedConfig, overrides: Partial<Record<RuleId, RuleSetting>> | undefined): Map<RuleId, EnabledRule> {
   const enabled = new Map<RuleId, EnabledRule>();
+  const preset = presetByName(config.preset);
   for (const rule of RULES) {
+    if (!preset.rules.includes(rule.meta.id)) continue;
     const setting = overrides?.[rule.meta.id] ?? config.rules[rule.meta.id];
     if (setting === 'off') continue;
-    const severity = setting === undefined ? rule.meta.defaultSeverity : setting === 'error' ? 'error' : 'warning';
+    const severity = setting === undefined ? (preset.severities?.[rule.meta.id] ?? rule.meta.defaultSeverity) : setting === 'error' ? 'error' : 'warning';
     enabled.set(rule.meta.id, { meta: rule.meta, severity });
   }
   return enabled;
@@ -101,13 +108,16 @@ class ScanSession {
   readonly problems: InputProblem[] = [];
   readonly factsByFile = new Map<string, FileFacts>();
   readonly specifierResolver = new SpecifierResolver();
-  readonly surface: OrmSurface;
+  /** Replaced once the texts are read when the preset's entry points depend on the whole project (contextEntryFlags). */
+  surface: OrmSurface;
   readonly dispatch: RuleDispatch;
   readonly prefilter: (text: string) => boolean;
   /** Texts of the files that passed the prefilter (dropped once walked). */
   readonly texts = new Map<string, string>();
   readonly ormKeys: ModuleKeys;
   readonly connectionKeys: ModuleKeys;
+  /** Names of the preset's escape hatch: a file that names one is kept even if it does not import the ORM. */
+  private readonly hatchWords: readonly string[];
   /** Files the prefilter passed whose imports never lead to the ORM: not parsed. */
   unreachable = 0;
   private syntacticReaching: Set<string> | undefined;
@@ -129,10 +139,16 @@ class ScanSession {
   ) {
     this.surface = surfaceFromConfig(config);
     this.dispatch = buildRuleDispatch(RULES.filter((rule) => rules.has(rule.meta.id)));
-    this.prefilter = buildPrefilter({
-      words: [...this.surface.asyncToSync.keys(), ...this.surface.syncToAsync.keys(), this.surface.connectionName, this.surface.syncToAsyncName, ALLOW_ASYNC_UNSAFE_ENV],
-      modules: [...config.ormModules, config.connection.module],
-    });
+    const preset = presetByName(config.preset);
+    this.hatchWords = [...preset.escapeHatch.env, ...preset.escapeHatch.options];
+    this.prefilter = buildPrefilter(
+      preset.context
+        ? presetPrefilterTokens(preset, config.ormModules)
+        : {
+            words: [...this.surface.asyncToSync.keys(), ...this.surface.syncToAsync.keys(), this.surface.connectionName, this.surface.syncToAsyncName, ALLOW_ASYNC_UNSAFE_ENV],
+            modules: [...config.ormModules, config.connection.module],
+          },
+    );
     this.ormKeys = new ModuleKeys(config.ormModules, config, this.specifierResolver);
     this.connectionKeys = new ModuleKeys([config.connection.module], config, this.specifierResolver);
   }
@@ -159,7 +175,7 @@ class ScanSession {
     } else {
       reaching = filesReachingOrm(files, rules, this.readForReach);
     }
-    const kept = files.filter((file) => reaching.has(file) || (this.texts.get(file) as string).includes(ALLOW_ASYNC_UNSAFE_ENV));
+    const kept = files.filter((file) => reaching.has(file) || this.hatchWords.some((word) => (this.texts.get(file) as string).includes(word)));
     if (kept.length < files.length) {
       const keep = new Set(kept);
       for (const file of files) if (!keep.has(file)) this.texts.delete(file);
@@ -184,6 +200,8 @@ class ScanSession {
       }
       if (this.prefilter(text)) this.texts.set(file, text);
     }
+    // Whether HTTP routes and controllers already run inside a context is a fact of the whole project.
+    if (this.surface.context) this.surface = surfaceFromConfig(this.config, contextEntryFlags(this.texts.values()));
   }
 
   fileDone = (): void => {
@@ -223,7 +241,7 @@ class ScanSession {
         ormModules: config.ormModules,
         connectionModule: config.connection.module,
         connectionName: config.connection.name,
-        syncToAsyncName: SYNC_TO_ASYNC_FUNCTION,
+        syncToAsyncName: this.surface.context ? '' : SYNC_TO_ASYNC_FUNCTION,
         configBaseDir: config.baseDir,
       });
     } catch (error) {
@@ -232,7 +250,7 @@ class ScanSession {
       return false;
     }
     const targets = factory.ormTargetFiles;
-    if (config.ormModules.every((module) => targets.unresolvedModules.includes(module))) {
+    if (config.ormModules.every((module) => module.endsWith('/*') || targets.unresolvedModules.includes(module))) {
       // Types could not tell the ORM apart anyway: the syntactic pass costs less and answers the same.
       this.notes.push(
         `${displayPath(this.cwd, tsconfig)}: ${targets.unresolvedModules.join(', ')} does not resolve, so types cannot tell the ORM apart; receivers are matched by following imports syntactically`,
@@ -357,7 +375,7 @@ class ScanSession {
 export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const started = performance.now();
   const cwd = resolve(options.cwd ?? process.cwd());
-  const config = settleConnectionModule(options.config ?? loadConfig(cwd, options.configFile, options.paths ?? ['.']));
+  const config = settleConnectionModule(options.config ?? loadConfig(cwd, options.configFile, options.paths ?? ['.'], options.preset));
   for (const id of Object.keys(options.ruleOverrides ?? {})) {
     if (!isRuleId(id)) throw new ConfigError('--rule', id, `is not a rule (rules: ${RULE_IDS.join(', ')})`);
   }
@@ -418,5 +436,6 @@ export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
     connection: analysis.connection,
     cwd,
     configSource: config.source,
+    ...(config.preset === 'runtime' ? {} : { preset: config.preset }),
   };
 }

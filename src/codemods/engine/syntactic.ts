@@ -8,8 +8,17 @@ import type { OrmSurface, RuleDispatch } from './file-analysis.js';
 import type { SpecifierResolver } from './module-resolution.js';
 import { SYNC_TO_ASYNC_FUNCTION } from '../../runtime-shim/surface.js';
 import type { RuleId } from './types.js';
+import { contextSurfaceOf } from './context-model.js';
+import type { ContextEntryFlags } from './context-model.js';
+import { presetByName } from '../presets/index.js';
 
-export function surfaceFromConfig(config: LoadedConfig): OrmSurface {
+export function surfaceFromConfig(config: LoadedConfig, flags?: ContextEntryFlags): OrmSurface {
+  const preset = presetByName(config.preset);
+  const context = contextSurfaceOf(preset, flags);
+  if (context) {
+    // A preset with a context model matches calls by it, not by the runtime's names.
+    return { asyncToSync: new Map(), syncToAsync: new Map(), connectionName: '', connectionCallbackArgument: 0, syncToAsyncName: '', preset, context };
+  }
   const asyncToSync = new Map(Object.entries(config.methods));
   const syncToAsync = new Map<string, string>();
   for (const [asyncName, syncName] of asyncToSync) if (!syncToAsync.has(syncName)) syncToAsync.set(syncName, asyncName);

@@ -54,11 +54,43 @@ export class TypeOracle {
       return this.isQuerySetType(type, files) ? 'yes' : 'no';
     }
 
+    if (evidence.shape === 'receiver') return this.receiverVerdict(node as ts.Expression, evidence.classes ?? [], files);
+
     if (wantedName !== undefined) return this.namedFunctionVerdict(node as ts.Expression, wantedName, files);
     const symbol = this.calleeSymbol(node as ts.Expression);
     if (symbol === 'unknown') return 'unknown';
     if (!symbol) return 'no';
     return declaredIn(symbol, files) ? 'yes' : 'no';
+  }
+
+  /** Is the receiver's type (some member of a union) one of `classes` declared in those files, or a class or interface extending one? */
+  private receiverVerdict(receiver: ts.Expression, classes: readonly string[], files: ReadonlySet<string>): Verdict {
+    const type = this.typeOf(receiver);
+    if (!type || isUnknownType(type)) return 'unknown';
+    const checker = this.checker;
+    const seen = new Set<ts.Type>();
+    const extendsOne = (current: ts.Type, depth: number): boolean => {
+      if (depth > MAX_DEPTH || seen.has(current)) return false;
+      seen.add(current);
+      // `orm.em` is `D[typeof EntityManagerType] & EntityManager`; a generic `EM extends EntityManager` is its constraint.
+      if (current.isUnionOrIntersection()) return current.types.some((member) => extendsOne(member, depth + 1));
+      if (current.flags & ts.TypeFlags.TypeParameter) {
+        const constraint = checker.getBaseConstraintOfType(current);
+        return constraint !== undefined && constraint !== current && extendsOne(constraint, depth + 1);
+      }
+      const symbol = current.getSymbol();
+      if (symbol && classes.includes(symbol.getName()) && declaredIn(symbol, files)) return true;
+      const target = (current as ts.TypeReference).target ?? current;
+      if (!target.isClassOrInterface()) return false;
+      return checker.getBaseTypes(target).some((base) => extendsOne(base, depth + 1));
+    };
+    if (extendsOne(checker.getNonNullableType(type), 0)) return 'yes';
+    // A declared return type that needs the call's inference (`getRepository<T>()` returns a conditional type): ask the checker.
+    if (type.flags & (ts.TypeFlags.Conditional | ts.TypeFlags.IndexedAccess | ts.TypeFlags.Substitution | ts.TypeFlags.TypeParameter)) {
+      const inferred = checker.getTypeAtLocation(receiver);
+      if (!isUnknownType(inferred) && extendsOne(checker.getNonNullableType(inferred), 0)) return 'yes';
+    }
+    return 'no';
   }
 
   /** Is the callee the function `name` of those files — itself, or an import/re-export alias named so there? */

@@ -1,4 +1,5 @@
 /** Public result types of the scan engine: what `scan` reports and what `fix` will consume. */
+import type { PresetName } from '../presets/index.js';
 import type { InputProblem } from './discover.js';
 
 export type Severity = 'error' | 'warning';
@@ -121,6 +122,8 @@ export interface ScanResult {
   cwd: string;
   /** The config file that was used, if any (absolute path, with `#ormMigrate` for package.json). */
   configSource: string | undefined;
+  /** The preset, when it is not the default runtime's (`"mikro-orm"`); reports take its rules' help from it. */
+  preset?: Exclude<PresetName, 'runtime'>;
 }
 
 export interface ScanProgress {

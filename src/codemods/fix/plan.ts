@@ -32,6 +32,7 @@ import { FIXABLE_RULE_IDS } from './types.js';
 import type { FixFailure, FixOptions, FixPlan, FixableRuleId, FixedFile, ManualItem } from './types.js';
 import { isAsyncFunction, unwrappableReason, wrapFunctionEdits } from './wrap.js';
 import { isFunctionWithBody } from '../engine/file-analysis.js';
+import { isMikroOrmPreset, planMikroOrmFix, rewrittenMikroOrmFindings } from './mikro-orm/index.js';
 
 /** A rewrite target in one file: a sync call or iteration to turn async (a site, wherever it runs). */
 type SyncTarget = Omit<SyncCallSite, 'functionStart' | 'inModule'>;
@@ -743,13 +744,14 @@ class FixPlanner {
  * suffices, and holding trees costs the scan more in GC than re-parsing an odd file.
  */
 export function rewrittenFindings(result: ScanResult, config: LoadedConfig): Set<Finding> {
+  if (isMikroOrmPreset(config)) return rewrittenMikroOrmFindings(result, selectRules(config, undefined));
   return new FixPlanner(result, config, selectRules(config, undefined), performance.now(), 0).rewrittenFindings();
 }
 
 export async function planFix(options: FixOptions = {}): Promise<FixPlan> {
   const started = performance.now();
   const cwd = resolve(options.cwd ?? process.cwd());
-  const config = settleConnectionModule(options.config ?? loadConfig(cwd, options.configFile, options.paths ?? ['.']));
+  const config = settleConnectionModule(options.config ?? loadConfig(cwd, options.configFile, options.paths ?? ['.'], options.preset));
   const rules = selectRules(config, options.rules);
   const result = await scan({
     cwd,
@@ -759,5 +761,6 @@ export async function planFix(options: FixOptions = {}): Promise<FixPlan> {
     ruleOverrides: SCAN_RULES,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
+  if (isMikroOrmPreset(config)) return planMikroOrmFix(result, rules, started);
   return new FixPlanner(result, config, rules, started).run();
 }

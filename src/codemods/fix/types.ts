@@ -1,6 +1,7 @@
 /** What `orm-migrate fix` takes and gives back (the programmatic API; the CLI prints it). */
 import type { InputProblem } from '../engine/discover.js';
 import type { LoadedConfig } from '../engine/config.js';
+import type { PresetName } from '../presets/index.js';
 import type { AnalysisMode, RuleId, ScanProgress } from '../engine/types.js';
 
 export const FIXABLE_RULE_IDS = ['async-outside-connection', 'sync-in-async-context', 'sync-to-async-wrapper'] as const satisfies readonly RuleId[];
@@ -17,6 +18,8 @@ export interface FixOptions {
   paths?: readonly string[];
   configFile?: string;
   config?: LoadedConfig;
+  /** `--preset`: overrides the config's "preset" when the config is loaded here. */
+  preset?: PresetName;
   /** Type-aware scan with the nearest tsconfig.json (default true). */
   types?: boolean;
   /** The rewrites to apply (default: every fixable rule the config does not turn off). */
@@ -66,4 +69,6 @@ export interface FixPlan {
   /** Every file the scan covered. */
   scanned: string[];
   durationMs: number;
+  /** How the CLI names each rule's rewrites when the preset's differ ("context opened" rather than "block added"). */
+  rewriteLabels?: Partial<Record<FixableRuleId, [one: string, many: string]>>;
 }

@@ -15,6 +15,7 @@ export const formatJson: Formatter = (report, context) => {
     mode: result.mode,
     notes: result.notes,
     config: result.configSource === undefined ? null : displayPath(context.cwd, result.configSource),
+    ...(result.preset === undefined ? {} : { preset: result.preset }),
     problems: result.problems.map((problem) => ({ kind: problem.kind, path: problem.kind === 'unreadable' ? path(problem.path) : problem.path, message: problem.message.split(problem.path).join(problem.kind === 'unreadable' ? path(problem.path) : problem.path) })),
     stats: { discovered: result.stats.discovered, parsed: result.stats.parsed, skippedByPrefilter: result.stats.skippedByPrefilter, durationMs: Math.round(result.stats.durationMs) },
     summary: gate.summary,

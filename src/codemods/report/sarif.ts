@@ -4,6 +4,9 @@
  */
 import { pathToFileURL } from 'node:url';
 import { RULES, parseErrorMeta } from '../rules/index.js';
+import { presetByName } from '../presets/index.js';
+import type { Preset } from '../presets/index.js';
+import type { RuleId } from '../engine/types.js';
 import type { Formatter } from './format.js';
 import { displayPath } from './format.js';
 
@@ -18,6 +21,11 @@ interface RuleDescriptorSource {
   defaultSeverity: 'error' | 'warning';
 }
 
+function presetMeta(meta: RuleDescriptorSource & { id: RuleId }, preset: Preset): RuleDescriptorSource {
+  const help = preset.ruleHelp?.[meta.id];
+  return { ...meta, ...(help ?? {}), defaultSeverity: preset.severities?.[meta.id] ?? meta.defaultSeverity };
+}
+
 function ruleName(id: string): string {
   return id.replace(/(^|-)([a-z])/g, (_, __, letter: string) => letter.toUpperCase());
 }
@@ -27,7 +35,10 @@ function uriOf(relativePath: string): string {
 }
 
 export const formatSarif: Formatter = (report, context) => {
-  const sources: RuleDescriptorSource[] = [...RULES.map((rule) => rule.meta), parseErrorMeta];
+  // A preset runs its own rules, with its own help and default severities.
+  const preset = report.result.preset === undefined ? undefined : presetByName(report.result.preset);
+  const metas = preset ? RULES.filter((rule) => preset.rules.includes(rule.meta.id)).map((rule) => presetMeta(rule.meta, preset)) : RULES.map((rule) => rule.meta);
+  const sources: RuleDescriptorSource[] = [...metas, parseErrorMeta];
   const ruleIndex = new Map(sources.map((rule, index) => [rule.id, index]));
   const rules = sources.map((rule) => ({
     id: rule.id,

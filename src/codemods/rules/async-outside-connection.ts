@@ -2,6 +2,7 @@ import ts from '../typescript.cjs';
 
 import { defineRule } from '../engine/rule-api.js';
 import { calleeText } from './support.js';
+import { unwrapExpression } from '../engine/syntactic-scope.js';
 
 // ts.X is a getter on TypeScript's module object: read the enum once, not in every switch case.
 const { SyntaxKind } = ts;
@@ -21,11 +22,27 @@ export const asyncOutsideConnection = defineRule({
       '(the finding lists it as the root of the call chain); `npx orm-migrate fix` does this for you.',
     messages: {
       call: '`{{callee}}()` runs outside any {{connection}}() block: it warns and falls back to a worker thread',
+      // The mikro-orm preset (presets/mikro-orm.ts).
+      contextCall:
+        '`{{callee}}()` runs outside any {{context}} when reached from {{roots}}: MikroORM throws "Using global EntityManager instance methods for context specific actions is disallowed" (or, with allowGlobalContext, shares one identity map between callers)',
       iteration: '`for await` over an ORM QuerySet runs outside any {{connection}}() block: it warns and falls back to a worker thread',
     },
   },
   nodeKinds: [SyntaxKind.CallExpression, SyntaxKind.ForOfStatement],
   check(node, context) {
+    if (context.preset.context) {
+      // A preset with a context model: its context-needing calls, nothing else.
+      if (!ts.isCallExpression(node)) return;
+      const match = context.contextCall(node);
+      if (!match) return;
+      context.report({
+        node,
+        messageId: 'contextCall',
+        data: { callee: context.excerpt(unwrapExpression(node.expression), 60), method: match.name, context: context.preset.wording.context },
+        when: [context.when.outsideConnection(match.receiverParameter), context.when.isOrm(match.evidence)],
+      });
+      return;
+    }
     if (ts.isForOfStatement(node)) {
       if (!node.awaitModifier) return;
       const iteration = context.ormIteration(node);

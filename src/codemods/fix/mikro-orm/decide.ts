@@ -1,0 +1,366 @@
+/**
+ * The mikro-orm preset's fix, decided: for each root of an async-outside-connection finding,
+ * whether it gets `@CreateRequestContext()`, a `RequestContext.create(em, …)` around its body,
+ * or stays manual (and why). Plain TypeScript parser only, no ts-morph: scan's fixable count
+ * asks this same planner, and scan never loads ts-morph.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import ts from '../../typescript.cjs';
+import { isFunctionWithBody } from '../../engine/file-analysis.js';
+import { parseSource } from '../../engine/syntactic.js';
+import type { Finding, FunctionRef, ScanResult } from '../../engine/types.js';
+import { displayPath } from '../../report/format.js';
+import { functionAt } from '../functions.js';
+import { positionAt } from '../text.js';
+import type { FixFailure, ManualItem } from '../types.js';
+import { SpecifierResolver } from '../../engine/module-resolution.js';
+import { classContextSources, contextSourceInScope, exportedClass, exportedKind, instanceClassOf, isStatic } from './scope.js';
+import type { ClassLookup, ContextSource, Declared, ImportLookup } from './scope.js';
+import { planModuleRoot } from './top-level.js';
+import { detectStyle } from '../style.js';
+
+export const MIKRO_ORM_CORE = '@mikro-orm/core';
+/** The decorators and function that open a context; a file that binds these names to something else is left alone. */
+export const OPENER_NAMES = ['CreateRequestContext', 'RequestContext'] as const;
+
+export type RootEdit =
+  /** `@CreateRequestContext()` (or with a provider reading `this`) on an async method. */
+  | { kind: 'decorate'; provider?: string }
+  /** The body (or its statements after `after`) moved into `RequestContext.create(em, …)`. */
+  | { kind: 'wrap'; em: string; async: boolean; after?: number }
+  /** Top-level statements in (after, end] moved into `await RequestContext.create(em, async () => { … })`. */
+  | { kind: 'wrap-module'; em: string; after: number; end: number };
+
+export interface RootDecision {
+  ref: FunctionRef;
+  /** Offset of the function in the text without a BOM (what is parsed and edited). */
+  start: number;
+  findings: number;
+  edit?: RootEdit;
+  /** Why it stays manual (set when `edit` is not). */
+  reason?: string;
+}
+
+export interface SourceText {
+  raw: string;
+  text: string;
+  bom: string;
+}
+
+export interface MikroOrmDecisions {
+  /** Per file (sorted), its roots in order of position. */
+  byFile: Map<string, RootDecision[]>;
+  texts: Map<string, SourceText>;
+  manual: ManualItem[];
+  errors: FixFailure[];
+  failed: Set<string>;
+}
+
+const FUNCTION_EXTENSIONS_WITHOUT_DECORATORS = /\.(?:[cm]?js|jsx)$/;
+
+/** Whether the nearest tsconfig.json turns on the legacy decorators MikroORM 6's `@CreateRequestContext()` is written for. */
+class DecoratorSupport {
+  private readonly byDirectory = new Map<string, boolean>();
+
+  enabledFor(file: string): boolean {
+    if (FUNCTION_EXTENSIONS_WITHOUT_DECORATORS.test(file)) return false;
+    return this.inDirectory(dirname(file));
+  }
+
+  private inDirectory(directory: string): boolean {
+    const cached = this.byDirectory.get(directory);
+    if (cached !== undefined) return cached;
+    const tsconfig = join(directory, 'tsconfig.json');
+    let enabled: boolean;
+    if (existsSync(tsconfig)) {
+      const read = ts.readConfigFile(tsconfig, ts.sys.readFile);
+      enabled = read.error ? false : ts.parseJsonConfigFileContent(read.config, ts.sys, directory, undefined, tsconfig).options.experimentalDecorators === true;
+    } else {
+      const parent = dirname(directory);
+      enabled = parent === directory ? false : this.inDirectory(parent);
+    }
+    this.byDirectory.set(directory, enabled);
+    return enabled;
+  }
+}
+
+/** Reads the project's own modules an import points at, to tell what an imported `orm` or `em` really is. */
+class ImportedDeclarations {
+  private readonly specifiers = new SpecifierResolver();
+  private readonly trees = new Map<string, ts.SourceFile | undefined>();
+
+  readonly lookup: ImportLookup = (fromFile, specifier, exportedName) => this.kindOf(fromFile, specifier, exportedName, 0);
+  readonly classes: ClassLookup = (fromFile, specifier, exportedName) => this.classOf(fromFile, specifier, exportedName, 0);
+
+  private module(fromFile: string, specifier: string, depth: number): ts.SourceFile | undefined {
+    if (!specifier.startsWith('.') || depth > 5) return undefined;
+    const file = this.specifiers.resolveFrom(fromFile, specifier);
+    if (!file || /\.d\.[cm]?ts$/.test(file)) return undefined;
+    if (!this.trees.has(file)) {
+      let tree: ts.SourceFile | undefined;
+      try {
+        tree = parseSource(file, readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
+      } catch {
+        tree = undefined;
+      }
+      this.trees.set(file, tree);
+    }
+    return this.trees.get(file);
+  }
+
+  private kindOf(fromFile: string, specifier: string, exportedName: string, depth: number): Declared | null | undefined {
+    const tree = this.module(fromFile, specifier, depth);
+    return tree && exportedKind(tree, exportedName, (next, name) => this.kindOf(tree.fileName, next, name, depth + 1));
+  }
+
+  private classOf(fromFile: string, specifier: string, exportedName: string, depth: number): ts.ClassDeclaration | undefined {
+    const tree = this.module(fromFile, specifier, depth);
+    return tree && exportedClass(tree, exportedName, (next, name) => this.classOf(tree.fileName, next, name, depth + 1));
+  }
+}
+
+function isAsync(node: ts.Node): boolean {
+  return (ts.canHaveModifiers(node) && ts.getModifiers(node)?.some((modifier) => modifier.kind === ts.SyntaxKind.AsyncKeyword)) ?? false;
+}
+
+/** A binding of `name` in the file that does not come from `@mikro-orm/*`: the fix would not know what it calls. */
+export function foreignBinding(sourceFile: ts.SourceFile, name: string): boolean {
+  let foreign = false;
+  for (const statement of sourceFile.statements) {
+    if (ts.isImportDeclaration(statement)) {
+      const clause = statement.importClause;
+      const specifier = ts.isStringLiteral(statement.moduleSpecifier) ? statement.moduleSpecifier.text : '';
+      const fromMikroOrm = specifier.startsWith('@mikro-orm/');
+      const names: string[] = [];
+      if (clause?.name) names.push(clause.name.text);
+      const bindings = clause?.namedBindings;
+      if (bindings && ts.isNamespaceImport(bindings)) names.push(bindings.name.text);
+      if (bindings && ts.isNamedImports(bindings)) {
+        for (const element of bindings.elements) {
+          if (element.name.text !== name) continue;
+          if (!fromMikroOrm || (element.propertyName ?? element.name).text !== name) foreign = true;
+        }
+      }
+      if (names.includes(name)) foreign = true;
+    } else if ((ts.isClassDeclaration(statement) || ts.isFunctionDeclaration(statement)) && statement.name?.text === name) {
+      foreign = true;
+    } else if (ts.isVariableStatement(statement)) {
+      for (const declaration of statement.declarationList.declarations) {
+        if (ts.isIdentifier(declaration.name) && declaration.name.text === name) foreign = true;
+        if (ts.isObjectBindingPattern(declaration.name)) {
+          const init = declaration.initializer;
+          const fromRequire = init && ts.isCallExpression(init) && init.arguments[0] && ts.isStringLiteral(init.arguments[0]) && init.arguments[0].text.startsWith('@mikro-orm/');
+          for (const element of declaration.name.elements) if (ts.isIdentifier(element.name) && element.name.text === name && !fromRequire) foreign = true;
+        }
+      }
+    }
+  }
+  return foreign;
+}
+
+function hasOpenerDecorator(node: ts.Node): boolean {
+  return (
+    ts.canHaveDecorators(node) &&
+    (ts.getDecorators(node) ?? []).some((decorator) => {
+      const expression = decorator.expression;
+      const callee = ts.isCallExpression(expression) ? expression.expression : expression;
+      const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : '';
+      return name === 'CreateRequestContext' || name === 'EnsureRequestContext' || name === 'UseRequestContext';
+    })
+  );
+}
+
+/** Does the function's body (not nested functions) use `arguments`, which an arrow callback would see differently? No: arrows share it. Generators and `yield` are the problem. */
+function unwrappableReason(node: ts.Node): string | undefined {
+  if (ts.isConstructorDeclaration(node) || ts.isGetAccessorDeclaration(node) || ts.isSetAccessorDeclaration(node)) {
+    return 'it is a constructor or accessor: move the ORM calls into a method, then run fix again';
+  }
+  if ((ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node) || ts.isMethodDeclaration(node)) && node.asteriskToken) {
+    return 'it is a generator: a context opened in its body would not cover the code between its yields; open it in the code that consumes the generator';
+  }
+  return undefined;
+}
+
+/** Does the function read `this` (its own, or through arrow functions inside it)? */
+function usesThis(fn: ts.Node): boolean {
+  let found = false;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (node !== fn && (ts.isFunctionDeclaration(node) || ts.isFunctionExpression(node) || ts.isClassLike(node) || ts.isMethodDeclaration(node) || ts.isAccessor(node) || ts.isConstructorDeclaration(node))) return;
+    if (node.kind === ts.SyntaxKind.ThisKeyword) found = true;
+    else ts.forEachChild(node, visit);
+  };
+  visit(fn);
+  return found;
+}
+
+function classNameFor(cls: ts.ClassLikeDeclaration): string | undefined {
+  if (cls.name) return cls.typeParameters?.length ? undefined : cls.name.text;
+  return undefined;
+}
+
+/** The decorator's provider argument for a context source other than `this.em` / `this.orm`. */
+function providerFor(source: ContextSource, cls: ts.ClassLikeDeclaration): string | undefined {
+  if ((source.name === 'em' && source.kind === 'em') || (source.name === 'orm' && source.kind === 'orm')) return '';
+  if (source.name.startsWith('#')) return undefined;
+  const className = classNameFor(cls);
+  if (!className) return undefined;
+  // MikroORM 6 resolves a provider's result: an EntityManager, the MikroORM instance or a repository.
+  return `(self: ${className}) => self.${source.name}`;
+}
+
+/** What one root gets: its edit, or the reason it stays manual. */
+function decideRoot(ref: FunctionRef, node: ts.Node | undefined, sourceFile: ts.SourceFile, decorators: DecoratorSupport, imports: ImportedDeclarations): RootEdit | string {
+  if (ref.kind === 'module') {
+    const plan = planModuleRoot(sourceFile, detectStyle(sourceFile).modules === 'commonjs');
+    if (plan.kind === 'manual') return plan.reason;
+    if (foreignBinding(sourceFile, 'RequestContext')) return 'the file binds `RequestContext` to something other than MikroORM\'s: open a RequestContext by hand';
+    return { kind: 'wrap-module', em: plan.source.expression, after: plan.after, end: plan.end };
+  }
+  if (!node || !isFunctionWithBody(node)) return 'the function was not found where scan saw it (did the file change?)';
+  const unwrappable = unwrappableReason(node);
+  if (unwrappable) return unwrappable;
+  if (hasOpenerDecorator(node)) return 'it already has a RequestContext decorator, yet scan still sees it outside a context: check the decorator\'s provider by hand';
+  const typedSource = !FUNCTION_EXTENSIONS_WITHOUT_DECORATORS.test(sourceFile.fileName);
+  // `this` is the instance only where the body already relies on it (an unbound call would break the decorator too).
+  const cls = usesThis(node) ? instanceClassOf(node) : undefined;
+  const thisSources = cls ? classContextSources(cls, imports.classes) : [];
+  const async = isAsync(node);
+
+  if (ts.isMethodDeclaration(node) && cls && async && thisSources.length > 0 && decorators.enabledFor(sourceFile.fileName)) {
+    const preferred = thisSources.find((source) => source.name === 'em' && source.kind === 'em') ?? thisSources.find((source) => source.name === 'orm' && source.kind === 'orm') ?? thisSources[0];
+    const provider = preferred ? providerFor(preferred, cls) : undefined;
+    if (provider !== undefined) {
+      if (foreignBinding(sourceFile, 'CreateRequestContext')) return 'the file binds `CreateRequestContext` to something other than MikroORM\'s decorator: add `@CreateRequestContext()` by hand';
+      return provider === '' ? { kind: 'decorate' } : { kind: 'decorate', provider };
+    }
+  }
+
+  const answer = contextSourceInScope(node, thisSources, typedSource, imports.lookup);
+  if (!answer.source) {
+    const what = ts.isMethodDeclaration(node) && !isStatic(node) ? 'neither its class (an `em: EntityManager` or `orm: MikroORM` property) nor its scope' : 'nothing in its scope';
+    return `${what} holds an EntityManager or MikroORM instance to open a RequestContext with: pass one in (a parameter or property), or wrap its callers in \`RequestContext.create(em, …)\`, then run fix again`;
+  }
+  if (answer.after !== undefined && !(ts.isBlock(node.body) && node.body.statements.some((statement) => statement.pos >= (answer.after as number)))) {
+    return `it creates \`${answer.source.name}\` itself and nothing after that can be moved into a RequestContext: open one by hand`;
+  }
+  if (foreignBinding(sourceFile, 'RequestContext')) return 'the file binds `RequestContext` to something other than MikroORM\'s: wrap the body in `RequestContext.create(em, …)` by hand';
+  return { kind: 'wrap', em: answer.source.expression, async, ...(answer.after !== undefined ? { after: answer.after } : {}) };
+}
+
+function rootSubject(ref: FunctionRef): string {
+  return ref.kind === 'module' ? 'top-level code' : ref.name ? `\`${ref.name}\`` : 'an anonymous function';
+}
+
+/** Reads each file once; decides every root of the scan's async-outside-connection findings. */
+export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOrmDecisions {
+  const decisions: MikroOrmDecisions = { byFile: new Map(), texts: new Map(), manual: [], errors: [], failed: new Set() };
+  if (!enabled) return decisions;
+  const display = (file: string): string => displayPath(result.cwd, file);
+  const roots = new Map<string, { ref: FunctionRef; findings: number; calls: Finding[] }>();
+  const source = (file: string): SourceText => {
+    let entry = decisions.texts.get(file);
+    if (!entry) {
+      const raw = readFileSync(file, 'utf8');
+      const bom = raw.startsWith('\uFEFF') ? '\uFEFF' : '';
+      entry = { raw, text: raw.slice(bom.length), bom };
+      decisions.texts.set(file, entry);
+    }
+    return entry;
+  };
+  const fail = (file: string, error: unknown): void => {
+    if (decisions.failed.has(file)) return;
+    decisions.failed.add(file);
+    decisions.errors.push({ file, message: error instanceof Error ? error.message : String(error) });
+  };
+  const manual = (file: string, offset: number, subject: string, reason: string, findings: number): void => {
+    let position = { line: 1, column: 1 };
+    try {
+      position = positionAt(source(file).text, offset);
+    } catch {
+      // a file that cannot be read keeps 1:1
+    }
+    decisions.manual.push({ file, ...position, ruleId: 'async-outside-connection', subject, reason, findings });
+  };
+
+  for (const finding of result.findings) {
+    if (finding.ruleId === 'parse-error') {
+      fail(finding.file, new Error(`${display(finding.file)}:${finding.line}:${finding.column}: ${finding.message}`));
+      continue;
+    }
+    if (finding.ruleId !== 'async-outside-connection') continue;
+    const refs = finding.roots ?? [];
+    if (refs.length === 0) {
+      manual(finding.file, finding.start, `\`${finding.data.callee ?? finding.data.method ?? 'call'}()\``, 'its call chain has no root the fix can wrap (a cycle of callers)', 1);
+    }
+    for (const ref of refs) {
+      const entry = roots.get(ref.id);
+      if (entry) {
+        entry.findings += 1;
+        entry.calls.push(finding);
+      } else {
+        roots.set(ref.id, { ref, findings: 1, calls: [finding] });
+      }
+    }
+  }
+
+  const decorators = new DecoratorSupport();
+  const imports = new ImportedDeclarations();
+  const trees = new Map<string, ts.SourceFile>();
+  for (const { ref, findings, calls } of roots.values()) {
+    const decision: RootDecision = { ref, start: ref.start, findings };
+    try {
+      const { text, bom } = source(ref.file);
+      let sourceFile = trees.get(ref.file);
+      if (!sourceFile) trees.set(ref.file, (sourceFile = parseSource(ref.file, text)));
+      // Type-aware scans read files through TypeScript, which drops a BOM; syntactic scans count it.
+      let node = ref.kind === 'module' ? undefined : functionAt(sourceFile, ref.start);
+      if (!node && bom && ref.kind !== 'module') {
+        node = functionAt(sourceFile, ref.start - 1);
+        if (node) decision.start = ref.start - 1;
+      }
+      const edit = decideRoot(ref, node, sourceFile, decorators, imports);
+      if (typeof edit === 'string') {
+        decision.reason = edit;
+      } else if ((edit.kind === 'wrap' || edit.kind === 'wrap-module') && edit.after !== undefined) {
+        // Calls written before the statement that creates the ORM stay outside the context.
+        const shift = decision.start - ref.start;
+        const after = edit.after;
+        const before = calls.find((call) => call.file === ref.file && call.start + shift >= decision.start && call.start + shift < after);
+        if (before) decision.reason = `\`${before.data.callee ?? before.data.method ?? 'a call'}()\` (line ${before.line}) runs before the EntityManager it could use is created: open a RequestContext by hand`;
+        else decision.edit = edit;
+      } else {
+        decision.edit = edit;
+      }
+    } catch (error) {
+      fail(ref.file, error);
+      decision.reason = 'its file could not be read or parsed';
+    }
+    const list = decisions.byFile.get(ref.file);
+    if (list) list.push(decision);
+    else decisions.byFile.set(ref.file, [decision]);
+  }
+
+  for (const list of decisions.byFile.values()) {
+    list.sort((a, b) => a.start - b.start);
+    for (const decision of list) if (decision.reason) manual(decision.ref.file, decision.start, rootSubject(decision.ref), decision.reason, decision.findings);
+  }
+  decisions.byFile = new Map([...decisions.byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  decisions.manual.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
+  return decisions;
+}
+
+/** The findings the mikro-orm fix would make go away: every root of the call is edited, in a file it can read. */
+export function mikroOrmRewrittenFindings(result: ScanResult, enabled: boolean): Set<Finding> {
+  const decisions = decideMikroOrmFix(result, enabled);
+  const edited = new Set<string>();
+  for (const list of decisions.byFile.values()) for (const decision of list) if (decision.edit && !decisions.failed.has(decision.ref.file)) edited.add(decision.ref.id);
+  const rewritten = new Set<Finding>();
+  for (const finding of result.findings) {
+    if (finding.ruleId !== 'async-outside-connection' || decisions.failed.has(finding.file)) continue;
+    const roots = finding.roots ?? [];
+    if (roots.length > 0 && roots.every((root) => edited.has(root.id))) rewritten.add(finding);
+  }
+  return rewritten;
+}
