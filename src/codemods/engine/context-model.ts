@@ -12,7 +12,7 @@
  */
 import ts from '../typescript.cjs';
 
-import type { Evidence, Origin, RoleCandidate, RouteMountFact } from './facts.js';
+import type { Evidence, ExportFact, Origin, RoleCandidate, RouteMountFact } from './facts.js';
 import { isProjectModule } from './origin-resolver.js';
 import type { ScopeTracker } from './syntactic-scope.js';
 import { unwrapExpression } from './syntactic-scope.js';
@@ -383,8 +383,8 @@ export class ContextModelWalker {
    * or built from values (`export const DI = { em, posts: em.getRepository(Post) }`). Another
    * module's `DI.posts.findAll()` then derives from the ORM without types (`registryMemberOrigins`).
    */
-  registryMemberExports(name: string): Record<string, Origin[]> {
-    const members: Record<string, Origin[]> = {};
+  registryMemberExports(name: string): Record<string, ExportFact> {
+    const members: Record<string, ExportFact> = {};
     const binding = this.host.scopes.scope.values?.get(name);
     if (binding?.kind !== 'variable' || binding.path.length > 0 || !ts.isVariableDeclaration(binding.node)) return members;
     const declaration = binding.node;
@@ -394,7 +394,7 @@ export class ContextModelWalker {
       for (const member of type.members) {
         if (!ts.isPropertySignature(member) || !member.type || !member.name || !ts.isIdentifier(member.name)) continue;
         const origins = this.typeShapedOrigins(member.type);
-        if (origins && origins.length > 0) members[`${name}.${member.name.text}`] = origins;
+        if (origins && origins.length > 0) members[`${name}.${member.name.text}`] = { origins };
       }
       return members;
     }
@@ -404,7 +404,7 @@ export class ContextModelWalker {
       const value = ts.isPropertyAssignment(property) ? property.initializer : ts.isShorthandPropertyAssignment(property) ? property.name : undefined;
       if (!value || !property.name || !ts.isIdentifier(property.name)) continue;
       const origins = this.managerOrigins(value, false, 0);
-      if (origins && origins.length > 0) members[`${name}.${property.name.text}`] = origins;
+      if (origins && origins.length > 0) members[`${name}.${property.name.text}`] = { origins };
     }
     return members;
   }

@@ -221,11 +221,8 @@ class FileAnalyzer {
     const { exports, starExports } = this.collectExports();
     if (this.contextModel) {
       this.contextModel.noteRouterAliases(sourceFile);
-      for (const [name, fact] of Object.entries(exports)) {
-        if (fact.reexport) continue;
-        fact.origins.push(...this.contextModel.registryExportOrigins(name));
-        for (const [member, origins] of Object.entries(this.contextModel.registryMemberExports(name))) exports[member] = { origins };
-      }
+      for (const [name, fact] of Object.entries(exports)) if (!fact.reexport) fact.origins.push(...this.contextModel.registryExportOrigins(name));
+      for (const [name, fact] of Object.entries(exports)) if (!fact.reexport) Object.assign(exports, this.contextModel.registryMemberExports(name));
     }
     const facts: FileFacts = {
       file: sourceFile.fileName,
