@@ -229,6 +229,51 @@ export function schedule(em: EntityManager): void {
         ]);
       });
 
+      it('repositories of a registry typed with a driver package that is not installed, on a router without the middleware (MikroORM\'s Express example without its middleware line): every call reported', () => {
+        project = shop({
+          'src/report.ts': '',
+          'src/jobs.ts': '',
+          'src/app.ts': '',
+          'src/server.ts': `import express from 'express';
+// @ts-expect-error -- not installed
+import { EntityManager, EntityRepository, MikroORM } from '@mikro-orm/mongodb';
+import { User } from './entities.js';
+import { usersRouter } from './users.router.js';
+
+export const DI = {} as { orm: MikroORM; em: EntityManager; users: EntityRepository<User> };
+
+export async function start(): Promise<void> {
+  DI.orm = await MikroORM.init({ entities: [User] });
+  DI.em = DI.orm.em;
+  DI.users = DI.orm.em.getRepository(User);
+  const app = express();
+  app.use('/users', usersRouter);
+  app.listen(3000);
+}
+`,
+          'src/users.router.ts': `import { Router } from 'express';
+import { DI } from './server.js';
+
+export const usersRouter = Router();
+
+usersRouter.get('/', async (_req, res) => {
+  res.json(await DI.users.findAll({ limit: 20 }));
+});
+
+usersRouter.post('/', async (req, res) => {
+  const user = DI.users.create({ email: String(req.body.email) });
+  await DI.em.flush();
+  res.json(user);
+});
+`,
+        });
+        assert.deepEqual(findings(cli(project.dir, ['scan', '--preset', 'mikro-orm', '--format', 'json', ...mode.args])), [
+          'src/users.router.ts:7 async-outside-connection <- src/users.router.ts:6 (anonymous)',
+          'src/users.router.ts:11 async-outside-connection <- src/users.router.ts:10 (anonymous)',
+          'src/users.router.ts:12 async-outside-connection <- src/users.router.ts:10 (anonymous)',
+        ]);
+      });
+
       it('a NestJS controller is inside when MikroOrmModule registers the request context, outside with registerRequestContext: false', () => {
         const stubs = Object.fromEntries(['common.d.ts', 'mikro-orm-nestjs.d.ts'].map((name) => [`stubs/${name}`, readFileSync(join(nestStubs, name), 'utf8')]));
         const controller = `import { EntityManager } from '@mikro-orm/core';

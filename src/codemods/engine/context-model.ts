@@ -12,7 +12,8 @@
  */
 import ts from '../typescript.cjs';
 
-import type { Evidence, Origin, RoleCandidate, RouteMountFact } from './facts.js';
+import type { Evidence, ExportFact, Origin, RoleCandidate, RouteMountFact } from './facts.js';
+import { isProjectModule } from './origin-resolver.js';
 import type { ScopeTracker } from './syntactic-scope.js';
 import { unwrapExpression } from './syntactic-scope.js';
 import type { ContextModel, EntryPoints, Preset } from '../presets/index.js';
@@ -288,11 +289,13 @@ export class ContextModelWalker {
         // `orm.em`, `this.orm.em`: the ORM instance's manager.
         if (this.model.managerProperties.has(access.name.text)) {
           const instance = scopes.originsOf(access.expression);
-          return instance.length > 0 ? instance : this.instanceOrigins(access.expression, depth + 1);
+          // `DI.em` of a registry: its member's own origins too (the registry's may not derive from the ORM).
+          const member = this.registryMemberOrigins(access, depth + 1) ?? [];
+          return instance.length > 0 ? [...instance, ...member] : [...this.instanceOrigins(access.expression, depth + 1), ...member];
         }
         // `DI.users` of `const DI = {} as { users: EntityRepository<User> }` (a service registry).
         const memberType = this.registryMemberType(access);
-        return memberType ? this.typeShapedOrigins(memberType) : undefined;
+        return memberType ? this.typeShapedOrigins(memberType) : this.registryMemberOrigins(access, depth + 1);
       }
       case SyntaxKind.Identifier: {
         const binding = scopes.lookup((node as ts.Identifier).text);
@@ -354,6 +357,56 @@ export class ContextModelWalker {
       if (ts.isPropertySignature(member) && member.type) origins.push(...this.host.scopes.typeOrigins(member.type));
     }
     return origins;
+  }
+
+  /**
+   * `DI.posts` of a registry built from values (`const DI = { em, posts: em.getRepository(Post) }`)
+   * where that member holds an EntityManager or repository; of a registry imported from a project
+   * module, that module's `DI.posts` export (see `registryMemberExports`).
+   */
+  private registryMemberOrigins(access: ts.PropertyAccessExpression, depth: number): Origin[] | undefined {
+    const holder = unwrapExpression(access.expression);
+    if (!ts.isIdentifier(holder)) return undefined;
+    const binding = this.host.scopes.lookup(holder.text);
+    if (binding?.kind === 'import') {
+      const { module, name } = binding.origin;
+      return name !== '*' && isProjectModule(module) ? [{ module, name: `${name}.${access.name.text}` }] : undefined;
+    }
+    if (binding?.kind !== 'variable' || binding.path.length > 0 || binding.iterated || !ts.isVariableDeclaration(binding.node)) return undefined;
+    const member = objectLiteralMember(binding.node, access.name.text);
+    return member && this.managerOrigins(member, false, depth + 1);
+  }
+
+  /**
+   * The members of an exported service registry that hold an EntityManager or repository, as
+   * exports named `DI.posts`: typed inline (`export const DI = {} as { posts: EntityRepository<Post> }`)
+   * or built from values (`export const DI = { em, posts: em.getRepository(Post) }`). Another
+   * module's `DI.posts.findAll()` then derives from the ORM without types (`registryMemberOrigins`).
+   */
+  registryMemberExports(name: string): Record<string, ExportFact> {
+    const members: Record<string, ExportFact> = {};
+    const binding = this.host.scopes.scope.values?.get(name);
+    if (binding?.kind !== 'variable' || binding.path.length > 0 || !ts.isVariableDeclaration(binding.node)) return members;
+    const declaration = binding.node;
+    let type = declaration.type;
+    if (!type && declaration.initializer && (ts.isAsExpression(declaration.initializer) || ts.isSatisfiesExpression(declaration.initializer))) type = declaration.initializer.type;
+    if (type && ts.isTypeLiteralNode(type)) {
+      for (const member of type.members) {
+        if (!ts.isPropertySignature(member) || !member.type || !member.name || !ts.isIdentifier(member.name)) continue;
+        const origins = this.typeShapedOrigins(member.type);
+        if (origins && origins.length > 0) members[`${name}.${member.name.text}`] = { origins };
+      }
+      return members;
+    }
+    const literal = declaration.initializer && unwrapExpression(declaration.initializer);
+    if (type || !literal || !ts.isObjectLiteralExpression(literal)) return members;
+    for (const property of literal.properties) {
+      const value = ts.isPropertyAssignment(property) ? property.initializer : ts.isShorthandPropertyAssignment(property) ? property.name : undefined;
+      if (!value || !property.name || !ts.isIdentifier(property.name)) continue;
+      const origins = this.managerOrigins(value, false, 0);
+      if (origins && origins.length > 0) members[`${name}.${property.name.text}`] = { origins };
+    }
+    return members;
   }
 
   /** Origins of `this.orm` / `orm` when annotated (`private readonly orm: MikroORM`). */
@@ -668,6 +721,18 @@ export class ContextModelWalker {
     }
     return {};
   }
+}
+
+/** The value of property `name` of an untyped object literal a variable is initialised with (`{ em, posts: em.getRepository(Post) }`). */
+function objectLiteralMember(declaration: ts.VariableDeclaration, name: string): ts.Expression | undefined {
+  const literal = !declaration.type && declaration.initializer ? unwrapExpression(declaration.initializer) : undefined;
+  if (!literal || !ts.isObjectLiteralExpression(literal)) return undefined;
+  for (const property of literal.properties) {
+    if (!property.name || !ts.isIdentifier(property.name) || property.name.text !== name) continue;
+    if (ts.isPropertyAssignment(property)) return property.initializer;
+    if (ts.isShorthandPropertyAssignment(property)) return property.name;
+  }
+  return undefined;
 }
 
 /** Parentheses and `!` only (an `as` cast is the type this looks at). */

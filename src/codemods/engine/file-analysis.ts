@@ -222,6 +222,7 @@ class FileAnalyzer {
     if (this.contextModel) {
       this.contextModel.noteRouterAliases(sourceFile);
       for (const [name, fact] of Object.entries(exports)) if (!fact.reexport) fact.origins.push(...this.contextModel.registryExportOrigins(name));
+      for (const [name, fact] of Object.entries(exports)) if (!fact.reexport) Object.assign(exports, this.contextModel.registryMemberExports(name));
     }
     const facts: FileFacts = {
       file: sourceFile.fileName,
@@ -800,6 +801,13 @@ class FileAnalyzer {
             return { kind: 'import-member', module: classBinding.origin.module, name: classBinding.origin.name, member };
           }
         }
+      }
+      // A preset's tests keep a controller in an annotated variable set in a hook (`let controller: UsersController;`): its class's member.
+      if (this.contextModel && binding.kind === 'variable' && binding.path.length === 0 && binding.node.type && ts.isTypeReferenceNode(binding.node.type) && ts.isIdentifier(binding.node.type.typeName)) {
+        const typeBinding = this.scopes.lookupType(binding.node.type.typeName.text);
+        if (typeBinding?.kind === 'import' && typeBinding.origin.name !== '*') return { kind: 'import-member', module: typeBinding.origin.module, name: typeBinding.origin.name, member };
+        const typed = typeBinding?.kind === 'class' ? this.classMembers(typeBinding.node)[member] : undefined;
+        if (typed !== undefined) return { kind: 'local', fn: typed };
       }
     }
     return { kind: 'none' };

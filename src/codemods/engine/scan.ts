@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
+import ts from '../typescript.cjs';
 import { ALLOW_ASYNC_UNSAFE_ENV, SYNC_TO_ASYNC_FUNCTION } from '../../runtime-shim/surface.js';
 import { RULES } from '../rules/index.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -300,17 +301,43 @@ class ScanSession {
       return;
     }
     for (const module of typed.unresolvedModules) unresolved.add(module);
+    const reachesOrm = typed.reachesOrm || this.importsUnresolvedOrm(factory, typed, unresolved);
     for (const file of chunk) {
       const tooDeep = factory.tooDeep.get(file);
       if (tooDeep !== undefined) {
         this.factsByFile.set(file, unanalysableFacts(file, `the file is nested too deeply to parse (${tooDeep})`));
-      } else if (typed.reachesOrm) {
+      } else if (reachesOrm) {
         this.analyzeTyped(file, typed);
       }
       // Else nothing this program holds declares the ORM: no file of it can have a finding or call into one.
       this.texts.delete(file);
       this.fileDone();
     }
+  }
+
+  /**
+   * A preset's program that holds no ORM declaration may still import the ORM through a package
+   * that does not resolve (`import { EntityManager } from '@mikro-orm/mysql'`, the driver not
+   * installed): the checker cannot answer there (error types), so its files are walked and the
+   * syntactic evidence decides, as when the ORM's own module does not resolve.
+   */
+  private importsUnresolvedOrm(factory: ProgramFactory, typed: TypedProgram, unresolved: Set<string>): boolean {
+    if (!this.surface.context) return false;
+    let found = false;
+    for (const sourceFile of typed.program.getSourceFiles()) {
+      if (sourceFile.isDeclarationFile) continue;
+      for (const statement of sourceFile.statements) {
+        const specifier =
+          (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)
+            ? statement.moduleSpecifier.text
+            : undefined;
+        if (specifier === undefined || isPathSpecifier(specifier) || !this.isOrmOrConnectionModule(specifier)) continue;
+        if (factory.resolveImport(sourceFile.fileName, specifier) !== undefined) continue;
+        unresolved.add(specifier);
+        found = true;
+      }
+    }
+    return found;
   }
 
   private analyzeTyped(file: string, typed: TypedProgram): void {
