@@ -10,7 +10,7 @@ import type { TempProject } from '../../support/temp-project.js';
 
 export const FIX_FIXTURES = fileURLToPath(new URL('../../../fixtures/fix/', import.meta.url));
 
-const INPUT = /^(.*)\.input(\.[cm]?[jt]sx?)$/;
+export const INPUT = /^(.*)\.input(\.[cm]?[jt]sx?)$/;
 
 export interface FixFixture {
   /** The case directory, e.g. `class-methods`. */
@@ -30,10 +30,11 @@ export interface ManualExpectation {
   reason: string;
 }
 
-export function fixFixtures(): FixFixture[] {
+/** The input/output pairs of a fixture tree (`fixtures/fix/` by default; the mikro-orm fix has its own). */
+export function fixFixtures(root: string = FIX_FIXTURES): FixFixture[] {
   const fixtures: FixFixture[] = [];
-  for (const caseName of readdirSync(FIX_FIXTURES).sort()) {
-    const directory = join(FIX_FIXTURES, caseName);
+  for (const caseName of readdirSync(root).sort()) {
+    const directory = join(root, caseName);
     if (caseName.startsWith('_') || !statSync(directory).isDirectory()) continue;
     for (const name of readdirSync(directory).sort()) {
       const match = INPUT.exec(name);
@@ -52,10 +53,11 @@ export function fixFixtures(): FixFixture[] {
   return fixtures;
 }
 
-export function manualExpectations(): ManualExpectation[] {
+/** The manual items each case's `manual.json` lists. */
+export function manualExpectations(root: string = FIX_FIXTURES): ManualExpectation[] {
   const expectations: ManualExpectation[] = [];
-  for (const caseName of readdirSync(FIX_FIXTURES).sort()) {
-    const file = join(FIX_FIXTURES, caseName, 'manual.json');
+  for (const caseName of readdirSync(root).sort()) {
+    const file = join(root, caseName, 'manual.json');
     if (!existsSync(file)) continue;
     for (const entry of JSON.parse(readFileSync(file, 'utf8')) as { file: string; line: number; reason: string }[]) {
       expectations.push({ path: `${caseName}/${entry.file}`, line: entry.line, reason: entry.reason });

@@ -3,65 +3,21 @@
  * out as a throwaway project: inputs under their real names, `_support/`, a tsconfig with legacy
  * decorators, the mikro-orm preset, and node_modules linked to ours (the real @mikro-orm/core types).
  */
-import { cpSync, existsSync, readFileSync, readdirSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTempProject } from '../../support/temp-project.js';
 import type { TempProject } from '../../support/temp-project.js';
+import { INPUT, fixFixtures, manualExpectations } from './fixtures.js';
+import type { FixFixture, ManualExpectation } from './fixtures.js';
 
 export const MIKRO_ORM_FIXTURES = fileURLToPath(new URL('../../../fixtures/fix-mikro-orm/', import.meta.url));
 const NODE_MODULES = fileURLToPath(new URL('../../../node_modules', import.meta.url));
-const INPUT = /^(.*)\.input(\.[cm]?[jt]sx?)$/;
 
-export interface MikroOrmFixture {
-  caseName: string;
-  /** Path in the temp project, e.g. `class-em/cleanup-service.ts`. */
-  path: string;
-  input: string;
-  /** What fix must write; undefined: the input must stay as it is. */
-  expected: string | undefined;
-  outputFile: string;
-}
+export type MikroOrmFixture = FixFixture;
 
-export interface ManualExpectation {
-  path: string;
-  line: number;
-  reason: string;
-}
-
-export function mikroOrmFixtures(): MikroOrmFixture[] {
-  const fixtures: MikroOrmFixture[] = [];
-  for (const caseName of readdirSync(MIKRO_ORM_FIXTURES).sort()) {
-    const directory = join(MIKRO_ORM_FIXTURES, caseName);
-    if (caseName.startsWith('_') || !statSync(directory).isDirectory()) continue;
-    for (const name of readdirSync(directory).sort()) {
-      const match = INPUT.exec(name);
-      if (!match) continue;
-      const [, stem = '', extension = ''] = match;
-      const outputFile = join(directory, `${stem}.output${extension}`);
-      fixtures.push({
-        caseName,
-        path: `${caseName}/${stem}${extension}`,
-        input: readFileSync(join(directory, name), 'utf8'),
-        expected: existsSync(outputFile) ? readFileSync(outputFile, 'utf8') : undefined,
-        outputFile,
-      });
-    }
-  }
-  return fixtures;
-}
-
-export function mikroOrmManualExpectations(): ManualExpectation[] {
-  const expectations: ManualExpectation[] = [];
-  for (const caseName of readdirSync(MIKRO_ORM_FIXTURES).sort()) {
-    const file = join(MIKRO_ORM_FIXTURES, caseName, 'manual.json');
-    if (!existsSync(file)) continue;
-    for (const entry of JSON.parse(readFileSync(file, 'utf8')) as { file: string; line: number; reason: string }[]) {
-      expectations.push({ path: `${caseName}/${entry.file}`, line: entry.line, reason: entry.reason });
-    }
-  }
-  return expectations;
-}
+export const mikroOrmFixtures = (): FixFixture[] => fixFixtures(MIKRO_ORM_FIXTURES);
+export const mikroOrmManualExpectations = (): ManualExpectation[] => manualExpectations(MIKRO_ORM_FIXTURES);
 
 export const MIKRO_ORM_TSCONFIG = `${JSON.stringify(
   {
