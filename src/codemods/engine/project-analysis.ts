@@ -35,7 +35,8 @@ export function analyzeProject(input: ProjectAnalysisInput): ProjectAnalysisOutp
 class ProjectAnalysis {
   private readonly offsets: number[] = [];
   private readonly fileIndex = new Map<string, number>();
-  private readonly byPosition = new Map<string, number>();
+  /** `file#start` → function index: built on first use (type targets, fix's rootsOf), not on every scan. */
+  private byPositionMap: Map<string, number> | undefined;
   private readonly kinds: FunctionKind[] = [];
   private readonly facts: FunctionFact[] = [];
   private readonly owners: number[] = [];
@@ -54,6 +55,16 @@ class ProjectAnalysis {
     return { findings, connection: this.connectionAnalysis() };
   }
 
+  private get byPosition(): Map<string, number> {
+    if (!this.byPositionMap) {
+      this.byPositionMap = new Map();
+      for (let index = 0; index < this.facts.length; index += 1) {
+        this.byPositionMap.set(`${this.input.files[this.owners[index] as number]?.file}#${(this.facts[index] as FunctionFact).start}`, index);
+      }
+    }
+    return this.byPositionMap;
+  }
+
   private global(fileIdx: number, local: number): number {
     return (this.offsets[fileIdx] ?? 0) + local;
   }
@@ -64,7 +75,6 @@ class ProjectAnalysis {
       this.offsets.push(next);
       this.fileIndex.set(file.file, fileIdx);
       file.functions.forEach((fn) => {
-        this.byPosition.set(`${file.file}#${fn.start}`, next);
         this.kinds.push(fn.kind);
         this.facts.push(fn);
         this.owners.push(fileIdx);
@@ -149,6 +159,13 @@ class ProjectAnalysis {
     }
   }
 
+  /** Every condition holds, the cheap call-graph ones asked first (in order), then the ORM verdicts. */
+  private conditionsHold(conditions: readonly ConditionFact[], fileIdx: number): boolean {
+    for (const condition of conditions) if (condition.kind !== 'orm' && !this.conditionHolds(condition, fileIdx)) return false;
+    for (const condition of conditions) if (condition.kind === 'orm' && !this.conditionHolds(condition, fileIdx)) return false;
+    return true;
+  }
+
   private readonly refs = new Map<number, FunctionRef>();
   private readonly rewriteFacts = new WeakMap<Finding, RewriteFacts>();
 
@@ -205,8 +222,7 @@ class ProjectAnalysis {
         const rule = this.input.rules.get(candidate.ruleId);
         if (!rule) continue;
         // Cheap call-graph conditions first; the ORM verdict may ask the type checker.
-        const ordered = [...candidate.conditions].sort((a, b) => (a.kind === 'orm' ? 1 : 0) - (b.kind === 'orm' ? 1 : 0));
-        if (!ordered.every((condition) => this.conditionHolds(condition, fileIdx))) continue;
+        if (!this.conditionsHold(candidate.conditions, fileIdx)) continue;
         const template = rule.meta.messages[candidate.messageId] ?? candidate.messageId;
         const from = positionOf(file.lineStarts, candidate.at ?? candidate.start);
         const to = positionOf(file.lineStarts, candidate.end);
