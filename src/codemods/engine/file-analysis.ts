@@ -27,8 +27,9 @@ import type { CalleeMatch, OrmCallMatch, OrmIterationMatch, Rule, RuleContext } 
 import { ScopeTracker, declaresNames, unwrapExpression } from './syntactic-scope.js';
 import type { Binding } from './syntactic-scope.js';
 
-// ts.X is a getter on TypeScript's module object: read the enum once, not in every switch case.
-const { SyntaxKind } = ts;
+// ts.X is a getter on TypeScript's module object: read the enum once, not in every switch case
+// (and forEachChild, which the walk calls for every node).
+const { SyntaxKind, forEachChild } = ts;
 
 /** The ORM surface as names: what a call must be called to be a candidate at all. */
 export interface OrmSurface {
@@ -198,7 +199,7 @@ class FileAnalyzer {
     const sourceFile = this.sourceFile;
     this.scopes.hoist(sourceFile.statements);
     this.dispatch(sourceFile);
-    ts.forEachChild(sourceFile, this.visit);
+    forEachChild(sourceFile, this.visit);
     const { exports, starExports } = this.collectExports();
     return {
       file: sourceFile.fileName,
@@ -306,7 +307,7 @@ class FileAnalyzer {
     this.collectReferences(node);
     this.dispatch(node);
     this.walkParent = node;
-    ts.forEachChild(node, this.visit);
+    forEachChild(node, this.visit);
     this.walkParent = node.parent;
 
     while (scopes > 0) {

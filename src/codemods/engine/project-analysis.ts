@@ -256,9 +256,12 @@ class ProjectAnalysis {
   private connectionAnalysis(): ConnectionAnalysis {
     let summaries: ConnectionFunctionSummary[] | undefined;
     const functions = (): ConnectionFunctionSummary[] => {
+      const byId = summaries || this.byPositionMap ? undefined : (this.byPositionMap = new Map<string, number>());
       summaries ??= this.facts.map((fact, index) => {
         // A fresh object from createFunctionRef: completed in place (no copies of 10⁵ summaries).
         const summary = this.createFunctionRef(index) as ConnectionFunctionSummary;
+        // Keyed by the summaries' own id strings (fix looks functions up by these very strings).
+        if (byId) byId.set(summary.id, index);
         summary.insideConnection = this.graph.isInside(index);
         if (fact.wrap) summary.wrap = fact.wrap;
         return summary;
