@@ -86,6 +86,9 @@ class ProjectAnalysis {
 
   /** Is the evidence true: the checker's answer when it had one, else imports followed through the project. */
   private holds(evidence: Evidence): boolean {
+    // The ORM question (one per candidate) is answered once per origin by the resolver: a WeakMap
+    // entry per evidence cost more than the answer.
+    if (evidence.target === 'orm' && evidence.verdict !== 'yes' && evidence.verdict !== 'no') return this.input.resolver.matches('orm', evidence.origins);
     const memo = this.evidenceMemo.get(evidence);
     if (memo !== undefined) return memo;
     const result =
