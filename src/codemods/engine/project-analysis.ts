@@ -170,6 +170,14 @@ class ProjectAnalysis {
   }
 
   private readonly refs = new Map<number, FunctionRef>();
+  /** The roots of each function as FunctionRefs, one (read-only) array shared by its findings. */
+  private readonly rootRefsMemo = new Map<number, FunctionRef[]>();
+
+  private rootRefs(fn: number): FunctionRef[] {
+    let refs = this.rootRefsMemo.get(fn);
+    if (!refs) this.rootRefsMemo.set(fn, (refs = this.graph.rootsOf(fn).map((root) => this.functionRef(root))));
+    return refs;
+  }
   private readonly rewriteFacts = new WeakMap<Finding, RewriteFacts>();
 
   /** One shared, frozen FunctionRef per function (many findings have the same root). */
@@ -247,7 +255,7 @@ class ProjectAnalysis {
         if (candidate.rewrite) this.rewriteFacts.set(finding, candidate.rewrite);
         const outside = candidate.conditions.find((condition) => condition.kind === 'outside-connection');
         if (outside && outside.kind === 'outside-connection') {
-          finding.roots = this.graph.rootsOf(this.global(fileIdx, outside.fn)).map((root) => this.functionRef(root));
+          finding.roots = this.rootRefs(this.global(fileIdx, outside.fn));
         }
         findings.push(finding);
       }
