@@ -98,4 +98,17 @@ describe('scan and fix on files that break parsers (child process)', () => {
     const found = findings(project.dir, []).map((finding) => [finding.file, finding.ruleId]);
     assert.deepEqual(found, [['broken.ts', 'parse-error']]);
   });
+
+  for (const mode of [[], ['--no-types']]) {
+    it(`an import of a name its module does not export, spelled like an Object member (toString, constructor), is not the ORM${mode.length ? ' (--no-types)' : ''}`, () => {
+      // The export records used to be plain objects: `exports['toString']` found Object.prototype's and the scan crashed.
+      project = createTypedProject({
+        'lib.ts': "import { Question } from './models.js';\n// (names an ORM method, aget, so the scan reads this file's exports)\nexport const helper = Question;\n",
+        'main.ts':
+          "import { Question } from './models.js';\n// @ts-ignore: not exported\nimport { toString, constructor } from './lib.js';\nexport async function f() {\n  await toString.aget({ pk: 1 });\n  await constructor.acount();\n  return Question.objects.aget({ pk: 1 });\n}\n",
+      });
+      const found = findings(project.dir, mode).map((finding) => [finding.file, finding.ruleId, finding.line]);
+      assert.deepEqual(found, [['main.ts', 'async-outside-connection', 7]]);
+    });
+  }
 });

@@ -31,8 +31,9 @@ import type { ContextSurface } from './context-model.js';
 import { runtimePreset } from '../presets/runtime.js';
 import type { Preset } from '../presets/index.js';
 
-// ts.X is a getter on TypeScript's module object: read the enum once, not in every switch case.
-const { SyntaxKind } = ts;
+// ts.X is a getter on TypeScript's module object: read the enum once, not in every switch case
+// (and forEachChild, which the walk calls for every node).
+const { SyntaxKind, forEachChild } = ts;
 
 /** The ORM surface as names: what a call must be called to be a candidate at all. */
 export interface OrmSurface {
@@ -217,7 +218,7 @@ class FileAnalyzer {
     const sourceFile = this.sourceFile;
     this.scopes.hoist(sourceFile.statements);
     this.dispatch(sourceFile);
-    ts.forEachChild(sourceFile, this.visit);
+    forEachChild(sourceFile, this.visit);
     const { exports, starExports } = this.collectExports();
     if (this.contextModel) {
       this.contextModel.noteRouterAliases(sourceFile);
@@ -332,7 +333,7 @@ class FileAnalyzer {
     this.collectReferences(node);
     this.dispatch(node);
     this.walkParent = node;
-    ts.forEachChild(node, this.visit);
+    forEachChild(node, this.visit);
     this.walkParent = node.parent;
 
     while (scopes > 0) {
@@ -851,7 +852,7 @@ class FileAnalyzer {
 
   private membersOfExpression(expression: ts.Expression): Record<string, number> | undefined {
     if (ts.isObjectLiteralExpression(expression)) {
-      const members: Record<string, number> = {};
+      const members: Record<string, number> = Object.create(null);
       for (const property of expression.properties) {
         const name = propertyNameText(property.name);
         if (name === undefined) continue;
@@ -879,7 +880,7 @@ class FileAnalyzer {
   private classMembers(cls: ts.ClassLikeDeclaration): Record<string, number> {
     const memo = this.classMemberMemo.get(cls);
     if (memo) return memo;
-    const members: Record<string, number> = {};
+    const members: Record<string, number> = Object.create(null);
     this.classMemberMemo.set(cls, members);
     for (const member of cls.members) {
       const name = propertyNameText(member.name);
@@ -917,7 +918,9 @@ class FileAnalyzer {
   }
 
   private collectExports(): { exports: Record<string, ExportFact>; starExports: string[] } {
-    const exports: Record<string, ExportFact> = {};
+    // No prototype: a lookup of `toString` or `constructor` must not find Object's (and a record
+    // keyed by a file's own export names skips V8's hidden-class transitions for every new name).
+    const exports: Record<string, ExportFact> = Object.create(null);
     const starExports: string[] = [];
     const moduleScope = this.scopes.scope;
     for (const statement of this.sourceFile.statements) {
@@ -1089,7 +1092,7 @@ function failedFacts(sourceFile: ts.SourceFile, parseError: ParseErrorFact): Fil
 /** Facts of a file that could not be analysed: only its error, reported as `parse-error` at line 1 unless placed. */
 export function unanalysableFacts(file: string, message: string, at?: ParseErrorFact): FileFacts {
   const parseError = at ?? { message, start: 0, end: 0, line: 1, column: 1, endLine: 1, endColumn: 1 };
-  return { file, parseError, lineStarts: [], functions: [], references: [], exports: {}, starExports: [], candidates: [] };
+  return { file, parseError, lineStarts: [], functions: [], references: [], exports: Object.create(null), starExports: [], candidates: [] };
 }
 
 /** The parser or a walk ran out of stack on a pathologically deep file (RangeError: Maximum call stack size exceeded). */

@@ -53,8 +53,18 @@ export class OriginResolver {
 
   /** Does any of these origins make the value what the evidence asks about? */
   matches(target: EvidenceTarget, origins: readonly Origin[]): boolean {
-    return origins.some((origin) => this.matchesOne(target, origin));
+    if (target !== 'orm') return origins.some((origin) => this.matchesOne(target, origin));
+    // Most candidates of a file share their receivers' origin objects (one per import): answer
+    // each once. Only here, outside any derivation in progress, where the answer is final.
+    for (const origin of origins) {
+      let result = this.ormOriginMemo.get(origin);
+      if (result === undefined) this.ormOriginMemo.set(origin, (result = this.matchesOne(target, origin)));
+      if (result) return true;
+    }
+    return false;
   }
+
+  private readonly ormOriginMemo = new Map<Origin, boolean>();
 
   private matchesOne(target: EvidenceTarget, origin: Origin): boolean {
     if (target === 'orm') {

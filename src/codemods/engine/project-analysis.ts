@@ -36,7 +36,8 @@ export function analyzeProject(input: ProjectAnalysisInput): ProjectAnalysisOutp
 class ProjectAnalysis {
   private readonly offsets: number[] = [];
   private readonly fileIndex = new Map<string, number>();
-  private readonly byPosition = new Map<string, number>();
+  /** `file#start` → function index: built on first use (type targets, fix's rootsOf), not on every scan. */
+  private byPositionMap: Map<string, number> | undefined;
   private readonly kinds: FunctionKind[] = [];
   private readonly facts: FunctionFact[] = [];
   private readonly owners: number[] = [];
@@ -58,6 +59,16 @@ class ProjectAnalysis {
     return { findings, connection: this.connectionAnalysis() };
   }
 
+  private get byPosition(): Map<string, number> {
+    if (!this.byPositionMap) {
+      this.byPositionMap = new Map();
+      for (let index = 0; index < this.facts.length; index += 1) {
+        this.byPositionMap.set(`${this.input.files[this.owners[index] as number]?.file}#${(this.facts[index] as FunctionFact).start}`, index);
+      }
+    }
+    return this.byPositionMap;
+  }
+
   private global(fileIdx: number, local: number): number {
     return (this.offsets[fileIdx] ?? 0) + local;
   }
@@ -68,7 +79,6 @@ class ProjectAnalysis {
       this.offsets.push(next);
       this.fileIndex.set(file.file, fileIdx);
       file.functions.forEach((fn) => {
-        this.byPosition.set(`${file.file}#${fn.start}`, next);
         this.kinds.push(fn.kind);
         this.facts.push(fn);
         this.owners.push(fileIdx);
@@ -80,6 +90,9 @@ class ProjectAnalysis {
 
   /** Is the evidence true: the checker's answer when it had one, else imports followed through the project. */
   private holds(evidence: Evidence): boolean {
+    // The ORM question (one per candidate) is answered once per origin by the resolver: a WeakMap
+    // entry per evidence cost more than the answer.
+    if (!evidence.route && evidence.target === 'orm' && evidence.verdict !== 'yes' && evidence.verdict !== 'no') return this.input.resolver.matches('orm', evidence.origins);
     const memo = this.evidenceMemo.get(evidence);
     if (memo !== undefined) return memo;
     const result = evidence.route
@@ -184,7 +197,22 @@ class ProjectAnalysis {
     return this.graph.rootsThrough(fn, (edge) => !edge.forkArguments?.includes(parameter));
   }
 
+  /** Every condition holds, the cheap call-graph ones asked first (in order), then the ORM verdicts. */
+  private conditionsHold(conditions: readonly ConditionFact[], fileIdx: number): boolean {
+    for (const condition of conditions) if (condition.kind !== 'orm' && !this.conditionHolds(condition, fileIdx)) return false;
+    for (const condition of conditions) if (condition.kind === 'orm' && !this.conditionHolds(condition, fileIdx)) return false;
+    return true;
+  }
+
   private readonly refs = new Map<number, FunctionRef>();
+  /** The roots of each function as FunctionRefs, one (read-only) array shared by its findings. */
+  private readonly rootRefsMemo = new Map<number, FunctionRef[]>();
+
+  private rootRefs(fn: number): FunctionRef[] {
+    let refs = this.rootRefsMemo.get(fn);
+    if (!refs) this.rootRefsMemo.set(fn, (refs = this.graph.rootsOf(fn).map((root) => this.functionRef(root))));
+    return refs;
+  }
   private readonly rewriteFacts = new WeakMap<Finding, RewriteFacts>();
 
   /** One shared, frozen FunctionRef per function (many findings have the same root). */
@@ -240,8 +268,7 @@ class ProjectAnalysis {
         const rule = this.input.rules.get(candidate.ruleId);
         if (!rule) continue;
         // Cheap call-graph conditions first; the ORM verdict may ask the type checker.
-        const ordered = [...candidate.conditions].sort((a, b) => (a.kind === 'orm' ? 1 : 0) - (b.kind === 'orm' ? 1 : 0));
-        if (!ordered.every((condition) => this.conditionHolds(condition, fileIdx))) continue;
+        if (!this.conditionsHold(candidate.conditions, fileIdx)) continue;
         const template = rule.meta.messages[candidate.messageId] ?? candidate.messageId;
         const outsideCondition = candidate.conditions.find((condition) => condition.kind === 'outside-connection');
         const roots = outsideCondition && outsideCondition.kind === 'outside-connection' ? this.rootsOfCondition(outsideCondition, fileIdx) : undefined;
@@ -267,7 +294,8 @@ class ProjectAnalysis {
         if (candidate.rewrite) this.rewriteFacts.set(finding, candidate.rewrite);
         const outside = candidate.conditions.find((condition) => condition.kind === 'outside-connection');
         if (outside && outside.kind === 'outside-connection') {
-          finding.roots = (roots ?? []).map((root) => this.functionRef(root));
+          // One shared array per function (many findings have the same roots); a fork-aware parameter's roots are the finding's own.
+          finding.roots = outside.parameter === undefined ? this.rootRefs(this.global(fileIdx, outside.fn)) : (roots ?? []).map((root) => this.functionRef(root));
         }
         findings.push(finding);
       }
@@ -279,9 +307,12 @@ class ProjectAnalysis {
   private connectionAnalysis(): ConnectionAnalysis {
     let summaries: ConnectionFunctionSummary[] | undefined;
     const functions = (): ConnectionFunctionSummary[] => {
+      const byId = summaries || this.byPositionMap ? undefined : (this.byPositionMap = new Map<string, number>());
       summaries ??= this.facts.map((fact, index) => {
         // A fresh object from createFunctionRef: completed in place (no copies of 10⁵ summaries).
         const summary = this.createFunctionRef(index) as ConnectionFunctionSummary;
+        // Keyed by the summaries' own id strings (fix looks functions up by these very strings).
+        if (byId) byId.set(summary.id, index);
         summary.insideConnection = this.graph.isInside(index);
         if (fact.wrap) summary.wrap = fact.wrap;
         return summary;

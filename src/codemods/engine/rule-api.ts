@@ -113,5 +113,25 @@ export function defineRule<MessageId extends string>(rule: Rule<MessageId>): Rul
 
 /** Replaces `{{name}}` placeholders; an unknown placeholder stays visible rather than vanishing. */
 export function formatMessage(template: string, data: Record<string, string>): string {
-  return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, key: string) => data[key] ?? whole);
+  // Split once per template (a scan formats one message per finding, from a handful of templates).
+  let parts = templateParts.get(template);
+  if (!parts) {
+    parts = [];
+    let last = 0;
+    for (const match of template.matchAll(PLACEHOLDER)) {
+      parts.push(template.slice(last, match.index), match[1] as string, match[0]);
+      last = match.index + match[0].length;
+    }
+    parts.push(template.slice(last));
+    templateParts.set(template, parts);
+  }
+  let text = parts[0] as string;
+  for (let index = 1; index < parts.length; index += 3) {
+    text += (data[parts[index] as string] ?? parts[index + 1]) + (parts[index + 2] as string);
+  }
+  return text;
 }
+
+const PLACEHOLDER = /\{\{\s*(\w+)\s*\}\}/g;
+/** Per template: literal, then (key, placeholder as written, literal) for each placeholder. */
+const templateParts = new Map<string, string[]>();
