@@ -309,6 +309,61 @@ export class AppModule {}
     });
   }
 
+  describe('no @mikro-orm package resolves (MikroORM\'s guide app before `npm install`): custom repositories', () => {
+    // An interface-typed registry returned by a function (`db.accounts` of `initServices()`) holds a
+    // custom repository; only the checker links `db.accounts.dormant()` to its method.
+    const guideShaped = (): TempProject =>
+      createTempProject({
+        'package.json': `${JSON.stringify({ name: 'guide', private: true, type: 'module' }, null, 2)}\n`,
+        'tsconfig.json': `${JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true } }, null, 2)}\n`,
+        'src/accounts.ts': `import { EntityRepository } from '@mikro-orm/sqlite';
+
+export class AccountRepository extends EntityRepository<{ id: number; active: boolean }> {
+  async dormant() {
+    return this.find({ active: false });
+  }
+
+  async recent() {
+    return this.findAll({ limit: 10 });
+  }
+}
+`,
+        'src/db.ts': `import { MikroORM, type EntityManager } from '@mikro-orm/sqlite';
+import { AccountRepository } from './accounts.js';
+
+export interface Services {
+  em: EntityManager;
+  accounts: AccountRepository;
+}
+
+export function initServices(orm: MikroORM): Services {
+  return { em: orm.em, accounts: orm.em.getRepository('Account') as AccountRepository };
+}
+`,
+        'src/jobs.ts': `import type { MikroORM } from '@mikro-orm/sqlite';
+import { initServices } from './db.js';
+
+export function schedule(orm: MikroORM): void {
+  const db = initServices(orm);
+  setInterval(async function nightly() {
+    console.log(await db.accounts.dormant());
+  }, 86_400_000);
+}
+`,
+      });
+
+    it('type-aware: the timer\'s call through the registry is linked and reported with its root; the method nothing visible calls is not a root', () => {
+      project = guideShaped();
+      const run = cli(project.dir, ['scan', '--preset', 'mikro-orm', '--format', 'json']);
+      assert.deepEqual(findings(run), ['src/accounts.ts:5 async-outside-connection <- src/jobs.ts:6 nightly']);
+    });
+
+    it('--no-types: following imports cannot link that call, and no repository method is a root of its own: nothing reported', () => {
+      project = guideShaped();
+      assert.deepEqual(findings(cli(project.dir, ['scan', '--preset', 'mikro-orm', '--format', 'json', '--no-types'])), []);
+    });
+  });
+
   describe('bad presets are usage errors (exit 2)', () => {
     for (const command of ['scan', 'fix', 'gate']) {
       it(`${command} --preset nope names the valid presets`, () => {

@@ -9,7 +9,9 @@
  * function nobody in the project calls, a recursive function whose only caller is itself) are
  * outside, and so is everything an outside function calls. So recursion under a block stays
  * inside, while a cycle of callers that no block grounds never counts as inside. Inline function
- * expressions have exactly one "caller": the function they are written in.
+ * expressions have exactly one "caller": the function they are written in. A function whose callers
+ * may be invisible (GraphFunction.unseenCallers) is the exception: nothing visible calling it makes
+ * it no root; only its visible callers can put it outside.
  */
 import type { ReferenceVia } from './facts.js';
 import type { FunctionKind } from './types.js';
@@ -17,6 +19,12 @@ import type { FunctionKind } from './types.js';
 export interface GraphFunction {
   kind: FunctionKind;
   async: boolean;
+  /**
+   * Called where the scan cannot see (a custom repository's method, handed out by the ORM): a group
+   * of such functions that nothing visible calls is not outside, so not a root; visible callers
+   * outside still make it outside.
+   */
+  unseenCallers?: boolean;
 }
 
 export interface GraphEdge {
@@ -89,7 +97,7 @@ export class ConnectionGraph {
       const kind = this.functions[fn]?.kind;
       if (kind === 'module' || kind === 'thread-callback') markOutside(fn);
       else if (kind !== 'connection-callback') {
-        if (!groundedFromOutside.has(component[fn] as number)) markOutside(fn);
+        if (!groundedFromOutside.has(component[fn] as number) && !this.functions[fn]?.unseenCallers) markOutside(fn);
         if ((this.incoming[fn] ?? []).some((edge) => startsOutside(edge.via))) markOutside(fn);
       }
     }

@@ -682,7 +682,34 @@ export class ContextModelWalker {
   // ---------------------------------------------------------------- framework entry points
 
   /** A method's place: run inside a context by a decorator or its framework (a role), or started outside every context. */
-  methodEntry(method: ts.MethodDeclaration): { role?: RoleCandidate; startsOutside?: boolean; startsInside?: boolean } {
+  methodEntry(method: ts.MethodDeclaration): { role?: RoleCandidate; startsOutside?: boolean; startsInside?: boolean; unseenCallers?: Evidence } {
+    const entry = this.methodEntryByDecorators(method);
+    if (entry.role || entry.startsOutside || entry.startsInside) return entry;
+    const unseenCallers = this.unseenCallersEvidence(method);
+    return unseenCallers ? { unseenCallers } : entry;
+  }
+
+  /**
+   * A method of a class that directly extends a preset's unseen-caller base class (`EntityRepository`
+   * imported from the ORM): the ORM hands its instances out (`em.getRepository(Book)`), so its callers
+   * may be invisible. The evidence holds when the base class comes from the ORM.
+   */
+  private unseenCallersEvidence(method: ts.MethodDeclaration): Evidence | undefined {
+    const cls = method.parent;
+    if (!cls || !ts.isClassLike(cls) || this.entryPoints.unseenCallerBaseClasses.size === 0) return undefined;
+    for (const clause of cls.heritageClauses ?? []) {
+      if (clause.token !== SyntaxKind.ExtendsKeyword) continue;
+      for (const type of clause.types) {
+        const name = baseName(type.expression);
+        if (name === undefined || !this.entryPoints.unseenCallerBaseClasses.has(name)) continue;
+        const origins = this.host.scopes.originsOf(type.expression);
+        if (origins.length > 0) return { target: 'orm', origins };
+      }
+    }
+    return undefined;
+  }
+
+  private methodEntryByDecorators(method: ts.MethodDeclaration): { role?: RoleCandidate; startsOutside?: boolean; startsInside?: boolean } {
     const decorators = decoratorsOf(method, this.host.scopes);
     for (const decorator of decorators) {
       if (!this.model.openerDecorators.has(decorator.name)) continue;

@@ -59,6 +59,11 @@ export interface FunctionFact {
    * MikroOrmModule): inside unless someone else calls it from outside (a test calling the handler).
    */
   startsInside?: boolean;
+  /**
+   * A method the ORM hands out where the scan cannot see its callers (a custom repository's, see
+   * EntryPoints.unseenCallerBaseClasses), when the evidence holds: not a root when nothing visible calls it.
+   */
+  unseenCallers?: Evidence;
   async: boolean;
   /** Local index of the lexically enclosing function (the module is 0 and has parent -1). */
   parent: number;

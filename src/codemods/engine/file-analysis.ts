@@ -457,6 +457,7 @@ class FileAnalyzer {
         if (entry.role) fact.role = entry.role;
         if (entry.startsOutside) fact.startsOutside = true;
         if (entry.startsInside) fact.startsInside = true;
+        if (entry.unseenCallers) fact.unseenCallers = entry.unseenCallers;
       }
       return;
     }

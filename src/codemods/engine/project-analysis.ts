@@ -111,7 +111,13 @@ class ProjectAnalysis {
   }
 
   private buildGraph(): void {
-    this.graph = new ConnectionGraph(this.kinds.map((kind, index) => ({ kind, async: this.facts[index]?.async ?? false })));
+    this.graph = new ConnectionGraph(
+      this.kinds.map((kind, index) => {
+        const fact = this.facts[index];
+        const unseenCallers = kind === 'named' && fact?.unseenCallers !== undefined && this.holds(fact.unseenCallers);
+        return unseenCallers ? { kind, async: fact?.async ?? false, unseenCallers } : { kind, async: fact?.async ?? false };
+      }),
+    );
     this.input.files.forEach((file, fileIdx) => {
       file.functions.forEach((fn, local) => {
         if (fn.kind === 'inline' && fn.parent >= 0) {

@@ -255,8 +255,11 @@ class ScanSession {
       return false;
     }
     const targets = factory.ormTargetFiles;
-    if (config.ormModules.every((module) => module.endsWith('/*') || targets.unresolvedModules.includes(module))) {
-      // Types could not tell the ORM apart anyway: the syntactic pass costs less and answers the same.
+    // Types cannot tell the ORM apart: the syntactic pass costs less and answers the same about it.
+    // A preset with a context model still takes the checker (each chunk then notes what does not
+    // resolve): it links calls through declared types (`db.users.exists()` of an interface-typed
+    // registry to the custom repository's method), which following imports cannot.
+    if (!this.surface.context && config.ormModules.every((module) => module.endsWith('/*') || targets.unresolvedModules.includes(module))) {
       this.notes.push(
         `${displayPath(this.cwd, tsconfig)}: ${targets.unresolvedModules.join(', ')} does not resolve, so types cannot tell the ORM apart; receivers are matched by following imports syntactically`,
       );

@@ -78,6 +78,13 @@ export interface EntryPoints {
   outsideMethodDecorators: ReadonlySet<string>;
   /** Class decorators whose named methods are roots outside every context (`@Processor` → `process`). */
   outsideClassMethods: ReadonlyMap<string, readonly string[]>;
+  /**
+   * Base classes declared in the ORM whose subclasses the ORM itself hands out, by entity metadata
+   * the scan cannot follow (`em.getRepository(Book)` → `BookRepository`): a method of a class that
+   * extends one is called where no visible caller shows it, so no visible caller is no evidence that
+   * it runs outside a context. Such a method is no root: only callers the scan sees decide it.
+   */
+  unseenCallerBaseClasses: ReadonlySet<string>;
 }
 
 /** The escape hatch that turns the context check off, which the `allow-async-unsafe` rule flags. */

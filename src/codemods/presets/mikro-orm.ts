@@ -80,6 +80,9 @@ export const mikroOrmPreset: Preset = {
     outsideMethodDecorators: new Set(['Cron', 'Interval', 'Timeout', 'Process', 'SubscribeMessage', 'OnEvent', 'MessagePattern', 'EventPattern', 'OnQueueActive', 'OnWorkerEvent']),
     // BullMQ's `@Processor()` class runs its `process(job)` method (no method decorator) outside any context.
     outsideClassMethods: new Map([['Processor', ['process']]]),
+    // A custom repository (`@Entity({ repository: () => BookRepository })`, `defineEntity({ repository })`)
+    // is reached through `em.getRepository(Book)`, whose result only the entity's metadata names.
+    unseenCallerBaseClasses: new Set(['EntityRepository', 'SqlEntityRepository', 'MongoEntityRepository']),
   },
   escapeHatch: {
     env: ['MIKRO_ORM_ALLOW_GLOBAL_CONTEXT'],
