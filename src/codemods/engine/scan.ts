@@ -261,7 +261,7 @@ class ScanSession {
     // registry to the custom repository's method), which following imports cannot.
     if (!this.surface.context && config.ormModules.every((module) => module.endsWith('/*') || targets.unresolvedModules.includes(module))) {
       this.notes.push(
-        `${displayPath(this.cwd, tsconfig)}: ${targets.unresolvedModules.join(', ')} does not resolve, so types cannot tell the ORM apart; receivers are matched by following imports syntactically`,
+        `${displayPath(this.cwd, tsconfig)}: ${targets.unresolvedModules.join(', ')} ${targets.unresolvedModules.length === 1 ? 'does' : 'do'} not resolve, so types cannot tell the ORM apart; receivers are matched by following imports syntactically`,
       );
       this.analyzeWithoutTypes(this.reachingFiles(files, this.syntacticReach));
       return true;
@@ -281,7 +281,7 @@ class ScanSession {
     if (chunks.length > 1) collectGarbage();
     if (unresolved.size > 0) {
       this.notes.push(
-        `${displayPath(this.cwd, tsconfig)}: ${[...unresolved].join(', ')} does not resolve, so types cannot tell the ORM apart; receivers are matched by following imports syntactically`,
+        `${displayPath(this.cwd, tsconfig)}: ${[...unresolved].join(', ')} ${unresolved.size === 1 ? 'does' : 'do'} not resolve, so types cannot tell the ORM apart; receivers are matched by following imports syntactically`,
       );
     }
     return true;
