@@ -4,23 +4,14 @@
  * modes (type-aware and --no-types).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { RUNTIME_STUB, createTypedProject } from '../support/temp-project.js';
 import type { TempProject } from '../support/temp-project.js';
+import { runCli } from '../support/cli.js';
+import type { CliRun } from '../support/cli.js';
 
-const bin = fileURLToPath(new URL('../../bin/orm-migrate.js', import.meta.url));
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function cli(cwd: string, args: string[]): Run {
-  const run = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const cli = (cwd: string, args: string[]): CliRun => runCli(cwd, args);
 
 interface JsonFinding {
   file: string;

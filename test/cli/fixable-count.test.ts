@@ -5,14 +5,14 @@
  * scan flagged `fixable`, and the ones fix left (manual) are exactly the ones it did not.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createFixtureProject } from '../codemods/fix/fixtures.js';
+import { runCli } from '../support/cli.js';
+import type { CliRun } from '../support/cli.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const bin = join(root, 'bin/orm-migrate.js');
 const FIXABLE_RULES = new Set(['async-outside-connection', 'sync-in-async-context', 'sync-to-async-wrapper']);
 
 interface JsonFinding {
@@ -27,10 +27,7 @@ interface JsonReport {
   summary: { fixable: number };
 }
 
-function cli(cwd: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined } });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const cli = (cwd: string, args: string[]): CliRun => runCli(cwd, args);
 
 function scanJson(cwd: string, types: boolean): JsonReport {
   const run = cli(cwd, ['scan', '--format', 'json', ...(types ? [] : ['--no-types'])]);

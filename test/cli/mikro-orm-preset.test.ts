@@ -4,27 +4,19 @@
  * import the installed @mikro-orm/core and express (node_modules is linked in).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTempProject } from '../support/temp-project.js';
 import type { TempProject } from '../support/temp-project.js';
+import { runCli } from '../support/cli.js';
+import type { CliRun } from '../support/cli.js';
 
-const bin = fileURLToPath(new URL('../../bin/orm-migrate.js', import.meta.url));
 const nodeModules = fileURLToPath(new URL('../../node_modules', import.meta.url));
 const nestStubs = fileURLToPath(new URL('../../fixtures/rules-mikro-orm/_support/nestjs/', import.meta.url));
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function cli(cwd: string, args: string[]): Run {
-  const run = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const cli = (cwd: string, args: string[]): CliRun => runCli(cwd, args);
 
 interface JsonReport {
   config: string | null;
@@ -32,7 +24,7 @@ interface JsonReport {
 }
 
 /** `file:line rule <- root(file:line name)` of every finding of a JSON scan. */
-function findings(run: Run): string[] {
+function findings(run: CliRun): string[] {
   assert.ok(run.status === 0 || run.status === 1, `exit ${run.status}\n${run.stdout}\n${run.stderr}`);
   const report = JSON.parse(run.stdout) as JsonReport;
   return report.findings.map((finding) => {

@@ -1,25 +1,17 @@
 /** `--preset` on scan, fix and gate, and the config's "preset", as a user runs them: the built CLI in a child process. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { sarifErrors } from '../support/sarif-schema.js';
 import { createTempProject } from '../support/temp-project.js';
 import type { TempProject } from '../support/temp-project.js';
+import { runCli } from '../support/cli.js';
+import type { CliRun } from '../support/cli.js';
 
-const bin = fileURLToPath(new URL('../../bin/orm-migrate.js', import.meta.url));
 
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function cli(cwd: string, args: string[]): Run {
-  const run = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '' } });
-  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+const cli = (cwd: string, args: string[]): CliRun => runCli(cwd, args);
 
 describe('orm-migrate --preset (child process)', function () {
   this.timeout(60_000);
