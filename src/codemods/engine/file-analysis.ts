@@ -1020,6 +1020,11 @@ function isConsumed(call: ts.Expression): boolean {
         return true;
       case SyntaxKind.ArrowFunction:
         return (parent as ts.ArrowFunction).body === current;
+      case SyntaxKind.VariableDeclaration: {
+        // `const p = x.then(cb); …; await p`: held in a variable that the same function consumes later.
+        const declaration = parent as ts.VariableDeclaration;
+        return declaration.initializer === current && ts.isIdentifier(declaration.name) && isConsumedLater(declaration.name);
+      }
       case SyntaxKind.CallExpression:
       case SyntaxKind.NewExpression:
         if ((parent as ts.CallExpression).expression === current) return false;
@@ -1046,6 +1051,40 @@ function isConsumed(call: ts.Expression): boolean {
         return false;
     }
   }
+}
+
+const CONSUMED_LATER_SEARCH_NODES = 5_000;
+
+/**
+ * Is the variable declared by `name` consumed (awaited, returned, yielded, or handed to a call that
+ * is) by the function it is declared in, after its declaration? Uses inside nested functions do not
+ * count: they may run after this function returned. The part of the body the walk has not reached
+ * yet is linked to its parents on the way (the same links the walk makes when it gets there).
+ */
+function isConsumedLater(name: ts.Identifier): boolean {
+  let scope: ts.Node | undefined = name.parent;
+  while (scope && !ts.isSourceFile(scope) && !isFunctionWithBody(scope)) scope = scope.parent;
+  if (!scope) return false;
+  const body = ts.isSourceFile(scope) ? scope : (scope as FunctionNode).body;
+  if (!body) return false;
+  const text = name.text;
+  const after = name.end;
+  // Bounded: past this many nodes the variable counts as not consumed (its callbacks stay their own roots, as before).
+  let budget = CONSUMED_LATER_SEARCH_NODES;
+  let found = false;
+  const search = (node: ts.Node): boolean | undefined =>
+    forEachChild(node, (child) => {
+      (child as { parent: ts.Node }).parent = node;
+      if ((budget -= 1) < 0) return true;
+      if (child.end <= after || ts.isFunctionLike(child) || ts.isClassLike(child)) return undefined;
+      if (child.kind === SyntaxKind.Identifier && (child as ts.Identifier).text === text && child.pos >= after && isConsumed(child as ts.Identifier)) {
+        found = true;
+        return true;
+      }
+      return search(child);
+    });
+  search(body);
+  return found;
 }
 
 /**
