@@ -10,6 +10,7 @@ import type { DriverConnection, Statement, StatementResult, SyncDriverConnection
 import { OperationalError, TransactionManagementError } from './errors.js';
 import { emitQuery, hasQueryListeners } from './events.js';
 import type { Via } from './events.js';
+import { writeLockTimeout } from './locks.js';
 import type { FileWriteLock } from './locks.js';
 import type { Op } from './orm/ops.js';
 import { runOpAsync, runOpSync } from './runner.js';
@@ -171,6 +172,10 @@ export class ContextConnection {
     }
   }
 
+  private lockTimedOut(): OperationalError {
+    return writeLockTimeout(this.options.target, this.options.timeout);
+  }
+
   private async retryBusy(statement: Statement, started: number): Promise<StatementResult> {
     const deadline = started + this.options.timeout;
     for (let delay = 1; ; delay = Math.min(delay * 2, BUSY_RETRY_MAX_DELAY_MS)) {
@@ -200,7 +205,7 @@ export class ContextConnection {
     const lock = this.writeLock;
     if (statement.writes && lock && !lock.tryAcquire(this)) {
       // Another block holds the file's write lock: queue for it instead of busy-waiting.
-      return lock.acquire(this).then(() => this.executeHoldingLock(frame, statement));
+      return lock.acquire(this, this.options.timeout, () => this.lockTimedOut()).then(() => this.executeHoldingLock(frame, statement));
     }
     if (statement.writes && lock) {
       let result: StatementResult | Promise<StatementResult>;
@@ -400,7 +405,7 @@ export class ContextConnection {
     const inner = this.openFrame(this.effective(frame));
     try {
       if (inner.kind === 'transaction' && this.writeLock) {
-        await this.writeLock.acquire(this);
+        await this.writeLock.acquire(this, this.options.timeout, () => this.lockTimedOut());
         this.assertOpen();
       }
       const begin = this.beginStatement(inner);

@@ -11,7 +11,7 @@ import { BlockingPostgresConnection } from './executor/blocking-worker.js';
 import type { TxFrame } from './connection.js';
 import { emitQuery, hasQueryListeners } from './events.js';
 import { StickyWorker } from './executor/sticky-worker.js';
-import { fileWriteLock } from './locks.js';
+import { fileWriteLock, writeLockTimeout } from './locks.js';
 import type { FileWriteLock } from './locks.js';
 import { postgresDialect, sqliteDialect } from './orm/dialect.js';
 import type { Op } from './orm/ops.js';
@@ -125,7 +125,7 @@ export function stickyWorker(alias: string): StickyWorker {
 export function runOnStickyWorker<T>(alias: string, op: Op<T>): Promise<T> {
   const worker = stickyWorker(alias);
   // The worker's settings are the alias's: a reconfigured alias gets a new worker.
-  const { writeLock: lock, beginSql } = engineTraits(worker.settings);
+  const { writeLock: lock, beginSql, target, timeout } = engineTraits(worker.settings);
   const owner = {};
   const send = async (statement: Statement): Promise<StatementResult> => {
     const { result, durationMs } = await worker.execute(statement);
@@ -141,7 +141,7 @@ export function runOnStickyWorker<T>(alias: string, op: Op<T>): Promise<T> {
       const savepoint = `w${depth}`;
       if (depth === 0) {
         // Hold this thread's lock for the file, so blocks queue behind the worker's transaction.
-        await lock?.acquire(owner);
+        await lock?.acquire(owner, timeout, () => writeLockTimeout(target, timeout));
         try {
           await control(beginSql);
         } catch (error) {

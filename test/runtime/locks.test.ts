@@ -1,9 +1,33 @@
 import assert from 'node:assert/strict';
-import { IntegrityError, aatomic, atomic, newConnection } from 'orm-migrate/runtime';
+import { IntegrityError, OperationalError, aatomic, atomic, configure, newConnection } from 'orm-migrate/runtime';
 import { Choice, Question, useTempDatabase } from './support/polls.js';
 
 describe('the SQLite file write lock', () => {
-  useTempDatabase();
+  const db = useTempDatabase();
+
+  it("fails a block that waits for it longer than the alias's timeout with OperationalError (a block nested in another block's transaction would wait forever)", async () => {
+    configure({ databases: { default: { engine: 'sqlite', name: db.file, timeout: 300 } } });
+    const started = performance.now();
+    let waited = 0;
+    await newConnection(() =>
+      aatomic(async () => {
+        await Question.objects.acreate({ questionText: 'outer', pubDate: new Date() });
+        // The inner block is another connection: it needs the write lock this transaction holds until it ends.
+        const inner = newConnection(() => Question.objects.acreate({ questionText: 'inner', pubDate: new Date() }));
+        await assert.rejects(inner, (error: unknown) => {
+          waited = performance.now() - started;
+          assert.ok(error instanceof OperationalError, String(error));
+          assert.match(error.message, /^database is locked: the SQLite file '.*polls\.sqlite3' stayed locked by another newConnection\(\) block of this process for 300 ms/);
+          return true;
+        });
+      }),
+    );
+    assert.ok(waited >= 290, `gave up after ${waited.toFixed(0)} ms, before the 300 ms timeout`);
+    // The outer transaction committed; the timed-out waiter left the lock usable.
+    assert.deepEqual([...Question.objects.orderBy('id')].map((question) => question.questionText), ['outer']);
+    await newConnection(() => aatomic(() => Question.objects.acreate({ questionText: 'later', pubDate: new Date() })));
+    assert.equal(Question.objects.count(), 2);
+  });
 
   it('is released when a write fails, so later writers do not hang', async () => {
     const q = Question.objects.create({ questionText: 'x', pubDate: new Date() });
