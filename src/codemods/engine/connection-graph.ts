@@ -107,10 +107,37 @@ export class ConnectionGraph {
     }
     this.inside = this.functions.map((fn, index) => fn.kind === 'connection-callback' || (fn.kind !== 'module' && !outside[index]));
     this.rootsMemo.clear();
+    this.insideCallerMemo.clear();
   }
 
   isInside(fn: number): boolean {
     return this.inside[fn] === true;
+  }
+
+  private readonly insideCallerMemo = new Map<number, number | undefined>();
+
+  /**
+   * A function inside a block from which `fn` is also reached, through calls and values handed on
+   * (or that hands `fn` to the connection function itself), if any: the nearest one.
+   */
+  insideCaller(fn: number): number | undefined {
+    if (this.insideCallerMemo.has(fn)) return this.insideCallerMemo.get(fn);
+    let found: number | undefined;
+    const seen = new Set<number>([fn]);
+    const queue = [fn];
+    search: for (let next = 0; next < queue.length; next += 1) {
+      for (const edge of this.incoming[queue[next] as number] ?? []) {
+        if (edge.via === 'connection-entry' || (propagates(edge.via) && this.inside[edge.owner])) {
+          found = edge.owner;
+          break search;
+        }
+        if (!propagates(edge.via) || seen.has(edge.owner)) continue;
+        seen.add(edge.owner);
+        queue.push(edge.owner);
+      }
+    }
+    this.insideCallerMemo.set(fn, found);
+    return found;
   }
 
   /**

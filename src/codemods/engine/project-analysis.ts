@@ -335,6 +335,11 @@ class ProjectAnalysis {
         const index = this.byPosition.get(functionId);
         return index === undefined ? [] : this.graph.rootsOf(index).map((root) => this.functionRef(root));
       },
+      insideCallerOf: (functionId) => {
+        const index = this.byPosition.get(functionId);
+        const caller = index === undefined ? undefined : this.graph.insideCaller(index);
+        return caller === undefined ? undefined : this.functionRef(caller);
+      },
     };
   }
 }

@@ -95,6 +95,12 @@ export interface ConnectionAnalysis {
   functions: ConnectionFunctionSummary[];
   /** Roots of the call chains through which a function is reached outside a connection block. */
   rootsOf(functionId: string): FunctionRef[];
+  /**
+   * A function inside a block from which this one is also called (or handed to the connection
+   * function), if any: giving this one a block of its own would nest a block, with a connection of
+   * its own, in that caller's (outside its transaction).
+   */
+  insideCallerOf?(functionId: string): FunctionRef | undefined;
   /** What fix's in-place rewrite of this finding depends on (sync calls and loops, thread wrappers), as the walk saw it. */
   rewriteFacts?(finding: Finding): RewriteFacts | undefined;
 }

@@ -74,3 +74,10 @@ export class FunctionIndex {
     return roots;
   }
 }
+
+/** "from `migrated` (src/app.ts:14)", "from the callback at src/app.ts:15": where a root is also called inside a block. */
+export function insideCallerText(caller: FunctionRef, file: string): string {
+  if (caller.kind === 'module') return `from the top-level code of ${file}`;
+  if (caller.kind === 'named' && caller.name) return `from \`${caller.name}\` (${file}:${caller.line})`;
+  return `from the callback at ${file}:${caller.line}`;
+}

@@ -16,7 +16,7 @@ import { parseSource, scriptKindOf } from '../engine/syntactic.js';
 import { PARSE_ERROR_RULE_ID } from '../engine/types.js';
 import type { ConnectionFunctionSummary, Finding, FunctionRef, RuleId, RuleSetting, ScanResult } from '../engine/types.js';
 import type { FloatingWorkFact, RewriteFacts, WrapFacts } from '../engine/facts.js';
-import { FunctionIndex, functionAt, nodeAt } from './functions.js';
+import { FunctionIndex, functionAt, insideCallerText, nodeAt } from './functions.js';
 import { countReferences, existingReference, importOfLocal, planImportEdits } from './imports.js';
 import type { BindingRequest, ModuleRef } from './imports.js';
 import { moduleRefFor, relativeImportStyle } from './modules.js';
@@ -390,7 +390,7 @@ class FixPlanner {
         // Decided from what the scan's walk recorded: no file is parsed again for a function root.
         const summary = this.index.get(ref.id);
         const wrap = summary?.wrap;
-        entry.reason = summary && wrap ? (wrapProblem({ ...wrap, async: summary.async }) ?? this.floatingReason(ref, wrap, workFunctions)) : 'the function was not found where scan saw it';
+        entry.reason = summary && wrap ? (wrapProblem({ ...wrap, async: summary.async }) ?? this.nestingReason(ref) ?? this.floatingReason(ref, wrap, workFunctions)) : 'the function was not found where scan saw it';
         continue;
       }
       try {
@@ -411,6 +411,16 @@ class FixPlanner {
         entry.reason = 'its file could not be read or parsed';
       }
     }
+  }
+
+  /**
+   * Why a root also reached from inside a block cannot get a block of its own: those calls would
+   * run on another connection, outside the caller's transaction (and, on SQLite, wait for it).
+   */
+  private nestingReason(root: FunctionRef): string | undefined {
+    const caller = this.result.connection.insideCallerOf?.(root.id);
+    if (!caller) return undefined;
+    return `it is also called inside a ${this.config.connection.name}() block (${insideCallerText(caller, this.display(caller.file))}): a block of its own would run those calls on another connection, outside that block's transaction; wrap the code that calls it outside blocks instead, then run fix again`;
   }
 
   /** Why the fix cannot write a call of the connection function at all, if it cannot. */

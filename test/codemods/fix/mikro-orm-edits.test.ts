@@ -32,6 +32,12 @@ const ROOTS: Record<string, string[]> = {
   'decoys/shadowed.ts': ['describeOrm', 'setTimeout()'],
   'decoys/notify.ts': ['notifyAll'],
   'decoys/sync.ts': ['syncUsers', 'countShared'],
+  'manual/also-inside.ts': ['countUsers'],
+};
+
+/** Roots that scan's call graph also reaches from inside a context: the line of that caller (an inline callback). */
+const INSIDE_CALLERS: Record<string, { root: string; line: number }> = {
+  'manual/also-inside.ts': { root: 'countUsers', line: 16 },
 };
 
 function nameOf(node: ts.Node): string | undefined {
@@ -82,14 +88,20 @@ describe('mikro-orm fix: decisions and ts-morph edits on hand-written roots', fu
 
   it('rewrites each fixture as its .output file (or leaves it as it is)', async () => {
     const findings: Finding[] = [];
+    const insideCallers = new Map<string, FunctionRef>();
     for (const fixture of fixtures) {
       const names = ROOTS[fixture.path];
       if (!names) continue;
       const file = project.path(fixture.path);
       const text = readFileSync(file, 'utf8');
-      findings.push(...rootRefs(file, text, names).map((ref) => finding(ref, text)));
+      const refs = rootRefs(file, text, names);
+      findings.push(...refs.map((ref) => finding(ref, text)));
+      const inside = INSIDE_CALLERS[fixture.path];
+      const root = inside && refs.find((ref) => ref.name === inside.root);
+      if (inside && root) insideCallers.set(root.id, { id: `${file}#caller`, file, name: undefined, kind: 'inline', async: true, line: inside.line, column: 1, start: 0, end: 0 });
     }
-    const result = { cwd: project.dir, findings, files: fixtures.map((f) => project.path(f.path)), mode: 'type-aware', notes: [], problems: [] } as unknown as ScanResult;
+    const connection = { functions: [], rootsOf: () => [], insideCallerOf: (id: string) => insideCallers.get(id) };
+    const result = { cwd: project.dir, findings, files: fixtures.map((f) => project.path(f.path)), mode: 'type-aware', notes: [], problems: [], connection } as unknown as ScanResult;
     const plan = await planMikroOrmFix(result, new Set(['async-outside-connection']), performance.now());
     assert.deepEqual(plan.errors, []);
     for (const fixture of fixtures) {

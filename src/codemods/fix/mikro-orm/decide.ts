@@ -11,7 +11,7 @@ import { isFunctionWithBody } from '../../engine/file-analysis.js';
 import { parseSource } from '../../engine/syntactic.js';
 import type { Finding, FunctionRef, ScanResult } from '../../engine/types.js';
 import { displayPath } from '../../report/format.js';
-import { functionAt } from '../functions.js';
+import { functionAt, insideCallerText } from '../functions.js';
 import { positionAt } from '../text.js';
 import type { FixFailure, ManualItem } from '../types.js';
 import { SpecifierResolver } from '../../engine/module-resolution.js';
@@ -310,6 +310,15 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
   const trees = new Map<string, ts.SourceFile>();
   for (const { ref, findings, calls } of roots.values()) {
     const decision: RootDecision = { ref, start: ref.start, findings };
+    const insideCaller = ref.kind === 'module' ? undefined : result.connection.insideCallerOf?.(ref.id);
+    if (insideCaller) {
+      // A context of its own would hand those calls another fork, outside their context's transaction.
+      decision.reason = `it is also called inside a RequestContext (${insideCallerText(insideCaller, display(insideCaller.file))}): a context of its own would give those calls another EntityManager fork, outside that context's transaction; wrap the code that calls it outside a context instead, then run fix again`;
+      const list = decisions.byFile.get(ref.file);
+      if (list) list.push(decision);
+      else decisions.byFile.set(ref.file, [decision]);
+      continue;
+    }
     try {
       const { text, bom } = source(ref.file);
       let sourceFile = trees.get(ref.file);
