@@ -680,7 +680,8 @@ class FileAnalyzer {
         if (this.isValuePosition(node)) {
           const entry = this.contextModel?.entryEvidence(node);
           if (entry) this.addReference(node as ts.Expression, 'connection-entry', entry);
-          else this.addReference(node as ts.Expression, this.isScheduledArgument(node) ? 'scheduled' : 'value');
+          // Whether it is handed to a call that runs it later is asked only of a name that may be a function.
+          else this.addReference(node as ts.Expression, () => (this.isScheduledArgument(node) ? 'scheduled' : 'value'));
         }
         return;
       default:
@@ -742,7 +743,7 @@ class FileAnalyzer {
     return ts.isBinaryExpression(parent) && parent.right === node && parent.operatorToken.kind === SyntaxKind.EqualsToken && isCommonJsExportTarget(parent.left);
   }
 
-  private addReference(expression: ts.Expression, via: ReferenceVia, entryEvidence?: Evidence): ReferenceFact | undefined {
+  private addReference(expression: ts.Expression, via: ReferenceVia | (() => ReferenceVia), entryEvidence?: Evidence): ReferenceFact | undefined {
     let nameNode: ts.Identifier | ts.PrivateIdentifier;
     if (ts.isIdentifier(expression)) nameNode = expression;
     else if (ts.isPropertyAccessExpression(expression)) nameNode = expression.name;
@@ -753,7 +754,7 @@ class FileAnalyzer {
     const reference: ReferenceFact = {
       owner: this.currentFunction,
       name: nameNode.text,
-      via,
+      via: typeof via === 'function' ? via() : via,
       target,
     };
     if (entryEvidence) reference.entryEvidence = entryEvidence;
@@ -1000,7 +1001,17 @@ const PROMISE_CHAIN = new Set(['then', 'catch', 'finally']);
  * (`.then(…)`), or as part of an argument or array that is (`await Promise.all([f(cb)])`)?
  */
 function isConsumed(call: ts.Expression): boolean {
-  let current: ts.Node = call;
+  const how = consumption(call);
+  return how === true || (how !== false && isConsumedLater(how));
+}
+
+/**
+ * How the value of `expression` is used: consumed (true), not (false), or held in the variable this
+ * identifier declares (`const p = x.then(cb)`), which consumes it if the same function consumes
+ * that variable later.
+ */
+function consumption(expression: ts.Expression): boolean | ts.Identifier {
+  let current: ts.Node = expression;
   for (;;) {
     const parent: ts.Node | undefined = current.parent;
     if (!parent) return false;
@@ -1021,9 +1032,8 @@ function isConsumed(call: ts.Expression): boolean {
       case SyntaxKind.ArrowFunction:
         return (parent as ts.ArrowFunction).body === current;
       case SyntaxKind.VariableDeclaration: {
-        // `const p = x.then(cb); …; await p`: held in a variable that the same function consumes later.
         const declaration = parent as ts.VariableDeclaration;
-        return declaration.initializer === current && ts.isIdentifier(declaration.name) && isConsumedLater(declaration.name);
+        return declaration.initializer === current && ts.isIdentifier(declaration.name) ? declaration.name : false;
       }
       case SyntaxKind.CallExpression:
       case SyntaxKind.NewExpression:
@@ -1053,13 +1063,13 @@ function isConsumed(call: ts.Expression): boolean {
   }
 }
 
-const CONSUMED_LATER_SEARCH_NODES = 5_000;
+/** Per function body (or file): the offsets of the uses of each name that consume its value (see consumedUses). */
+const consumedUsesMemo = new WeakMap<ts.Node, Map<string, number[]>>();
 
 /**
- * Is the variable declared by `name` consumed (awaited, returned, yielded, or handed to a call that
- * is) by the function it is declared in, after its declaration? Uses inside nested functions do not
- * count: they may run after this function returned. The part of the body the walk has not reached
- * yet is linked to its parents on the way (the same links the walk makes when it gets there).
+ * Is the variable declared by `name` consumed (awaited, returned, yielded, handed to a call that
+ * is, or held in another variable that is) by the function it is declared in, after its
+ * declaration? Uses inside nested functions do not count: they may run after this function returned.
  */
 function isConsumedLater(name: ts.Identifier): boolean {
   let scope: ts.Node | undefined = name.parent;
@@ -1067,24 +1077,50 @@ function isConsumedLater(name: ts.Identifier): boolean {
   if (!scope) return false;
   const body = ts.isSourceFile(scope) ? scope : (scope as FunctionNode).body;
   if (!body) return false;
-  const text = name.text;
-  const after = name.end;
-  // Bounded: past this many nodes the variable counts as not consumed (its callbacks stay their own roots, as before).
-  let budget = CONSUMED_LATER_SEARCH_NODES;
-  let found = false;
-  const search = (node: ts.Node): boolean | undefined =>
+  return consumedUses(body).get(name.text)?.some((offset) => offset >= name.end) ?? false;
+}
+
+/**
+ * One pass over a body (not into nested functions or classes), once per body: where each name is
+ * used so that its value is consumed. The part the walk has not reached yet is linked to its
+ * parents on the way (the same links the walk makes when it gets there). A use held in another
+ * variable (`const q = p`) counts once that variable is consumed after its declaration.
+ */
+function consumedUses(body: ts.Node): Map<string, number[]> {
+  const known = consumedUsesMemo.get(body);
+  if (known) return known;
+  const uses = new Map<string, number[]>();
+  const add = (use: ts.Identifier): void => {
+    const list = uses.get(use.text);
+    if (list) list.push(use.pos);
+    else uses.set(use.text, [use.pos]);
+  };
+  let held: { use: ts.Identifier; variable: ts.Identifier }[] = [];
+  const visit = (node: ts.Node): void => {
     forEachChild(node, (child) => {
       (child as { parent: ts.Node }).parent = node;
-      if ((budget -= 1) < 0) return true;
-      if (child.end <= after || ts.isFunctionLike(child) || ts.isClassLike(child)) return undefined;
-      if (child.kind === SyntaxKind.Identifier && (child as ts.Identifier).text === text && child.pos >= after && isConsumed(child as ts.Identifier)) {
-        found = true;
-        return true;
+      if (ts.isFunctionLike(child) || ts.isClassLike(child)) return;
+      if (child.kind === SyntaxKind.Identifier) {
+        const how = consumption(child as ts.Identifier);
+        if (how === true) add(child as ts.Identifier);
+        else if (how !== false) held.push({ use: child as ts.Identifier, variable: how });
       }
-      return search(child);
+      visit(child);
     });
-  search(body);
-  return found;
+  };
+  visit(body);
+  const consumedAfter = (variable: ts.Identifier): boolean => uses.get(variable.text)?.some((offset) => offset >= variable.end) ?? false;
+  for (let changed = held.length > 0; changed; ) {
+    changed = false;
+    held = held.filter(({ use, variable }) => {
+      if (!consumedAfter(variable)) return true;
+      add(use);
+      changed = true;
+      return false;
+    });
+  }
+  consumedUsesMemo.set(body, uses);
+  return uses;
 }
 
 /**
