@@ -2,7 +2,7 @@
  * `orm-migrate fix`: parses flags, plans the rewrites, guards uncommitted work, writes (or
  * prints diffs), reports what is left by hand and chooses the exit code. No analysis here.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
 import { isRuleId } from '../codemods/engine/types.js';
 import { FIXABLE_RULE_IDS, isFixableRuleId, planFix, unifiedDiff, uncommittedChanges, writeFileAtomically } from '../codemods/fix/index.js';
@@ -135,7 +135,7 @@ export function registerFixCommand(program: Command, result: CommandResult): voi
     .description('rewrite call sites into newConnection blocks (writes the files; --dry-run prints diffs)')
     .argument('[paths...]', 'files, directories or globs', ['.'])
     .option('--dry-run', 'print a unified diff per file and write nothing (exit 1 when changes are pending)')
-    .option('--rule <id>', `apply only this rewrite (repeatable): ${FIXABLE_RULE_IDS.join(', ')}`, collectRule, [])
+    .addOption(new Option('--rule <id>', `apply only this rewrite (repeatable): ${FIXABLE_RULE_IDS.join(', ')}`).argParser(collectRule).default([], 'all of them'))
     .option('--force', 'rewrite files even when they have uncommitted changes')
     .option('--no-types', 'do not use tsconfig.json and the type checker; follow ORM imports syntactically')
     .option('-c, --config <file>', 'config file (orm-migrate.config.json, or a package.json with "ormMigrate")')

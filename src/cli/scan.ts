@@ -208,8 +208,14 @@ export async function runScan(paths: readonly string[], options: ScanCommandOpti
   const output = FORMATTERS[options.format](report, context);
   if (options.outputFile) {
     const target = resolve(cwd, options.outputFile);
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, output);
+    try {
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, output);
+    } catch (error) {
+      // Bad input, not a crash: name the file and the reason, no stack.
+      process.stderr.write(`orm-migrate: --output-file ${options.outputFile}: cannot write the report: ${(error as Error).message}\n`);
+      return EXIT_USAGE;
+    }
   } else {
     process.stdout.write(output);
   }

@@ -2,7 +2,7 @@
 import { relative } from 'node:path';
 import { compareWithBaseline as compareStaticWithBaseline, countFindings, updatedStaticCounts } from '../codemods/report/baseline.js';
 import type { Finding } from '../codemods/engine/types.js';
-import { emptyBaseline, readBaseline, writeBaseline } from './baseline.js';
+import { compareSites, emptyBaseline, readBaseline, writeBaseline } from './baseline.js';
 import type { Baseline } from './baseline.js';
 import { compareWithBaseline, tallyBySite, toSiteCounts } from './compare.js';
 import { readWarningsFile } from './records.js';
@@ -37,11 +37,20 @@ function compareStatic(scan: StaticScan, baseline: Baseline, baselineFile: strin
   return { added: comparison.increased.map(entry), dropped: [...comparison.decreased, ...comparison.stale].map(entry), total };
 }
 
-function describeEntries(baseline: Baseline): Set<string> {
-  const out = new Set<string>();
-  for (const [site, codes] of baseline.runtime ?? []) for (const [code, { call, count }] of codes) if (count > 0) out.add(`${site} ${call}() ${code} ×${count}`);
-  for (const [file, rules] of baseline.static ?? []) for (const [rule, count] of rules) if (count > 0) out.add(`${file} ${rule} ×${count} (static)`);
+/** Each entry's line in the "what changed" listing, mapped to its site (or file) for ordering. */
+function describeEntries(baseline: Baseline): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [site, codes] of baseline.runtime ?? []) for (const [code, { call, count }] of codes) if (count > 0) out.set(`${site} ${call}() ${code} ×${count}`, site);
+  for (const [file, rules] of baseline.static ?? []) for (const [rule, count] of rules) if (count > 0) out.set(`${file} ${rule} ×${count} (static)`, file);
   return out;
+}
+
+/** The entries of `from` missing in `other`, by site as the report orders them (a.ts:8:69 before a.ts:17:51). */
+function entriesNotIn(from: Map<string, string>, other: Map<string, string>): string[] {
+  return [...from]
+    .filter(([entry]) => !other.has(entry))
+    .sort(([entryA, siteA], [entryB, siteB]) => compareSites(siteA, siteB) || (entryA < entryB ? -1 : entryA > entryB ? 1 : 0))
+    .map(([entry]) => entry);
 }
 
 export function runGate(options: GateOptions): GateOutcome {
@@ -77,7 +86,7 @@ export function runGate(options: GateOptions): GateOutcome {
     const before = describeEntries(baseline);
     const after = describeEntries(next);
     writeBaseline(options.baselineFile, next);
-    outcome.updated = { added: [...after].filter((e) => !before.has(e)).sort(), removed: [...before].filter((e) => !after.has(e)).sort() };
+    outcome.updated = { added: entriesNotIn(after, before), removed: entriesNotIn(before, after) };
     return outcome;
   }
 

@@ -24,6 +24,13 @@ describe('orm-migrate CLI (child process)', () => {
     assert.match(run.stdout, /\bfix\b/);
   });
 
+  it('fix --help says what --rule defaults to in words, not as an empty array', () => {
+    const run = cli('fix', '--help');
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /--rule <id>[\s\S]*\(default: all of them\)/);
+    assert.doesNotMatch(run.stdout, /default: \[\]/);
+  });
+
   it('an unknown option is bad usage: exit 2 naming the option', () => {
     const run = cli('--frobnicate');
     assert.equal(run.status, 2);

@@ -97,6 +97,16 @@ describe('orm-migrate scan (child process)', function () {
       assert.match(strict.stdout, /3 problems \(3 errors, 0 warnings\)/);
     });
 
+    it('an --output-file that cannot be written is bad usage naming it (exit 2, no stack trace)', () => {
+      const intoDirectory = cli(project.dir, ['--no-types', '--output-file', '.']);
+      assert.equal(intoDirectory.status, 2, intoDirectory.stdout + intoDirectory.stderr);
+      assert.match(intoDirectory.stderr, /^orm-migrate: --output-file \.: cannot write the report: EISDIR/m);
+      const underAFile = cli(project.dir, ['--no-types', '--output-file', 'a.ts/report.txt']);
+      assert.equal(underAFile.status, 2, underAFile.stdout + underAFile.stderr);
+      assert.match(underAFile.stderr, /^orm-migrate: --output-file a\.ts\/report\.txt: cannot write the report: E(EXIST|NOTDIR)/m);
+      assert.doesNotMatch(intoDirectory.stderr + underAFile.stderr, /crashed|\n +at /);
+    });
+
     it('baseline: written, then new or increased counts fail, dropped counts print the command, stale entries are reported', () => {
       const written = cli(project.dir, ['--no-types', '--baseline', 'ci/baseline.json', '--update-baseline']);
       assert.equal(written.status, 0, written.stdout + written.stderr);

@@ -59,6 +59,20 @@ describe('orm-migrate gate (child process)', function () {
     assert.match(check.stdout, /gate passed/);
   });
 
+  it('--update-baseline lists what changed in the file by line and column as numbers (8:69 before 17:51)', () => {
+    const sites = ['app/views.ts:17:51', 'app/views.ts:8:69', 'app/views.ts:100:1', 'app/a.ts:9:12', 'app/a.ts:9:3'];
+    writeFileSync(join(dir, 'w.jsonl'), jsonl(sites.map((site) => ({ site }))));
+    const update = gate('--warnings', 'w.jsonl', '--update-baseline');
+    assert.equal(update.status, 0, update.stderr);
+    const listed = (text: string, sign: string) => [...text.matchAll(new RegExp(`^  \\${sign} (\\S+) `, 'gm'))].map((match) => match[1]);
+    const order = ['app/a.ts:9:3', 'app/a.ts:9:12', 'app/views.ts:8:69', 'app/views.ts:17:51', 'app/views.ts:100:1'];
+    assert.deepEqual(listed(update.stdout, '+'), order, update.stdout);
+    writeFileSync(join(dir, 'w.jsonl'), jsonl([]));
+    const emptied = gate('--warnings', 'w.jsonl', '--update-baseline');
+    assert.equal(emptied.status, 0, emptied.stderr);
+    assert.deepEqual(listed(emptied.stdout, '-'), order, emptied.stdout);
+  });
+
   it('a new site or a grown count fails, naming the site and the test', () => {
     writeFileSync(join(dir, 'w.jsonl'), jsonl(base));
     gate('--warnings', 'w.jsonl', '--update-baseline');
