@@ -6,7 +6,7 @@ export type Engine = 'sqlite' | 'postgres';
 
 export interface SqliteSettings {
   engine: 'sqlite';
-  /** Path of the database file, relative to the working directory, or ':memory:'. */
+  /** Path of the database file, relative to the working directory, or ':memory:' (legacy sync code only: blocks and the fallback are refused). */
   name: string;
   /** How long a writer waits for the file's write lock before failing, in ms (default 5000). */
   timeout?: number;

@@ -43,9 +43,22 @@ function engineTraits(settings: ResolvedDatabaseSettings): { writeLock: FileWrit
   return { writeLock: file ? fileWriteLock(file) : null, beginSql: sqliteDialect.beginTransaction, target: `the SQLite file '${settings.name}'`, timeout: settings.timeout };
 }
 
+/**
+ * An in-memory SQLite database belongs to the one connection that opened it: a block's connection
+ * or the fallback's worker would get an empty database of its own, and fail later with "no such
+ * table". Refused where that connection would be opened, naming the setting.
+ */
+function refusePrivateDatabase(settings: ResolvedDatabaseSettings, why: string): void {
+  if (settings.engine !== 'sqlite' || settings.name !== ':memory:') return;
+  throw new ImproperlyConfigured(
+    `databases.${settings.alias}.name is ':memory:', a SQLite database private to the connection that opened it, and ${why}, which would see an empty database. Use a database file (a temporary one in tests)`,
+  );
+}
+
 /** A fresh connection for a newConnection() block (PostgreSQL: a client from the pool, checked out on its first statement). */
 export function openBlockConnection(alias: string): ContextConnection {
   const settings = databaseSettings(alias);
+  refusePrivateDatabase(settings, 'a newConnection() block opens a connection of its own');
   const connection = new ContextConnection({
     alias,
     driver:
@@ -123,6 +136,11 @@ export function stickyWorker(alias: string): StickyWorker {
 
 /** Runs an operation on the alias's sticky worker, with the whole call served exclusively. */
 export function runOnStickyWorker<T>(alias: string, op: Op<T>): Promise<T> {
+  try {
+    refusePrivateDatabase(databaseSettings(alias), 'an async call outside any newConnection() block runs on a worker thread, on a connection of its own');
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const worker = stickyWorker(alias);
   // The worker's settings are the alias's: a reconfigured alias gets a new worker.
   const { writeLock: lock, beginSql, target, timeout } = engineTraits(worker.settings);
