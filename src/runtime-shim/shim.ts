@@ -5,7 +5,7 @@
  */
 import { runOnStickyWorker, syncConnection } from './connections.js';
 import { currentBinding } from './context.js';
-import { SynchronousOnlyOperation } from './errors.js';
+import { ImproperlyConfigured, SynchronousOnlyOperation } from './errors.js';
 import type { Op } from './orm/ops.js';
 import { runOpAsync, runOpSync } from './runner.js';
 import { ALLOW_ASYNC_UNSAFE_ENV, ASYNC_TO_SYNC, FUNCTION_ASYNC_TO_SYNC } from './surface.js';
@@ -22,10 +22,18 @@ const SYNC_TO_ASYNC: Record<string, string> = Object.fromEntries(
   Object.entries({ ...ASYNC_TO_SYNC, ...FUNCTION_ASYNC_TO_SYNC }).map(([asyncName, syncName]) => [syncName, asyncName]),
 );
 
-/** ORM_ALLOW_ASYNC_UNSAFE, read at each call (like Django's DJANGO_ALLOW_ASYNC_UNSAFE) but only 1/true/yes count. */
+/**
+ * ORM_ALLOW_ASYNC_UNSAFE, read at each call (like Django's DJANGO_ALLOW_ASYNC_UNSAFE). 1/true/yes
+ * allow, 0/false/no or unset forbid; any other value is a mistake, reported where it decides.
+ */
 export function allowAsyncUnsafe(): boolean {
-  const value = (process.env[ALLOW_ASYNC_UNSAFE_ENV] ?? '').trim().toLowerCase();
-  return value === '1' || value === 'true' || value === 'yes';
+  const raw = process.env[ALLOW_ASYNC_UNSAFE_ENV] ?? '';
+  const value = raw.trim().toLowerCase();
+  if (value === '1' || value === 'true' || value === 'yes') return true;
+  if (value === '' || value === '0' || value === 'false' || value === 'no') return false;
+  throw new ImproperlyConfigured(
+    `the environment variable ${ALLOW_ASYNC_UNSAFE_ENV} is ${JSON.stringify(raw)}: set it to 1, true or yes to allow sync ORM calls inside newConnection() blocks (0, false, no or unset: not allowed)`,
+  );
 }
 
 export function synchronousOnly(target: CallTarget): SynchronousOnlyOperation {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { SynchronousOnlyOperation, TransactionManagementError, aatomic, atomic, newConnection } from 'orm-migrate/runtime';
+import { ImproperlyConfigured, SynchronousOnlyOperation, TransactionManagementError, aatomic, atomic, newConnection } from 'orm-migrate/runtime';
 import { describeEachEngine, useFreshDatabase } from './support/engines.js';
 import { Choice, Question } from './support/polls.js';
 
@@ -49,6 +49,22 @@ describeEachEngine('async safety: sync ORM calls inside a newConnection block', 
     }
     process.env.ORM_ALLOW_ASYNC_UNSAFE = '1';
     assert.equal(await newConnection(async () => atomic(() => Question.objects.filter({ questionText: 'Q' }).update({ questionText: 'R' }))), 1, 'atomic() too');
+  });
+
+  it('any other value of ORM_ALLOW_ASYNC_UNSAFE is refused where it decides, naming the variable and the value (0, false, no forbid)', async () => {
+    Question.objects.create({ questionText: 'Q', pubDate: new Date() });
+    for (const value of ['0', 'false', 'no', ' ']) {
+      process.env.ORM_ALLOW_ASYNC_UNSAFE = value;
+      await newConnection(async () => assert.throws(() => Question.objects.count(), SynchronousOnlyOperation, `with ${JSON.stringify(value)}`));
+    }
+    process.env.ORM_ALLOW_ASYNC_UNSAFE = 'maybe';
+    await newConnection(async () =>
+      assert.throws(
+        () => Question.objects.count(),
+        (error: unknown) => error instanceof ImproperlyConfigured && /^the environment variable ORM_ALLOW_ASYNC_UNSAFE is "maybe": set it to 1, true or yes/.test((error as Error).message),
+      ),
+    );
+    assert.equal(Question.objects.count(), 1, 'outside a block the variable is not consulted');
   });
 
   it(
