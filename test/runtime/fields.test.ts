@@ -64,6 +64,7 @@ const refused: Array<{ field: ItemField; value: unknown; code: string; got: stri
   { field: 'seenAt', value: 'not a date', code: 'invalid', got: 'got string "not a date"' },
   { field: 'seenAt', value: new Date('nope'), code: 'invalid', got: 'got an invalid Date' },
   { field: 'seenAt', value: '2024-02-30', code: 'invalid', got: 'got string "2024-02-30"' },
+  { field: 'seenAt', value: '2024-02-20T24:00:00Z', code: 'invalid', got: 'got string "2024-02-20T24:00:00Z"' },
   { field: 'seenAt', value: 1_700_000_000_000, code: 'invalid', got: 'got number 1700000000000' },
   { field: 'seenAt', value: new Date('+010000-01-01T00:00:00Z'), code: 'invalid', got: 'got the year 10000' },
   { field: 'payload', value: { n: 1n }, code: 'invalid', got: 'got bigint 1n inside the value' },
@@ -132,6 +133,32 @@ describeEachEngine('field values are prepared the same way on every engine', (en
       assert.equal(Item.objects.count(), 0);
     });
   }
+
+  // Django reads a datetime string without an offset in TIME_ZONE, with or without a time
+  // (observed with Django 3.2, USE_TZ, TIME_ZONE='UTC': filter(pub_date='2024-02-20T08:00:00') and
+  // '2024-02-20 08:00' find the row at 08:00Z; create(pub_date='2024-05-01T12:30:00') reads back
+  // 12:30Z). The runtime has no TIME_ZONE: UTC. Date() alone would read '2024-02-20' as UTC but
+  // '2024-02-20T08:00' in the process's time zone.
+  it('a datetime string without an offset is UTC whatever the process time zone, as a date alone is', () => {
+    const saved = process.env.TZ;
+    process.env.TZ = 'Asia/Tokyo';
+    try {
+      assert.equal(new Date(2024, 1, 20).getTimezoneOffset(), -540, 'the process time zone is Tokyo for this test');
+      const item = Item.objects.create({ label: 'ok', seenAt: '2024-05-01T12:30:00' as unknown as Date });
+      assert.deepEqual(Item.objects.get({ pk: item.pk }).seenAt, new Date('2024-05-01T12:30:00Z'));
+      Item.objects.create({ label: 'eight', seenAt: new Date('2024-02-20T08:00:00Z') });
+      assert.deepEqual(table('label').flat(), ['ok', 'eight']);
+      assert.deepEqual([...Item.objects.filter({ seenAt: '2024-02-20T08:00:00' })].map((i) => i.label), ['eight']);
+      assert.deepEqual([...Item.objects.filter({ seenAt: '2024-02-20 08:00' })].map((i) => i.label), ['eight']);
+      assert.deepEqual([...Item.objects.filter({ seenAt__range: ['2024-02-20', '2024-02-20T08:00'] })].map((i) => i.label), ['eight']);
+      assert.deepEqual([...Item.objects.filter({ seenAt__lt: '2024-02-20T08:00' })].map((i) => i.label), []);
+      // An offset is still honoured, also one Date() alone refuses ('+09' for '+09:00').
+      assert.deepEqual([...Item.objects.filter({ seenAt: '2024-02-20T17:00:00+09' })].map((i) => i.label), ['eight']);
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
 
   for (const { field, value, stored } of converted) {
     it(`${field} takes ${show(value)} and reads back ${show(stored)}`, () => {
