@@ -204,6 +204,29 @@ describeEachEngine('field values are prepared the same way on every engine', (en
     assert.throws(() => labels({ seenAt__gt: 'yesterday' }), (error) => assertRefused(error, 'seenAt', 'invalid', 'got string "yesterday"'));
   });
 
+  // Django's payload__contains={'tags': ['x']} is JSON containment (PostgreSQL: payload @> …;
+  // observed with Django 3.2: row found on PostgreSQL, NotSupportedError on SQLite). The runtime
+  // matches pattern lookups against a non-text column's text (README, "Known differences"), where an
+  // object would have become '[object Object]' and silently matched nothing: it is refused.
+  it('a pattern lookup on a json or datetime field takes text, not an object, array or Date', async () => {
+    Item.objects.create({ label: 'j', payload: { tags: ['x'] }, seenAt: new Date('2024-03-01T10:00:00Z') });
+    const containment = /a pattern lookup on a json field matches its text; Django's JSON containment, contains: \{ … \}, is not supported/;
+    for (const [filters, field, got] of [
+      [{ payload__contains: { tags: ['x'] } }, 'payload', 'got an Object'],
+      [{ payload__icontains: ['x'] }, 'payload', 'got an Array'],
+      [{ payload__startswith: { tags: [] } }, 'payload', 'got an Object'],
+      [{ seenAt__contains: new Date('2024-03-01T10:00:00Z') }, 'seenAt', 'got a Date'],
+    ] as const) {
+      assert.throws(() => Item.objects.filter(filters).count(), (error) => assertRefused(error, field, 'invalid', got));
+      await newConnection(async () => {
+        await assert.rejects(Item.objects.filter(filters).acount(), (error) => assertRefused(error, field, 'invalid', got));
+      });
+    }
+    assert.throws(() => Item.objects.filter({ payload__contains: { tags: ['x'] } }).count(), (error) => containment.test((error as Error).message));
+    // Text still matches the JSON text, as before.
+    assert.equal(Item.objects.filter({ payload__icontains: 'TAGS' }).count(), 1);
+  });
+
   it('an integer compared with a fraction is compared with the whole number that selects the same rows', () => {
     Item.objects.bulkCreate([-2, -1, 0, 1, 2].map((count) => ({ label: `n${count}`, count })));
     const counts = (filters: Record<string, unknown>) => [...Item.objects.filter(filters).orderBy('count')].map((item) => item.count);
