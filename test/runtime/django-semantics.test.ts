@@ -369,6 +369,34 @@ describeEachEngine('Django semantics behind shared names', (engine) => {
       assert.throws(() => Question.objects.limit(2).latest(), /Cannot change a query once a slice has been taken/);
     });
 
+    // Django (3.2 observed; TypeError since 4.0): qs[:2].filter(x=1), .exclude(…), .get(x=1),
+    // .get_or_create(x=1), .update_or_create(x=1) raise "Cannot filter a query once a slice has been
+    // taken."; qs[:2].order_by(…) and .order_by() raise "Cannot reorder a query once a slice has
+    // been taken."; qs[:2].filter() with no conditions is allowed. Applying the filter or the order
+    // before the LIMIT instead would silently select other rows than the slice holds.
+    it('filter/exclude/get/orderBy/getOrCreate/updateOrCreate/contains after limit/offset raise; filter({}) does not', async () => {
+      const sliced = () => Item.objects.orderBy('id').limit(2);
+      const refused = (method: string, action: 'filter' | 'reorder') => (e: unknown) =>
+        e instanceof TypeError && new RegExp(`SemItem: ${method}\\(\\): Cannot ${action} a query once a slice has been taken\\.`).test((e as Error).message);
+      assert.throws(() => sliced().filter({ name: 'b' }), refused('filter', 'filter'));
+      assert.throws(() => Item.objects.offset(1).exclude({ name: 'b' }), refused('exclude', 'filter'));
+      assert.throws(() => sliced().get({ name: 'a' }), refused('get', 'filter'));
+      await assert.rejects(sliced().aget({ name: 'a' }), refused('aget', 'filter'));
+      assert.throws(() => sliced().getOrCreate({ name: 'a' }), refused('getOrCreate', 'filter'));
+      assert.throws(() => sliced().updateOrCreate({ name: 'a' }, { size: 9 }), refused('updateOrCreate', 'filter'));
+      assert.throws(() => sliced().contains(Item.objects.get({ name: 'a' })), refused('contains', 'filter'));
+      assert.throws(() => sliced().orderBy('-id'), refused('orderBy', 'reorder'));
+      assert.throws(() => sliced().orderBy(), refused('orderBy', 'reorder'));
+      // Nothing was written by the refused getOrCreate/updateOrCreate.
+      assert.deepEqual(names(Item.objects.all()), ['a', 'b', 'c']);
+      assert.equal(Item.objects.get({ name: 'a' }).size, 1);
+      // No condition, no change of the slice: allowed, as qs[:2].filter() and qs[:2].get() in Django.
+      assert.deepEqual(names(sliced().filter({})), ['a', 'b']);
+      assert.equal(Item.objects.orderBy('id').offset(1).limit(1).get().name, 'b');
+      // Before the slice they still combine freely.
+      assert.deepEqual(names(Item.objects.filter({ name__in: ['b', 'c'] }).orderBy('-id').limit(1)), ['c']);
+    });
+
     it('contains() after values() raises (Django: "Cannot call QuerySet.contains() after .values()")', () => {
       const a = Item.objects.get({ name: 'a' });
       assert.throws(() => Item.objects.values('name').contains(a), /Cannot call contains\(\) after values\(\)/);

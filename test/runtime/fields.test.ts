@@ -64,6 +64,7 @@ const refused: Array<{ field: ItemField; value: unknown; code: string; got: stri
   { field: 'seenAt', value: 'not a date', code: 'invalid', got: 'got string "not a date"' },
   { field: 'seenAt', value: new Date('nope'), code: 'invalid', got: 'got an invalid Date' },
   { field: 'seenAt', value: '2024-02-30', code: 'invalid', got: 'got string "2024-02-30"' },
+  { field: 'seenAt', value: '2024-02-20T24:00:00Z', code: 'invalid', got: 'got string "2024-02-20T24:00:00Z"' },
   { field: 'seenAt', value: 1_700_000_000_000, code: 'invalid', got: 'got number 1700000000000' },
   { field: 'seenAt', value: new Date('+010000-01-01T00:00:00Z'), code: 'invalid', got: 'got the year 10000' },
   { field: 'payload', value: { n: 1n }, code: 'invalid', got: 'got bigint 1n inside the value' },
@@ -133,6 +134,32 @@ describeEachEngine('field values are prepared the same way on every engine', (en
     });
   }
 
+  // Django reads a datetime string without an offset in TIME_ZONE, with or without a time
+  // (observed with Django 3.2, USE_TZ, TIME_ZONE='UTC': filter(pub_date='2024-02-20T08:00:00') and
+  // '2024-02-20 08:00' find the row at 08:00Z; create(pub_date='2024-05-01T12:30:00') reads back
+  // 12:30Z). The runtime has no TIME_ZONE: UTC. Date() alone would read '2024-02-20' as UTC but
+  // '2024-02-20T08:00' in the process's time zone.
+  it('a datetime string without an offset is UTC whatever the process time zone, as a date alone is', () => {
+    const saved = process.env.TZ;
+    process.env.TZ = 'Asia/Tokyo';
+    try {
+      assert.equal(new Date(2024, 1, 20).getTimezoneOffset(), -540, 'the process time zone is Tokyo for this test');
+      const item = Item.objects.create({ label: 'ok', seenAt: '2024-05-01T12:30:00' as unknown as Date });
+      assert.deepEqual(Item.objects.get({ pk: item.pk }).seenAt, new Date('2024-05-01T12:30:00Z'));
+      Item.objects.create({ label: 'eight', seenAt: new Date('2024-02-20T08:00:00Z') });
+      assert.deepEqual(table('label').flat(), ['ok', 'eight']);
+      assert.deepEqual([...Item.objects.filter({ seenAt: '2024-02-20T08:00:00' })].map((i) => i.label), ['eight']);
+      assert.deepEqual([...Item.objects.filter({ seenAt: '2024-02-20 08:00' })].map((i) => i.label), ['eight']);
+      assert.deepEqual([...Item.objects.filter({ seenAt__range: ['2024-02-20', '2024-02-20T08:00'] })].map((i) => i.label), ['eight']);
+      assert.deepEqual([...Item.objects.filter({ seenAt__lt: '2024-02-20T08:00' })].map((i) => i.label), []);
+      // An offset is still honoured, also one Date() alone refuses ('+09' for '+09:00').
+      assert.deepEqual([...Item.objects.filter({ seenAt: '2024-02-20T17:00:00+09' })].map((i) => i.label), ['eight']);
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
   for (const { field, value, stored } of converted) {
     it(`${field} takes ${show(value)} and reads back ${show(stored)}`, () => {
       const item = Item.objects.create({ label: 'ok', [field]: value });
@@ -175,6 +202,29 @@ describeEachEngine('field values are prepared the same way on every engine', (en
     assert.throws(() => labels({ label: { a: 1 } }), (error) => assertRefused(error, 'label', 'invalid', 'got an Object'));
     assert.throws(() => labels({ label__contains: { a: 1 } }), (error) => assertRefused(error, 'label', 'invalid', 'got an Object'));
     assert.throws(() => labels({ seenAt__gt: 'yesterday' }), (error) => assertRefused(error, 'seenAt', 'invalid', 'got string "yesterday"'));
+  });
+
+  // Django's payload__contains={'tags': ['x']} is JSON containment (PostgreSQL: payload @> …;
+  // observed with Django 3.2: row found on PostgreSQL, NotSupportedError on SQLite). The runtime
+  // matches pattern lookups against a non-text column's text (README, "Known differences"), where an
+  // object would have become '[object Object]' and silently matched nothing: it is refused.
+  it('a pattern lookup on a json or datetime field takes text, not an object, array or Date', async () => {
+    Item.objects.create({ label: 'j', payload: { tags: ['x'] }, seenAt: new Date('2024-03-01T10:00:00Z') });
+    const containment = /a pattern lookup on a json field matches its text; Django's JSON containment, contains: \{ … \}, is not supported/;
+    for (const [filters, field, got] of [
+      [{ payload__contains: { tags: ['x'] } }, 'payload', 'got an Object'],
+      [{ payload__icontains: ['x'] }, 'payload', 'got an Array'],
+      [{ payload__startswith: { tags: [] } }, 'payload', 'got an Object'],
+      [{ seenAt__contains: new Date('2024-03-01T10:00:00Z') }, 'seenAt', 'got a Date'],
+    ] as const) {
+      assert.throws(() => Item.objects.filter(filters).count(), (error) => assertRefused(error, field, 'invalid', got));
+      await newConnection(async () => {
+        await assert.rejects(Item.objects.filter(filters).acount(), (error) => assertRefused(error, field, 'invalid', got));
+      });
+    }
+    assert.throws(() => Item.objects.filter({ payload__contains: { tags: ['x'] } }).count(), (error) => containment.test((error as Error).message));
+    // Text still matches the JSON text, as before.
+    assert.equal(Item.objects.filter({ payload__icontains: 'TAGS' }).count(), 1);
   });
 
   it('an integer compared with a fraction is compared with the whole number that selects the same rows', () => {

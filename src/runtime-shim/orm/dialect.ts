@@ -1,6 +1,7 @@
 import type { SqlValue } from '../backends/types.js';
 import type { Field } from './fields.js';
 import type { Lookup } from './model-types.js';
+import { refuse } from './values.js';
 
 /** Collects statement parameters and hands out their placeholders. */
 export class Params {
@@ -33,9 +34,21 @@ function escapeGlob(value: string): string {
   return value.replace(/[*?[]/g, (c) => `[${c}]`);
 }
 
-/** The text a pattern lookup matches: a string field's value is prepared as on a write (no object's toString). */
+/**
+ * The text a pattern lookup matches: a string field's value is prepared as on a write (no object's
+ * toString). On other fields the pattern is matched against the column's text, so it must be text
+ * already: an object, array or Date would become '[object Object]' or a local-time string and
+ * silently match nothing (`payload__contains: { tags: ['x'] }` is Django's JSON containment, which
+ * the runtime does not have).
+ */
 function patternText(field: Field, value: unknown): string {
-  return field.kind === 'string' || field.kind === 'text' ? (field.prepare(value) as string) : String(value);
+  if (field.kind === 'string' || field.kind === 'text') return field.prepare(value) as string;
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  const expects =
+    field.kind === 'json'
+      ? "a string to find in the JSON text (a pattern lookup on a json field matches its text; Django's JSON containment, contains: { … }, is not supported)"
+      : `a string to find in the ${field.kind} column's text form`;
+  throw refuse(field, value, expects);
 }
 
 /** The pattern lookups, which is where engines differ. */

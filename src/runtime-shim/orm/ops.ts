@@ -111,6 +111,7 @@ export function* contains(compiler: SqlCompiler, state: QueryState, instance: un
   }
   if (instance.pk === null || instance.pk === undefined) throw new TypeError('contains() cannot be used on an unsaved instance');
   if (state.values) throw new TypeError(`${state.meta.name}: Cannot call contains() after values()`);
+  assertNotSlicedFor(state, 'contains', 'filter'); // Django: contains() is filter(pk=…).exists()
   const narrowed = withFilters(state, { pk: instance.pk });
   return yield* exists(compiler, narrowed);
 }
@@ -123,8 +124,11 @@ function isSliced(state: QueryState): boolean {
   return state.limit !== null || state.offset !== 0;
 }
 
-/** Django's messages for reordering a sliced query (which would change which rows the slice holds). */
-function assertNotSlicedFor(state: QueryState, method: string, action: 'reorder' | 'reverse' | 'change'): void {
+/**
+ * Django's messages for filtering or reordering a sliced query: a filter or an order after
+ * limit()/offset() would silently change which rows the slice holds, so it is refused.
+ */
+export function assertNotSlicedFor(state: QueryState, method: string, action: 'filter' | 'reorder' | 'reverse' | 'change'): void {
   if (isSliced(state)) throw new TypeError(`${state.meta.name}: ${method}(): Cannot ${action} a query once a slice has been taken.`);
 }
 
@@ -307,6 +311,7 @@ function checkLookupKeys(meta: ModelMeta, lookup: Record<string, unknown>, usage
 
 export function* getOrCreate(compiler: SqlCompiler, state: QueryState, lookup: Record<string, unknown>, defaults: Record<string, unknown>): Op<[unknown, boolean]> {
   checkLookupKeys(state.meta, lookup, 'getOrCreate(lookup, defaults)');
+  if (Object.keys(lookup).length > 0) assertNotSlicedFor(state, 'getOrCreate', 'filter');
   return yield* getOrCreateWith(compiler, state, lookup, defaults);
 }
 
@@ -340,6 +345,7 @@ export function* updateOrCreate(
   createDefaults?: Record<string, unknown>,
 ): Op<[unknown, boolean]> {
   checkLookupKeys(state.meta, lookup, 'updateOrCreate(lookup, defaults, { createDefaults })');
+  if (Object.keys(lookup).length > 0) assertNotSlicedFor(state, 'updateOrCreate', 'filter');
   return yield* atomically(
     (function* (): Op<[unknown, boolean]> {
       // Lock the row so a concurrent update waits until this one has saved (Django: select_for_update()).

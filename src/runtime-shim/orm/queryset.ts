@@ -87,14 +87,23 @@ export class QuerySet<FM extends FieldMap, R = ModelInstance<FM>> implements Ite
   }
 
   filter(filters: Filters<FM>): QuerySet<FM, R> {
-    return this.derive({ where: [...this.state.where, { negated: false, filters: parseFilters(this.state.meta, filters), source: filters }] });
+    return this.narrow(filters, false, 'filter');
   }
 
   exclude(filters: Filters<FM>): QuerySet<FM, R> {
-    return this.derive({ where: [...this.state.where, { negated: true, filters: parseFilters(this.state.meta, filters), source: filters }] });
+    return this.narrow(filters, true, 'exclude');
   }
 
+  /** Django refuses to filter a slice ("Cannot filter a query once a slice has been taken."); filter({}) is fine. */
+  private narrow(filters: Filters<FM>, negated: boolean, method: string): QuerySet<FM, R> {
+    const parsed = parseFilters(this.state.meta, filters);
+    if (parsed.length > 0) ops.assertNotSlicedFor(this.state, method, 'filter');
+    return this.derive({ where: [...this.state.where, { negated, filters: parsed, source: filters }] });
+  }
+
+  /** Replaces the order (none: unordered). Django refuses to reorder a slice, even with no keys. */
   orderBy(...keys: OrderKey<FM>[]): QuerySet<FM, R> {
+    ops.assertNotSlicedFor(this.state, 'orderBy', 'reorder');
     return this.derive({ order: parseOrder(this.state.meta, keys) });
   }
 
@@ -125,12 +134,12 @@ export class QuerySet<FM extends FieldMap, R = ModelInstance<FM>> implements Ite
   // --- terminal methods: sync, then the async twin --------------------------------------------
 
   get(filters?: Filters<FM>): R {
-    const qs = filters ? this.filter(filters) : this;
+    const qs = filters ? this.narrow(filters, false, 'get') : this;
     return this.sync('get', (c) => ops.get(c, qs.state)) as R;
   }
   aget(filters?: Filters<FM>): Promise<R> {
     try {
-      const qs = filters ? this.filter(filters) : this;
+      const qs = filters ? this.narrow(filters, false, 'aget') : this;
       return this.async_('aget', (c) => ops.get(c, qs.state)) as Promise<R>;
     } catch (error) {
       return Promise.reject(error);

@@ -15,7 +15,7 @@ export interface FieldIdentity {
 const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/;
 const FLOAT_TEXT = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 /** Django's parse_date / parse_datetime shapes: a date, or a date and time with an optional offset. */
-const ISO_DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/;
+const ISO_DATETIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|([+-]\d{2}):?(\d{2})?)?)?$/;
 const TRUE_TEXT = new Set(['t', 'True', 'true', '1']);
 const FALSE_TEXT = new Set(['f', 'False', 'false', '0']);
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -130,7 +130,8 @@ export function prepareDatetime(field: FieldIdentity, value: unknown): string {
   } else if (typeof value === 'string') {
     const match = ISO_DATETIME.exec(value);
     // Date() rolls 2024-02-30 over to March 1st; Django refuses such a date.
-    if (match && validDay(Number(match[1]), Number(match[2]), Number(match[3]))) date = new Date(value);
+    // Date() also takes the hour 24 (the next midnight); Django's parse_datetime refuses it.
+    if (match && validDay(Number(match[1]), Number(match[2]), Number(match[3])) && Number(match[4] ?? 0) < 24) date = new Date(canonicalDatetime(match));
   }
   const time = date === undefined ? NaN : date.getTime();
   if (Number.isNaN(time)) {
@@ -139,6 +140,20 @@ export function prepareDatetime(field: FieldIdentity, value: unknown): string {
   const year = date!.getUTCFullYear();
   if (year < 1 || year > 9999) throw refuse(field, value, 'a date between the years 1 and 9999', 'invalid', `the year ${year}`);
   return date!.toISOString();
+}
+
+/**
+ * The parts of a parse_datetime-shaped string as the one form Date() reads the same everywhere.
+ * A string without an offset is UTC, with or without a time ('2024-02-20' and '2024-02-20 08:00'
+ * alike): Date() would read a date alone as UTC but a date and time as the process's local time.
+ * Django reads both in TIME_ZONE (the runtime has none: UTC). '+09' and '+0900' are '+09:00'.
+ */
+function canonicalDatetime(match: RegExpExecArray): string {
+  const [, year, month, day, hour, minute, second, fraction, zone, zoneHours, zoneMinutes] = match;
+  if (hour === undefined) return `${year}-${month}-${day}T00:00:00Z`;
+  const millis = fraction === undefined ? '' : `.${fraction.slice(0, 3).padEnd(3, '0')}`;
+  const offset = zone === undefined || zone === 'Z' ? 'Z' : `${zoneHours}:${zoneMinutes ?? '00'}`;
+  return `${year}-${month}-${day}T${hour}:${minute}:${second ?? '00'}${millis}${offset}`;
 }
 
 function validDay(year: number, month: number, day: number): boolean {
