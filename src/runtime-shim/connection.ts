@@ -48,6 +48,12 @@ function failureOf(frame: TxFrame): { readonly error: unknown } | null {
   return null;
 }
 
+/** A write failed inside the open frame `frame` (none: autocommit, nothing to mark): its transaction or savepoint must roll back. */
+function markForRollback(frame: TxFrame | null, error: unknown): void {
+  if (frame === null || frame.closed || failureOf(frame)) return;
+  rollbackOwner(frame).failure = { error };
+}
+
 /** Django's TransactionManagementError for a query in a broken atomic block; `cause` is the error that broke it. */
 function brokenTransactionError(cause: unknown): TransactionManagementError {
   return new TransactionManagementError("An error occurred in the current transaction. You can't execute queries until the end of the 'atomic' block.", { cause });
@@ -501,6 +507,7 @@ export class ContextConnection {
     return {
       execute: (statement) => this.execute(frame, statement),
       atomic: (op) => this.atomic(frame, (inner) => runOpAsync(op, this.asyncExecutor(inner))),
+      markRollback: (error) => markForRollback(frame, error),
     };
   }
 
@@ -508,6 +515,7 @@ export class ContextConnection {
     return {
       execute: (statement) => this.executeSync(frame, statement),
       atomic: <T>(op: Op<T>): T => this.atomicSync(frame, (inner) => runOpSync(op, this.syncExecutor(inner))),
+      markRollback: (error) => markForRollback(frame, error),
     };
   }
 

@@ -5,12 +5,15 @@ import type { Op } from './orm/ops.js';
 export interface SyncExecutor {
   execute(statement: Statement): StatementResult;
   atomic<T>(op: Op<T>): T;
+  /** A write failed with `error` inside the executor's transaction, if it has one: mark it for rollback. */
+  markRollback?(error: unknown): void;
 }
 
 export interface AsyncExecutor {
   /** May answer synchronously (in-thread SQLite) to spare a promise per statement. */
   execute(statement: Statement): StatementResult | Promise<StatementResult>;
   atomic<T>(op: Op<T>): Promise<T>;
+  markRollback?(error: unknown): void;
 }
 
 export function runOpSync<T>(op: Op<T>, executor: SyncExecutor): T {
@@ -22,7 +25,12 @@ export function runOpSync<T>(op: Op<T>, executor: SyncExecutor): T {
     if (step.done) return step.value;
     try {
       const instruction = step.value;
-      input = instruction.kind === 'query' ? executor.execute(instruction.statement) : executor.atomic(instruction.op);
+      if (instruction.kind === 'mark-rollback') {
+        executor.markRollback?.(instruction.error);
+        input = undefined;
+      } else {
+        input = instruction.kind === 'query' ? executor.execute(instruction.statement) : executor.atomic(instruction.op);
+      }
     } catch (error) {
       failure = { error };
     }
@@ -41,6 +49,9 @@ export async function runOpAsync<T>(op: Op<T>, executor: AsyncExecutor): Promise
       if (instruction.kind === 'query') {
         const result = executor.execute(instruction.statement);
         input = result instanceof Promise ? await result : result;
+      } else if (instruction.kind === 'mark-rollback') {
+        executor.markRollback?.(instruction.error);
+        input = undefined;
       } else {
         input = await executor.atomic(instruction.op);
       }

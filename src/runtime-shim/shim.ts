@@ -6,6 +6,7 @@
 import { runOnStickyWorker, syncConnection } from './connections.js';
 import { currentBinding } from './context.js';
 import { ImproperlyConfigured, SynchronousOnlyOperation } from './errors.js';
+import { markingRollbackOnError } from './orm/ops.js';
 import type { Op } from './orm/ops.js';
 import { runOpAsync, runOpSync } from './runner.js';
 import { ALLOW_ASYNC_UNSAFE_ENV, ASYNC_TO_SYNC, FUNCTION_ASYNC_TO_SYNC } from './surface.js';
@@ -46,7 +47,15 @@ export function synchronousOnly(target: CallTarget): SynchronousOnlyOperation {
   );
 }
 
+/** The writes Django wraps in mark_for_rollback_on_error (or an atomic block without a savepoint): sync names. */
+const MARKS_ROLLBACK_ON_ERROR = new Set(['save', 'create', 'update', 'delete', 'bulkCreate', 'bulkUpdate']);
+
+function marked<T>(target: CallTarget, op: Op<T>): Op<T> {
+  return MARKS_ROLLBACK_ON_ERROR.has(ASYNC_TO_SYNC[target.method] ?? target.method) ? markingRollbackOnError(op) : op;
+}
+
 export function runSync<T>(target: CallTarget, op: Op<T>): T {
+  op = marked(target, op);
   const binding = currentBinding(target.alias);
   if (binding) {
     if (!allowAsyncUnsafe()) throw synchronousOnly(target);
@@ -56,6 +65,7 @@ export function runSync<T>(target: CallTarget, op: Op<T>): T {
 }
 
 export function runAsync<T>(target: CallTarget, op: Op<T>): Promise<T> {
+  op = marked(target, op);
   try {
     const binding = currentBinding(target.alias);
     if (binding) return runOpAsync(op, binding.connection.asyncExecutor(binding.frame));

@@ -347,6 +347,37 @@ describeEachEngine('a database error inside atomic blocks (Django\'s needs_rollb
     assert.deepEqual(titles(), ['seed', 'outer before', 'outer after']);
   });
 
+  it("any error of a write marks the block, not only a failed statement (Django's mark_for_rollback_on_error): a value that does not convert, caught, still rolls the block back", async () => {
+    const badVotes = { questionId: 1, choiceText: 'bad', votes: 'abc' as unknown as number };
+    const brokenBy = (error: unknown): boolean => {
+      assert.ok(error instanceof TransactionManagementError, `expected TransactionManagementError, got ${String(error)}`);
+      assert.equal(error.message, BROKEN_TRANSACTION);
+      assert.ok(error.cause instanceof Error && /votes/.test(error.cause.message), `the cause names the field: ${String(error.cause)}`);
+      return true;
+    };
+    atomic(() => {
+      create('sync before');
+      assert.throws(() => Choice.objects.create(badVotes), /votes/);
+      assert.throws(() => Question.objects.count(), brokenBy);
+    });
+    await newConnection(() =>
+      aatomic(async () => {
+        await acreate('async before');
+        await assert.rejects(Choice.objects.acreate(badVotes), /votes/);
+        await assert.rejects(Question.objects.acount(), brokenBy);
+      }),
+    );
+    // A read that fails (an unknown field) marks nothing, as in Django; neither does a write outside any block.
+    atomic(() => {
+      create('kept');
+      assert.throws(() => Question.objects.filter({ nope: 1 } as never).count());
+      assert.throws(() => Choice.objects.create(badVotes), /votes/);
+    });
+    assert.throws(() => Choice.objects.create(badVotes), /votes/);
+    create('autocommit after');
+    assert.deepEqual(titles(), ['seed', 'autocommit after']);
+  });
+
   it('aatomic with no block (the deprecated fallback opens a connection for it): same rules', async () => {
     await collectWarnings(() =>
       aatomic(async () => {

@@ -11,7 +11,7 @@ import { ForeignKeyField, resolveCallables } from './fields.js';
 import type { ModelMeta } from './meta.js';
 import { isModelInstance } from './marker.js';
 
-export type Instruction = { kind: 'query'; statement: Statement } | { kind: 'atomic'; op: Op<unknown> };
+export type Instruction = { kind: 'query'; statement: Statement } | { kind: 'atomic'; op: Op<unknown> } | { kind: 'mark-rollback'; error: unknown };
 export type Op<T> = Generator<Instruction, T, unknown>;
 
 /** A model instance as the operations see it (fields live as own properties). */
@@ -43,6 +43,21 @@ const runStatement = (statement: Statement) => execute<RunResult>(statement);
 /** Runs `op` in a transaction (a savepoint when one is open). */
 function* atomically<T>(op: Op<T>): Op<T> {
   return (yield { kind: 'atomic', op }) as T;
+}
+
+/**
+ * Django's mark_for_rollback_on_error, around a write (save, create, update, delete, bulk writes):
+ * any error it raises inside an atomic block — a value that does not convert, as well as a failed
+ * statement — marks the block for rollback, so code that catches the error cannot commit a
+ * half-done unit of work.
+ */
+export function* markingRollbackOnError<T>(op: Op<T>): Op<T> {
+  try {
+    return yield* op;
+  } catch (error) {
+    yield { kind: 'mark-rollback', error };
+    throw error;
+  }
 }
 
 const IN_LIST_CHUNK = 500;
