@@ -86,3 +86,22 @@ describe('sync atomic() whose COMMIT fails', () => {
     assert.equal(Choice.objects.count(), 0, 'the failed transaction left nothing behind');
   });
 });
+
+describe('a task that outlives its newConnection() block', () => {
+  useTempDatabase();
+
+  it('fails with an OperationalError that says so, and writes nothing', async () => {
+    let late: Promise<unknown> | undefined;
+    await newConnection(async () => {
+      // Started inside the block, not awaited: it runs after the block closed its connection.
+      late = new Promise((resolve) => setTimeout(resolve, 20)).then(() => Question.objects.acreate({ questionText: 'late', pubDate: new Date() }));
+    });
+    await assert.rejects(late!, (error: unknown) => {
+      assert.ok(error instanceof OperationalError, String(error));
+      assert.equal((error as OperationalError & { code?: string }).code, 'CONNECTION_CLOSED');
+      assert.match(error.message, /^the newConnection\(\) block for 'default' has already ended: a task that outlived its block used its connection; await every task inside the block$/);
+      return true;
+    });
+    assert.equal(Question.objects.count(), 0);
+  });
+});
