@@ -152,7 +152,8 @@ export class TypeOracle {
   private calleeSymbol(callee: ts.Expression): ts.Symbol | undefined | 'unknown' {
     const node = unwrapExpression(callee);
     if (ts.isPropertyAccessExpression(node)) {
-      const receiver = this.typeOf(node.expression);
+      // A receiver typeOf does not follow (an array element, a conditional, `a ?? b`): the checker's own answer.
+      const receiver = this.typeOf(node.expression) ?? this.checker.getTypeAtLocation(node.expression);
       if (!receiver || isUnknownType(receiver)) return 'unknown';
       return this.propertyOf(receiver, node.name.text);
     }
