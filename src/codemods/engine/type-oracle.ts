@@ -17,6 +17,9 @@ const { SyntaxKind } = ts;
 
 export type Verdict = 'yes' | 'no' | 'unknown';
 
+/** Receiver shapes typeOf leaves to the checker. */
+const CHECKER_TYPED_RECEIVERS = new Set<ts.SyntaxKind>([SyntaxKind.ElementAccessExpression, SyntaxKind.ConditionalExpression, SyntaxKind.BinaryExpression]);
+
 export interface OracleTargets {
   /** Files whose declarations are "the ORM" (the ORM modules and the files they pull in). */
   ormFiles: ReadonlySet<string>;
@@ -153,7 +156,8 @@ export class TypeOracle {
     const node = unwrapExpression(callee);
     if (ts.isPropertyAccessExpression(node)) {
       // A receiver typeOf does not follow (an array element, a conditional, `a ?? b`): the checker's own answer.
-      const receiver = this.typeOf(node.expression) ?? this.checker.getTypeAtLocation(node.expression);
+      // (Names and property chains it does not follow stay unknown: the syntactic origins answer, at no cost.)
+      const receiver = this.typeOf(node.expression) ?? (CHECKER_TYPED_RECEIVERS.has(unwrapExpression(node.expression).kind) ? this.checker.getTypeAtLocation(node.expression) : undefined);
       if (!receiver || isUnknownType(receiver)) return 'unknown';
       return this.propertyOf(receiver, node.name.text);
     }
