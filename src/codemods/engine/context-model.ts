@@ -66,6 +66,13 @@ export function contextEntryFlags(texts: Iterable<string>): ContextEntryFlags {
 const OPENS_CONTEXT = /\bRequestContext\s*\.\s*(?:create|enter)\s*\(/;
 /** Methods that register a middleware or hook on an app or router. */
 const MIDDLEWARE_METHODS = new Set(['use', 'addHook']);
+
+/** `router.routes()` / `router.middleware()`: the middleware by which a koa-router router is mounted. */
+function isKoaRouterMiddleware(value: ts.Expression): value is ts.CallExpression {
+  if (!ts.isCallExpression(value) || value.arguments.length > 0) return false;
+  const callee = unwrapExpression(value.expression);
+  return ts.isPropertyAccessExpression(callee) && (callee.name.text === 'routes' || callee.name.text === 'middleware') && ts.isIdentifier(unwrapExpression(callee.expression));
+}
 const NEST_MODULE = /\bMikroOrmModule\s*\.\s*forRoot(?:Async)?\s*\(/;
 const NEST_REQUEST_CONTEXT_OFF = /\bregisterRequestContext\s*:\s*false\b/;
 const NEST_APPLY_MIDDLEWARE = /\.\s*apply\s*\([^)]*\bMikroOrmMiddleware\b/;
@@ -539,6 +546,8 @@ export class ContextModelWalker {
       // Fastify: `app.register(registerUserRoutes)` runs the plugin with a child of `app`.
       if (plugin) router = ts.isIdentifier(value) ? this.factoryKey(value, '(plugin)') : undefined;
       else if (ts.isIdentifier(value)) router = this.routerKey(value);
+      // Koa: `app.use(router.routes())` (koa-router's alias `router.middleware()`) mounts `router`.
+      else if (isKoaRouterMiddleware(value)) router = this.routerKey(unwrapExpression((unwrapExpression(value.expression) as ts.PropertyAccessExpression).expression));
       else if (ts.isCallExpression(value) && ts.isIdentifier(unwrapExpression(value.expression))) router = this.factoryKey(unwrapExpression(value.expression) as ts.Identifier);
       if (!router) continue;
       covered ??= this.coveredBefore(call, receiver);
