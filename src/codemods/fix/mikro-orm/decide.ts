@@ -21,12 +21,15 @@ import { planModuleRoot } from './top-level.js';
 import { detectStyle } from '../style.js';
 
 export const MIKRO_ORM_CORE = '@mikro-orm/core';
+/** MikroORM 7's home of the decorators (`@CreateRequestContext()`), and its legacy (experimentalDecorators) entry. */
+const MIKRO_ORM_DECORATORS = '@mikro-orm/decorators';
+export const MIKRO_ORM_LEGACY_DECORATORS = `${MIKRO_ORM_DECORATORS}/legacy`;
 /** The decorators and function that open a context; a file that binds these names to something else is left alone. */
 export const OPENER_NAMES = ['CreateRequestContext', 'RequestContext'] as const;
 
 export type RootEdit =
   /** `@CreateRequestContext()` (or with a provider reading `this`) on an async method. */
-  | { kind: 'decorate'; provider?: string }
+  | { kind: 'decorate'; provider?: string; from: string }
   /** The body (or its statements after `after`) moved into `RequestContext.create(em, …)`. */
   | { kind: 'wrap'; em: string; async: boolean; after?: number }
   /** Top-level statements in (after, end] moved into `await RequestContext.create(em, async () => { … })`. */
@@ -62,6 +65,12 @@ const FUNCTION_EXTENSIONS_WITHOUT_DECORATORS = /\.(?:[cm]?js|jsx)$/;
 /** Whether the nearest tsconfig.json turns on the legacy decorators MikroORM 6's `@CreateRequestContext()` is written for. */
 class DecoratorSupport {
   private readonly byDirectory = new Map<string, boolean>();
+  private readonly modules = new DecoratorModule();
+
+  /** The module `CreateRequestContext` is imported from in `file` (see DecoratorModule). */
+  moduleFor(file: string): string {
+    return this.modules.moduleFor(file);
+  }
 
   enabledFor(file: string): boolean {
     if (FUNCTION_EXTENSIONS_WITHOUT_DECORATORS.test(file)) return false;
@@ -82,6 +91,44 @@ class DecoratorSupport {
     }
     this.byDirectory.set(directory, enabled);
     return enabled;
+  }
+}
+
+/**
+ * Where `CreateRequestContext` is imported from: MikroORM 7 moved the decorators out of
+ * `@mikro-orm/core` (and the drivers) into `@mikro-orm/decorators` (`/legacy` for
+ * experimentalDecorators, the only kind fix writes), a package that exists only from 7 on. So a
+ * project whose package.json (the nearest one, or one above it in a monorepo) depends on it gets
+ * `@mikro-orm/decorators/legacy`; any other gets `@mikro-orm/core`.
+ */
+class DecoratorModule {
+  private readonly byDirectory = new Map<string, string>();
+
+  moduleFor(file: string): string {
+    return this.inDirectory(dirname(file));
+  }
+
+  private inDirectory(directory: string): string {
+    const cached = this.byDirectory.get(directory);
+    if (cached !== undefined) return cached;
+    let found: string | undefined;
+    const manifest = join(directory, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        const json = JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown>;
+        const declared = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'].some((key) => {
+          const list = json[key];
+          return typeof list === 'object' && list !== null && Object.hasOwn(list, MIKRO_ORM_DECORATORS);
+        });
+        if (declared) found = MIKRO_ORM_LEGACY_DECORATORS;
+      } catch {
+        // An unreadable package.json says nothing; the directories above may.
+      }
+    }
+    const parent = dirname(directory);
+    const result = found ?? (parent === directory ? MIKRO_ORM_CORE : this.inDirectory(parent));
+    this.byDirectory.set(directory, result);
+    return result;
   }
 }
 
@@ -233,7 +280,8 @@ function decideRoot(ref: FunctionRef, node: ts.Node | undefined, sourceFile: ts.
     const provider = preferred ? providerFor(preferred, cls) : undefined;
     if (provider !== undefined) {
       if (foreignBinding(sourceFile, 'CreateRequestContext')) return 'the file binds `CreateRequestContext` to something other than MikroORM\'s decorator: add `@CreateRequestContext()` by hand';
-      return provider === '' ? { kind: 'decorate' } : { kind: 'decorate', provider };
+      const from = decorators.moduleFor(sourceFile.fileName);
+      return provider === '' ? { kind: 'decorate', from } : { kind: 'decorate', provider, from };
     }
   }
 

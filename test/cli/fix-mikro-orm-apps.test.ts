@@ -1,0 +1,95 @@
+/**
+ * `orm-migrate fix --preset mikro-orm` on projects shaped like MikroORM's own example apps as they
+ * are today (issue 11: a fix never changes what a program means): the built CLI in a child process
+ * on a temp project, the import it writes, and a second fix that changes nothing.
+ */
+import assert from 'node:assert/strict';
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTempProject } from '../support/temp-project.js';
+import type { TempProject } from '../support/temp-project.js';
+import { runCli } from '../support/cli.js';
+
+const nodeModules = fileURLToPath(new URL('../../node_modules', import.meta.url));
+
+function tsconfig(extra: Record<string, boolean> = {}): string {
+  return `${JSON.stringify(
+    {
+      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, experimentalDecorators: true, ...extra },
+      include: ['src/**/*.ts'],
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/** A service whose method nothing in the project calls (so it is its own root), as in MikroORM's NestJS realworld app. */
+const SERVICE = `import { EntityManager } from '@mikro-orm/core';
+
+export class User {
+  id!: number;
+}
+
+export class ProfileService {
+  constructor(private readonly em: EntityManager) {}
+
+  async findAll(): Promise<User[]> {
+    return this.em.find(User, {});
+  }
+}
+`;
+
+function app(dependencies: Record<string, string>, files: Record<string, string>): TempProject {
+  const project = createTempProject({
+    'package.json': `${JSON.stringify({ name: 'app', private: true, type: 'module', dependencies }, null, 2)}\n`,
+    'tsconfig.json': tsconfig(),
+    ...files,
+  });
+  symlinkSync(nodeModules, join(project.dir, 'node_modules'), 'dir');
+  return project;
+}
+
+function fix(project: TempProject): void {
+  const run = runCli(project.dir, ['fix', '--preset', 'mikro-orm', '--force']);
+  assert.equal(run.status, 0, `exit ${run.status}\n${run.stdout}\n${run.stderr}`);
+}
+
+function fixTwice(project: TempProject, file: string): string {
+  fix(project);
+  const once = project.read(file);
+  fix(project);
+  assert.equal(project.read(file), once, 'a second fix changed the file');
+  return once;
+}
+
+describe('orm-migrate fix --preset mikro-orm on example-app shapes (child process)', function () {
+  this.timeout(60_000);
+  let project: TempProject | undefined;
+  afterEach(() => {
+    project?.remove();
+    project = undefined;
+  });
+
+  it('MikroORM 7 (the project depends on @mikro-orm/decorators): @CreateRequestContext() is imported from @mikro-orm/decorators/legacy, which exports it (core no longer does)', () => {
+    project = app({ '@mikro-orm/core': '^7.1.0', '@mikro-orm/decorators': '^7.1.0' }, { 'src/profile.service.ts': SERVICE });
+    const fixed = fixTwice(project, 'src/profile.service.ts');
+    assert.match(fixed, /^import \{ CreateRequestContext \} from '@mikro-orm\/decorators\/legacy';$/m);
+    assert.match(fixed, /^import \{ EntityManager \} from '@mikro-orm\/core';$/m);
+    assert.match(fixed, /  @CreateRequestContext\(\)\n  async findAll\(\)/);
+  });
+
+  it('MikroORM 7: merged into the file\'s own import of @mikro-orm/decorators/legacy', () => {
+    const service = SERVICE.replace("import { EntityManager } from '@mikro-orm/core';\n", "import { EntityManager } from '@mikro-orm/core';\nimport { Entity } from '@mikro-orm/decorators/legacy';\n").replace('export class User {', '@Entity()\nexport class User {');
+    project = app({ '@mikro-orm/core': '^7.1.0', '@mikro-orm/decorators': '^7.1.0' }, { 'src/profile.service.ts': service });
+    const fixed = fixTwice(project, 'src/profile.service.ts');
+    assert.match(fixed, /^import \{ Entity, CreateRequestContext \} from '@mikro-orm\/decorators\/legacy';$/m);
+    assert.doesNotMatch(fixed, /import \{ EntityManager, CreateRequestContext \}/);
+  });
+
+  it('MikroORM 6 (no @mikro-orm/decorators): merged into the import of @mikro-orm/core as before', () => {
+    project = app({ '@mikro-orm/core': '^6.4.0' }, { 'src/profile.service.ts': SERVICE });
+    const fixed = fixTwice(project, 'src/profile.service.ts');
+    assert.match(fixed, /^import \{ EntityManager, CreateRequestContext \} from '@mikro-orm\/core';$/m);
+  });
+});
