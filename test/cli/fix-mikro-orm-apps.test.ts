@@ -4,7 +4,9 @@
  * on a temp project, the import it writes, and a second fix that changes nothing.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTempProject } from '../support/temp-project.js';
@@ -12,6 +14,12 @@ import type { TempProject } from '../support/temp-project.js';
 import { runCli } from '../support/cli.js';
 
 const nodeModules = fileURLToPath(new URL('../../node_modules', import.meta.url));
+const tscBin = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+
+function typeErrors(project: TempProject): string {
+  const run = spawnSync(process.execPath, [tscBin, '--noEmit', '-p', 'tsconfig.json'], { cwd: project.dir, encoding: 'utf8' });
+  return run.status === 0 ? '' : run.stdout + run.stderr;
+}
 
 function tsconfig(extra: Record<string, boolean> = {}): string {
   return `${JSON.stringify(
@@ -40,10 +48,10 @@ export class ProfileService {
 }
 `;
 
-function app(dependencies: Record<string, string>, files: Record<string, string>): TempProject {
+function app(dependencies: Record<string, string>, files: Record<string, string>, options: Record<string, boolean> = {}): TempProject {
   const project = createTempProject({
     'package.json': `${JSON.stringify({ name: 'app', private: true, type: 'module', dependencies }, null, 2)}\n`,
-    'tsconfig.json': tsconfig(),
+    'tsconfig.json': tsconfig(options),
     ...files,
   });
   symlinkSync(nodeModules, join(project.dir, 'node_modules'), 'dir');
@@ -91,5 +99,37 @@ describe('orm-migrate fix --preset mikro-orm on example-app shapes (child proces
     project = app({ '@mikro-orm/core': '^6.4.0' }, { 'src/profile.service.ts': SERVICE });
     const fixed = fixTwice(project, 'src/profile.service.ts');
     assert.match(fixed, /^import \{ EntityManager, CreateRequestContext \} from '@mikro-orm\/core';$/m);
+  });
+  it('emitDecoratorMetadata with isolatedModules (the NestJS app\'s tsconfig): a method whose parameter types are imported types gets its body wrapped, not the decorator that would make them values (TS1272); one taking the project\'s own class is decorated; tsc passes before and after', () => {
+    const middleware = `import { EntityManager } from '@mikro-orm/core';
+import { NextFunction, Request, Response } from 'express';
+import { User } from './user.js';
+
+export class AuthMiddleware {
+  constructor(private readonly em: EntityManager) {}
+
+  async use(req: Request & { user?: User | null }, res: Response, next: NextFunction) {
+    req.user = await this.em.findOne(User, { id: Number(req.headers['x-user']) });
+    next();
+  }
+
+  async rename(user: User, name: string): Promise<void> {
+    this.em.assign(user, { name });
+    await this.em.flush();
+  }
+}
+`;
+    const user = `export class User {
+  id!: number;
+  name!: string;
+}
+`;
+    project = app({ '@mikro-orm/core': '^6.4.0' }, { 'src/auth.middleware.ts': middleware, 'src/user.ts': user }, { emitDecoratorMetadata: true, isolatedModules: true });
+    assert.equal(typeErrors(project), '');
+    const fixed = fixTwice(project, 'src/auth.middleware.ts');
+    assert.match(fixed, /  async use\(req: Request & \{ user\?: User \| null \}, res: Response, next: NextFunction\) \{\n    return RequestContext\.create\(this\.em, async \(\) => \{\n/);
+    assert.match(fixed, /  @CreateRequestContext\(\)\n  async rename\(user: User, name: string\)/);
+    assert.match(fixed, /^import \{ EntityManager, CreateRequestContext, RequestContext \} from '@mikro-orm\/core';$/m);
+    assert.equal(typeErrors(project), '');
   });
 });

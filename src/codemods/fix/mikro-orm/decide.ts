@@ -64,7 +64,7 @@ const FUNCTION_EXTENSIONS_WITHOUT_DECORATORS = /\.(?:[cm]?js|jsx)$/;
 
 /** Whether the nearest tsconfig.json turns on the legacy decorators MikroORM 6's `@CreateRequestContext()` is written for. */
 class DecoratorSupport {
-  private readonly byDirectory = new Map<string, boolean>();
+  private readonly byDirectory = new Map<string, { enabled: boolean; isolatedMetadata: boolean }>();
   private readonly modules = new DecoratorModule();
 
   /** The module `CreateRequestContext` is imported from in `file` (see DecoratorModule). */
@@ -74,24 +74,70 @@ class DecoratorSupport {
 
   enabledFor(file: string): boolean {
     if (FUNCTION_EXTENSIONS_WITHOUT_DECORATORS.test(file)) return false;
-    return this.inDirectory(dirname(file));
+    return this.inDirectory(dirname(file)).enabled;
   }
 
-  private inDirectory(directory: string): boolean {
+  /**
+   * Whether a decorated method's parameter types are emitted as values that TypeScript must be
+   * able to check file by file: `emitDecoratorMetadata` with `isolatedModules` or
+   * `verbatimModuleSyntax`, where a type imported without `import type` is error TS1272.
+   */
+  checksMetadataImports(file: string): boolean {
+    return this.inDirectory(dirname(file)).isolatedMetadata;
+  }
+
+  private inDirectory(directory: string): { enabled: boolean; isolatedMetadata: boolean } {
     const cached = this.byDirectory.get(directory);
     if (cached !== undefined) return cached;
     const tsconfig = join(directory, 'tsconfig.json');
-    let enabled: boolean;
+    let result = { enabled: false, isolatedMetadata: false };
     if (existsSync(tsconfig)) {
       const read = ts.readConfigFile(tsconfig, ts.sys.readFile);
-      enabled = read.error ? false : ts.parseJsonConfigFileContent(read.config, ts.sys, directory, undefined, tsconfig).options.experimentalDecorators === true;
+      if (!read.error) {
+        const options = ts.parseJsonConfigFileContent(read.config, ts.sys, directory, undefined, tsconfig).options;
+        result = { enabled: options.experimentalDecorators === true, isolatedMetadata: options.emitDecoratorMetadata === true && (options.isolatedModules === true || options.verbatimModuleSyntax === true) };
+      }
     } else {
       const parent = dirname(directory);
-      enabled = parent === directory ? false : this.inDirectory(parent);
+      if (parent !== directory) result = this.inDirectory(parent);
     }
-    this.byDirectory.set(directory, enabled);
-    return enabled;
+    this.byDirectory.set(directory, result);
+    return result;
   }
+}
+
+/**
+ * The names a decorator would make TypeScript emit as values that may be only types: with
+ * `emitDecoratorMetadata`, each parameter's type is serialized (`design:paramtypes`); under
+ * `isolatedModules` one imported without `import type` must then be a value (TS1272: `req:
+ * Request` from express, `where: FilterQuery<User>`), which TypeScript cannot know file by file.
+ * A type-only or namespace import is fine, and so is a class the project's own module exports.
+ */
+function metadataTypeImports(method: ts.MethodDeclaration, sourceFile: ts.SourceFile, classes: ClassLookup): string[] {
+  const imported = new Map<string, { specifier: string; name: string }>();
+  for (const statement of sourceFile.statements) {
+    if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier)) continue;
+    const clause = statement.importClause;
+    if (!clause || clause.isTypeOnly) continue;
+    const specifier = statement.moduleSpecifier.text;
+    if (clause.name) imported.set(clause.name.text, { specifier, name: 'default' });
+    if (clause.namedBindings && ts.isNamedImports(clause.namedBindings)) {
+      for (const element of clause.namedBindings.elements) {
+        if (!element.isTypeOnly) imported.set(element.name.text, { specifier, name: (element.propertyName ?? element.name).text });
+      }
+    }
+  }
+  const found: string[] = [];
+  const visit = (type: ts.TypeNode): void => {
+    if (ts.isParenthesizedTypeNode(type)) visit(type.type);
+    else if (ts.isUnionTypeNode(type) || ts.isIntersectionTypeNode(type)) type.types.forEach(visit);
+    else if (ts.isTypeReferenceNode(type) && ts.isIdentifier(type.typeName)) {
+      const binding = imported.get(type.typeName.text);
+      if (binding && !classes(sourceFile.fileName, binding.specifier, binding.name)) found.push(type.typeName.text);
+    }
+  };
+  for (const parameter of method.parameters) if (parameter.type) visit(parameter.type);
+  return found;
 }
 
 /**
@@ -278,7 +324,9 @@ function decideRoot(ref: FunctionRef, node: ts.Node | undefined, sourceFile: ts.
   if (ts.isMethodDeclaration(node) && cls && async && thisSources.length > 0 && decorators.enabledFor(sourceFile.fileName)) {
     const preferred = thisSources.find((source) => source.name === 'em' && source.kind === 'em') ?? thisSources.find((source) => source.name === 'orm' && source.kind === 'orm') ?? thisSources[0];
     const provider = preferred ? providerFor(preferred, cls) : undefined;
-    if (provider !== undefined) {
+    // Where the decorator would emit a parameter's imported type as a value that may not exist (TS1272), the body is wrapped instead.
+    const blocked = decorators.checksMetadataImports(sourceFile.fileName) && metadataTypeImports(node, sourceFile, imports.classes).length > 0;
+    if (provider !== undefined && !blocked) {
       if (foreignBinding(sourceFile, 'CreateRequestContext')) return 'the file binds `CreateRequestContext` to something other than MikroORM\'s decorator: add `@CreateRequestContext()` by hand';
       const from = decorators.moduleFor(sourceFile.fileName);
       return provider === '' ? { kind: 'decorate', from } : { kind: 'decorate', provider, from };
