@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { symlinkSync } from 'node:fs';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,5 +131,26 @@ export class AuthMiddleware {
     assert.match(fixed, /  @CreateRequestContext\(\)\n  async rename\(user: User, name: string\)/);
     assert.match(fixed, /^import \{ EntityManager, CreateRequestContext, RequestContext \} from '@mikro-orm\/core';$/m);
     assert.equal(typeErrors(project), '');
+  });
+  it('MikroORM 7 installed, type-aware: a method decorated with @CreateRequestContext() from @mikro-orm/decorators/legacy opens a context (scan is clean after the fix; a same-named decorator of the project\'s own does not count)', () => {
+    const decorated = (from: string): string =>
+      SERVICE.replace("import { EntityManager } from '@mikro-orm/core';\n", `import { EntityManager } from '@mikro-orm/core';\nimport { CreateRequestContext } from '${from}';\n`).replace('  async findAll()', '  @CreateRequestContext()\n  async findAll()');
+    project = createTempProject({
+      'package.json': `${JSON.stringify({ name: 'app', private: true, type: 'module', dependencies: { '@mikro-orm/core': '^7.1.0', '@mikro-orm/decorators': '^7.1.0' } }, null, 2)}\n`,
+      'tsconfig.json': tsconfig(),
+      'src/profile.service.ts': decorated('@mikro-orm/decorators/legacy'),
+      'src/own.service.ts': decorated('./decorators.js'),
+      'src/decorators.ts': 'export function CreateRequestContext(): MethodDecorator {\n  return () => undefined;\n}\n',
+      // MikroORM 7's decorators package as installed: a package of the scope that core does not import.
+      'node_modules/@mikro-orm/decorators/package.json': `${JSON.stringify({ name: '@mikro-orm/decorators', version: '7.1.0', type: 'module', exports: { './legacy': { types: './legacy/index.d.ts', default: './legacy/index.js' } } })}\n`,
+      'node_modules/@mikro-orm/decorators/legacy/index.d.ts': "export * from './CreateRequestContext.js';\n",
+      'node_modules/@mikro-orm/decorators/legacy/CreateRequestContext.d.ts': 'export declare function CreateRequestContext<T extends object>(context?: unknown, respectExistingContext?: boolean): MethodDecorator;\n',
+    });
+    mkdirSync(project.path('node_modules/@mikro-orm'), { recursive: true });
+    symlinkSync(join(nodeModules, '@mikro-orm/core'), project.path('node_modules/@mikro-orm/core'), 'dir');
+    const run = runCli(project.dir, ['scan', '--preset', 'mikro-orm', '--format', 'json']);
+    assert.equal(run.status, 1, `exit ${run.status}\n${run.stdout}\n${run.stderr}`);
+    const report = JSON.parse(run.stdout) as { findings: { file: string; line: number }[] };
+    assert.deepEqual(report.findings.map((finding) => `${finding.file}:${finding.line}`), ['src/own.service.ts:13']);
   });
 });
