@@ -507,6 +507,10 @@ export class ContextModelWalker {
     if (this.entryPoints.routeMethods.has(name) && (index > 0 || !pathFirst) && isFunctionArgument(argument) && !this.isContextMiddleware(argument as ts.Expression)) {
       return this.routeEvidence(call, receiver);
     }
+    // Fastify: a request hook (`app.addHook('preHandler', hook)`) runs in the request's chain, inside a context hook registered before it, as a route does.
+    if (name === 'addHook' && index === 1 && isRequestHook(call.arguments[0]) && isFunctionArgument(argument) && !this.isContextMiddleware(argument as ts.Expression)) {
+      return this.routeEvidence(call, receiver);
+    }
     return undefined;
   }
 
@@ -812,6 +816,13 @@ function isRouteCall(node: ts.Expression): boolean {
   if (!ts.isCallExpression(node)) return false;
   const callee = unwrapExpression(node.expression);
   return ts.isPropertyAccessExpression(callee) && callee.name.text === 'route';
+}
+
+/** Fastify's request lifecycle hooks up to the reply being sent: each runs after the ones before it, in their async context. */
+const REQUEST_HOOKS = new Set(['onRequest', 'preParsing', 'preValidation', 'preHandler', 'preSerialization', 'onSend']);
+
+function isRequestHook(node: ts.Expression | undefined): boolean {
+  return node !== undefined && ts.isStringLiteralLike(node) && REQUEST_HOOKS.has(node.text);
 }
 
 function isFunctionArgument(node: ts.Node): boolean {
