@@ -153,4 +153,25 @@ export class AuthMiddleware {
     const report = JSON.parse(run.stdout) as { findings: { file: string; line: number }[] };
     assert.deepEqual(report.findings.map((finding) => `${finding.file}:${finding.line}`), ['src/own.service.ts:13']);
   });
+  it('a script\'s main that sets a module-level `let em` itself opens the context with its own ORM after creating it, not with the binding that is still unset when it starts', () => {
+    const main = `import { MikroORM, EntityManager } from '@mikro-orm/core';
+import { User } from './profile.service.js';
+
+let em: EntityManager;
+
+export async function main(): Promise<void> {
+  const orm = await MikroORM.init({ entities: [User], dbName: ':memory:' });
+  em = orm.em;
+  console.log(await em.find(User, {}));
+}
+`;
+    project = app({ '@mikro-orm/core': '^6.4.0' }, { 'src/main.ts': main, 'src/profile.service.ts': 'export class User {\n  id!: number;\n}\n' });
+    const fixed = fixTwice(project, 'src/main.ts');
+    assert.match(
+      fixed,
+      /  const orm = await MikroORM\.init\(\{ entities: \[User\], dbName: ':memory:' \}\);\n  return RequestContext\.create\(orm\.em, async \(\) => \{\n    em = orm\.em;\n/,
+    );
+    assert.doesNotMatch(fixed, /RequestContext\.create\(em,/);
+    assert.equal(typeErrors(project), '');
+  });
 });
