@@ -114,6 +114,23 @@ export class ConnectionGraph {
   }
 
   /**
+   * Whether some in-project call path reaches `fn` from inside a block (through callers that are
+   * async functions or inline callbacks), though other paths may not: a block of its own would
+   * nest in that one.
+   */
+  reachedInside(fn: number, seen = new Set<number>()): boolean {
+    if (seen.has(fn)) return false;
+    seen.add(fn);
+    for (const edge of this.incoming[fn] ?? []) {
+      if (this.edgeIsInside(edge)) return true;
+      if (startsOutside(edge.via)) continue;
+      const owner = this.functions[edge.owner];
+      if (owner && owner.kind !== 'module' && (owner.kind === 'inline' || owner.async) && this.reachedInside(edge.owner, seen)) return true;
+    }
+    return false;
+  }
+
+  /**
    * The outermost functions through which `fn` is reached outside every block: follow callers
    * that are outside, through async functions and inline callbacks, up to a function with no
    * such caller, a caller at module top level, or a sync named caller.

@@ -335,6 +335,10 @@ class ProjectAnalysis {
         const index = this.byPosition.get(functionId);
         return index === undefined ? [] : this.graph.rootsOf(index).map((root) => this.functionRef(root));
       },
+      reachedInside: (functionId) => {
+        const index = this.byPosition.get(functionId);
+        return index !== undefined && this.graph.reachedInside(index);
+      },
     };
   }
 }

@@ -95,6 +95,8 @@ export interface ConnectionAnalysis {
   functions: ConnectionFunctionSummary[];
   /** Roots of the call chains through which a function is reached outside a connection block. */
   rootsOf(functionId: string): FunctionRef[];
+  /** Whether some in-project call path reaches the function from inside a connection block. */
+  reachedInside?(functionId: string): boolean;
   /** What fix's in-place rewrite of this finding depends on (sync calls and loops, thread wrappers), as the walk saw it. */
   rewriteFacts?(finding: Finding): RewriteFacts | undefined;
 }

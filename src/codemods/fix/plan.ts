@@ -390,7 +390,7 @@ class FixPlanner {
         // Decided from what the scan's walk recorded: no file is parsed again for a function root.
         const summary = this.index.get(ref.id);
         const wrap = summary?.wrap;
-        entry.reason = summary && wrap ? (wrapProblem({ ...wrap, async: summary.async }) ?? this.floatingReason(ref, wrap, workFunctions)) : 'the function was not found where scan saw it';
+        entry.reason = summary && wrap ? (wrapProblem({ ...wrap, async: summary.async }) ?? this.floatingReason(ref, wrap, workFunctions) ?? this.nestedRootReason(ref)) : 'the function was not found where scan saw it';
         continue;
       }
       try {
@@ -411,6 +411,22 @@ class FixPlanner {
         entry.reason = 'its file could not be read or parsed';
       }
     }
+  }
+
+  /**
+   * A root (reached from a sync caller) that another root also reaches: that root's block would
+   * hold this one's, and a block of its own would move its calls to a fresh connection there,
+   * out of the outer block's transactions.
+   */
+  private nestedRootReason(ref: FunctionRef): string | undefined {
+    const advice = 'a block of its own would run its calls on a separate connection there, outside that block\'s transactions; give its callers that are not async a block instead, then run fix again';
+    const others = this.index.rootsOf(ref.id).filter((root) => root.id !== ref.id);
+    if (others.length > 0) {
+      const names = others.map((root) => `${root.name ? `\`${root.name}\`` : 'a function'} (${this.display(root.file)}:${root.line})`).join(', ');
+      return `it is also reached from ${names}, whose block would contain it: ${advice}`;
+    }
+    if (this.result.connection.reachedInside?.(ref.id)) return `it is also called inside a block: ${advice}`;
+    return undefined;
   }
 
   /** Why the fix cannot write a call of the connection function at all, if it cannot. */
