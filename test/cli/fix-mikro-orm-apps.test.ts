@@ -174,4 +174,34 @@ export async function main(): Promise<void> {
     assert.doesNotMatch(fixed, /RequestContext\.create\(em,/);
     assert.equal(typeErrors(project), '');
   });
+  it('a helper that a sync function calls but a timer\'s root also reaches stays manual (a RequestContext of its own would fork it off the timer\'s context); a second fix keeps it so', () => {
+    const report = `import type { EntityManager } from '@mikro-orm/core';
+
+export async function countUsers(em: EntityManager): Promise<number> {
+  return em.count('User');
+}
+`;
+    const jobs = `import type { MikroORM } from '@mikro-orm/core';
+import { countUsers } from './report.js';
+
+export function schedule(orm: MikroORM): void {
+  setInterval(async () => {
+    await orm.em.findOne('User', 1);
+    console.log(await countUsers(orm.em));
+  }, 1000);
+}
+
+export function legacy(orm: MikroORM): Promise<number> {
+  return countUsers(orm.em);
+}
+`;
+    project = app({ '@mikro-orm/core': '^6.4.0' }, { 'src/report.ts': report, 'src/jobs.ts': jobs });
+    for (const round of ['first', 'second']) {
+      const run = runCli(project.dir, ['fix', '--preset', 'mikro-orm', '--force']);
+      assert.equal(run.status, 1, `${round} fix: exit ${run.status}\n${run.stdout}\n${run.stderr}`);
+      assert.equal(project.read('src/report.ts'), report, `${round} fix wrapped the helper`);
+      assert.match(run.stdout, round === 'first' ? /src\/report\.ts:3:1 +`countUsers` .*\n +it is also reached from a function \(src\/jobs\.ts:5\), whose context would contain it/ : /src\/report\.ts:3:1 +`countUsers` .*\n +it is also called inside a context/);
+    }
+    assert.match(project.read('src/jobs.ts'), /  setInterval\(async \(\) => \{\n    return RequestContext\.create\(orm\.em, async \(\) => \{\n/);
+  });
 });

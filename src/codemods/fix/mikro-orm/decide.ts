@@ -416,7 +416,7 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
         node = functionAt(sourceFile, ref.start - 1);
         if (node) decision.start = ref.start - 1;
       }
-      const edit = decideRoot(ref, node, sourceFile, decorators, imports);
+      const edit = nestedRootReason(result, ref, display) ?? decideRoot(ref, node, sourceFile, decorators, imports);
       if (typeof edit === 'string') {
         decision.reason = edit;
       } else if ((edit.kind === 'wrap' || edit.kind === 'wrap-module') && edit.after !== undefined) {
@@ -445,6 +445,24 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
   decisions.byFile = new Map([...decisions.byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   decisions.manual.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   return decisions;
+}
+
+/**
+ * A root (reached from a sync caller) that another root, or code already inside a context, also
+ * reaches: a RequestContext of its own would give it a fresh fork there, so the entities it loads
+ * or persists would no longer be its caller's (a flush there misses them).
+ */
+function nestedRootReason(result: ScanResult, ref: FunctionRef, display: (file: string) => string): string | undefined {
+  if (ref.kind === 'module') return undefined;
+  const advice = 'a RequestContext of its own would give it a separate identity map there; open one in its callers that are not async instead, then run fix again';
+  // (A result without the call graph, as some callers build one, has nothing to say.)
+  const others = (result.connection?.rootsOf(ref.id) ?? []).filter((root) => root.id !== ref.id);
+  if (others.length > 0) {
+    const names = others.map((root) => `${root.name ? `\`${root.name}\`` : 'a function'} (${display(root.file)}:${root.line})`).join(', ');
+    return `it is also reached from ${names}, whose context would contain it: ${advice}`;
+  }
+  if (result.connection?.reachedInside?.(ref.id)) return `it is also called inside a context: ${advice}`;
+  return undefined;
 }
 
 /** The findings the mikro-orm fix would make go away: every root of the call is edited, in a file it can read. */
