@@ -422,7 +422,7 @@ class FixPlanner {
     const advice = 'a block of its own would run its calls on a separate connection there, outside that block\'s transactions; give its callers that are not async a block instead, then run fix again';
     const others = this.index.rootsOf(ref.id).filter((root) => root.id !== ref.id);
     if (others.length > 0) {
-      const names = others.map((root) => `${root.name ? `\`${root.name}\`` : 'a function'} (${this.display(root.file)}:${root.line})`).join(', ');
+      const names = others.slice(0, 3).map((root) => `${root.name ? `\`${root.name}\`` : 'a function'} (${this.display(root.file)}:${root.line})`).join(', ') + (others.length > 3 ? ` and ${others.length - 3} more` : '');
       return `it is also reached from ${names}, whose block would contain it: ${advice}`;
     }
     if (this.result.connection.reachedInside?.(ref.id)) return `it is also called inside a block: ${advice}`;

@@ -458,7 +458,7 @@ function nestedRootReason(result: ScanResult, ref: FunctionRef, display: (file: 
   // (A result without the call graph, as some callers build one, has nothing to say.)
   const others = (result.connection?.rootsOf(ref.id) ?? []).filter((root) => root.id !== ref.id);
   if (others.length > 0) {
-    const names = others.map((root) => `${root.name ? `\`${root.name}\`` : 'a function'} (${display(root.file)}:${root.line})`).join(', ');
+    const names = others.slice(0, 3).map((root) => `${root.name ? `\`${root.name}\`` : 'a function'} (${display(root.file)}:${root.line})`).join(', ') + (others.length > 3 ? ` and ${others.length - 3} more` : '');
     return `it is also reached from ${names}, whose context would contain it: ${advice}`;
   }
   if (result.connection?.reachedInside?.(ref.id)) return `it is also called inside a context: ${advice}`;
