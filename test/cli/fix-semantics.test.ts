@@ -320,6 +320,41 @@ export async function start(): Promise<void> {
     assert.match(run.stdout, /timer\.ts:6:14 +an anonymous function +\(async-outside-connection\)\n +it is a callback that runs later \(its caller does not wait for it\) and is not async/);
   });
 
+  describe('a helper that a root reaches and a sync function also calls', () => {
+    const HELPERS = `import { Question } from './models.js';
+
+export async function getQuestion(id: number) {
+  return Question.objects.aget({ pk: id });
+}
+`;
+    const VIEWS = `import { aatomic } from 'orm-migrate/runtime';
+import { getQuestion } from './helpers.js';
+
+export async function detail(id: number) {
+  return aatomic(async () => getQuestion(id));
+}
+
+export function legacy(id: number) {
+  return getQuestion(id);
+}
+`;
+    for (const mode of MODES) {
+      it(`${mode.name}: fix wraps the root and leaves the helper manual, naming the root: a block of its own would move its query out of the root's transaction`, () => {
+        project = createTypedProject({ 'helpers.ts': HELPERS, 'views.ts': VIEWS });
+        assert.deepEqual(findings(project.dir, ...mode.args), ['helpers.ts:4 async-outside-connection <- helpers.ts:3,views.ts:4', 'views.ts:5 async-outside-connection <- views.ts:4']);
+        const run = cli(project.dir, ['fix', '--force', ...mode.args]);
+        assert.equal(run.status, 1, run.stdout + run.stderr);
+        assert.equal(project.read('helpers.ts'), HELPERS, 'the helper is not wrapped');
+        assert.match(project.read('views.ts'), /export async function detail\(id: number\) \{\n  return newConnection\(async \(\) => \{\n    return aatomic\(async \(\) => getQuestion\(id\)\);\n  \}\);\n\}/);
+        assert.match(run.stdout, /helpers\.ts:3:1 +`getQuestion` +\(async-outside-connection\)\n +it is also reached from `detail` \(views\.ts:4\), whose block would contain it/);
+        const again = cli(project.dir, ['fix', '--force', ...mode.args]);
+        assert.match(again.stdout, /0 files changed/);
+        assert.match(again.stdout, /helpers\.ts:3:1 +`getQuestion` +\(async-outside-connection\)\n +it is also called inside a newConnection\(\) block \(from the callback at views\.ts:6\)/);
+        assert.equal(project.read('helpers.ts'), HELPERS, 'a second fix does not wrap the helper either');
+      });
+    }
+  });
+
   describe('recursion is not "inside a block"', () => {
     const WALK = `import { newConnection } from 'orm-migrate/runtime';
 import { Question } from './models.js';

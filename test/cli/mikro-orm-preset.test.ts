@@ -266,6 +266,82 @@ usersRouter.post('/', async (req, res) => {
         ]);
       });
 
+      it('Koa: routers mounted with `router.routes()` on an app after the context middleware (MikroORM\'s Koa example) are inside; mounted before it, outside', () => {
+        const server = (middlewareFirst: boolean): string => {
+          const middleware = '  app.use((ctx, next) => RequestContext.create(DI.orm.em, next));\n';
+          const mount = '  app.use(api.routes());\n';
+          return `import Koa from 'koa';
+import Router from 'koa-router';
+import { MikroORM, RequestContext } from '@mikro-orm/core';
+import { User } from './entities.js';
+import { usersRouter } from './users.router.js';
+
+export const DI = {} as { orm: MikroORM };
+export const app = new Koa();
+const api = new Router();
+api.use('/users', usersRouter.routes());
+
+export async function start(): Promise<void> {
+  DI.orm = await MikroORM.init({ entities: [User] });
+${middlewareFirst ? middleware + mount : mount + middleware}  app.listen(3000);
+}
+`;
+        };
+        const files = {
+          'src/report.ts': '',
+          'src/jobs.ts': '',
+          'src/app.ts': '',
+          'src/users.router.ts': `import Router from 'koa-router';
+import { DI } from './server.js';
+import { User } from './entities.js';
+
+export const usersRouter = new Router();
+
+usersRouter.get('/', async (ctx) => {
+  ctx.body = await DI.orm.em.find(User, {});
+});
+`,
+        };
+        project = shop({ ...files, 'src/server.ts': server(true) });
+        assert.deepEqual(findings(cli(project.dir, ['scan', '--preset', 'mikro-orm', '--format', 'json', ...mode.args])), []);
+        project.remove();
+        project = shop({ ...files, 'src/server.ts': server(false) });
+        assert.deepEqual(findings(cli(project.dir, ['scan', '--preset', 'mikro-orm', '--format', 'json', ...mode.args])), [
+          'src/users.router.ts:8 async-outside-connection <- src/users.router.ts:7 (anonymous)',
+        ]);
+      });
+
+      it('Fastify: a request hook added after the context hook (MikroORM\'s guide: the auth hook) is inside; added before it, or an onClose hook, outside', () => {
+        const app = (contextFirst: boolean): string => {
+          const context = '  app.addHook(\'onRequest\', (request, reply, done) => {\n    RequestContext.create(orm.em, done);\n  });\n';
+          const auth = '  app.addHook(\'onRequest\', async (request) => {\n    console.log(await orm.em.findOne(User, { id: 1 }));\n  });\n';
+          return `import { RequestContext } from '@mikro-orm/core';
+import type { MikroORM } from '@mikro-orm/core';
+import { fastify } from 'fastify';
+import { User } from './entities.js';
+
+export function build(orm: MikroORM) {
+  const app = fastify();
+${contextFirst ? context + auth : auth + context}  app.addHook('onClose', async () => {
+    console.log(await orm.em.count(User));
+  });
+  return app;
+}
+`;
+        };
+        const files = { 'src/report.ts': '', 'src/jobs.ts': '', 'src/app.ts': '' };
+        project = shop({ ...files, 'src/server.ts': app(true) });
+        assert.deepEqual(findings(cli(project.dir, ['scan', '--preset', 'mikro-orm', '--format', 'json', ...mode.args])), [
+          'src/server.ts:15 async-outside-connection <- src/server.ts:14 (anonymous)',
+        ]);
+        project.remove();
+        project = shop({ ...files, 'src/server.ts': app(false) });
+        assert.deepEqual(findings(cli(project.dir, ['scan', '--preset', 'mikro-orm', '--format', 'json', ...mode.args])), [
+          'src/server.ts:9 async-outside-connection <- src/server.ts:8 (anonymous)',
+          'src/server.ts:15 async-outside-connection <- src/server.ts:14 (anonymous)',
+        ]);
+      });
+
       it('a NestJS controller is inside when MikroOrmModule registers the request context, outside with registerRequestContext: false', () => {
         const stubs = Object.fromEntries(['common.d.ts', 'mikro-orm-nestjs.d.ts'].map((name) => [`stubs/${name}`, readFileSync(join(nestStubs, name), 'utf8')]));
         const controller = `import { EntityManager } from '@mikro-orm/core';

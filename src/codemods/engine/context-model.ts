@@ -66,6 +66,13 @@ export function contextEntryFlags(texts: Iterable<string>): ContextEntryFlags {
 const OPENS_CONTEXT = /\bRequestContext\s*\.\s*(?:create|enter)\s*\(/;
 /** Methods that register a middleware or hook on an app or router. */
 const MIDDLEWARE_METHODS = new Set(['use', 'addHook']);
+
+/** `router.routes()` / `router.middleware()`: the middleware by which a koa-router router is mounted. */
+function isKoaRouterMiddleware(value: ts.Expression): value is ts.CallExpression {
+  if (!ts.isCallExpression(value) || value.arguments.length > 0) return false;
+  const callee = unwrapExpression(value.expression);
+  return ts.isPropertyAccessExpression(callee) && (callee.name.text === 'routes' || callee.name.text === 'middleware') && ts.isIdentifier(unwrapExpression(callee.expression));
+}
 const NEST_MODULE = /\bMikroOrmModule\s*\.\s*forRoot(?:Async)?\s*\(/;
 const NEST_REQUEST_CONTEXT_OFF = /\bregisterRequestContext\s*:\s*false\b/;
 const NEST_APPLY_MIDDLEWARE = /\.\s*apply\s*\([^)]*\bMikroOrmMiddleware\b/;
@@ -500,6 +507,10 @@ export class ContextModelWalker {
     if (this.entryPoints.routeMethods.has(name) && (index > 0 || !pathFirst) && isFunctionArgument(argument) && !this.isContextMiddleware(argument as ts.Expression)) {
       return this.routeEvidence(call, receiver);
     }
+    // Fastify: a request hook (`app.addHook('preHandler', hook)`) runs in the request's chain, inside a context hook registered before it, as a route does.
+    if (name === 'addHook' && index === 1 && isRequestHook(call.arguments[0]) && isFunctionArgument(argument) && !this.isContextMiddleware(argument as ts.Expression)) {
+      return this.routeEvidence(call, receiver);
+    }
     return undefined;
   }
 
@@ -539,6 +550,8 @@ export class ContextModelWalker {
       // Fastify: `app.register(registerUserRoutes)` runs the plugin with a child of `app`.
       if (plugin) router = ts.isIdentifier(value) ? this.factoryKey(value, '(plugin)') : undefined;
       else if (ts.isIdentifier(value)) router = this.routerKey(value);
+      // Koa: `app.use(router.routes())` (koa-router's alias `router.middleware()`) mounts `router`.
+      else if (isKoaRouterMiddleware(value)) router = this.routerKey(unwrapExpression((unwrapExpression(value.expression) as ts.PropertyAccessExpression).expression));
       else if (ts.isCallExpression(value) && ts.isIdentifier(unwrapExpression(value.expression))) router = this.factoryKey(unwrapExpression(value.expression) as ts.Identifier);
       if (!router) continue;
       covered ??= this.coveredBefore(call, receiver);
@@ -803,6 +816,13 @@ function isRouteCall(node: ts.Expression): boolean {
   if (!ts.isCallExpression(node)) return false;
   const callee = unwrapExpression(node.expression);
   return ts.isPropertyAccessExpression(callee) && callee.name.text === 'route';
+}
+
+/** Fastify's request lifecycle hooks up to the reply being sent: each runs after the ones before it, in their async context. */
+const REQUEST_HOOKS = new Set(['onRequest', 'preParsing', 'preValidation', 'preHandler', 'preSerialization', 'onSend']);
+
+function isRequestHook(node: ts.Expression | undefined): boolean {
+  return node !== undefined && ts.isStringLiteralLike(node) && REQUEST_HOOKS.has(node.text);
 }
 
 function isFunctionArgument(node: ts.Node): boolean {

@@ -136,6 +136,29 @@ function declarationClosure(entry: string, getSourceFile: (file: string) => ts.S
   return files;
 }
 
+/**
+ * The ORM's files: the declarations the configured modules pull in, and for a scope pattern
+ * (`@mikro-orm/*`) any file of an installed package of that scope (`…/node_modules/@mikro-orm/…`,
+ * also inside pnpm's store), as the syntactic pass counts any import from the scope. Not every
+ * package of a scope is reached from the others: MikroORM 7's `@mikro-orm/decorators`, which
+ * declares `@CreateRequestContext()`, depends on core, not core on it.
+ */
+class OrmFileSet extends Set<string> {
+  private readonly scopeSegments: readonly string[];
+
+  constructor(scopeSegments: readonly string[]) {
+    super();
+    this.scopeSegments = scopeSegments;
+  }
+
+  override has(file: string): boolean {
+    if (super.has(file)) return true;
+    if (this.scopeSegments.length === 0) return false;
+    const path = file.replaceAll('\\', '/');
+    return this.scopeSegments.some((segment) => path.includes(segment));
+  }
+}
+
 /** What "the ORM" is for one tsconfig: fixed before any program, so every chunk gets the same answers. */
 interface OrmTargets {
   ormFiles: Set<string>;
@@ -209,9 +232,9 @@ export class ProgramFactory {
     const { request, options, host } = this;
     const getSourceFile = (file: string): ts.SourceFile | undefined => host.getSourceFile(file, options.target ?? ts.ScriptTarget.Latest);
     const unresolvedModules: string[] = [];
-    const ormFiles = new Set<string>();
+    const ormFiles = new OrmFileSet(request.ormModules.filter((module) => module.endsWith('/*')).map((module) => `/node_modules/${module.slice(0, -1)}`));
     for (const module of request.ormModules) {
-      // A scope pattern (`@mikro-orm/*`) names no entry to resolve: its packages' declarations come through the others.
+      // A scope pattern (`@mikro-orm/*`) names no entry to resolve: its packages' files are the ORM's by their path (OrmFileSet).
       if (module.endsWith('/*')) continue;
       const entry = resolveConfiguredModule(module, request, options, host);
       if (!entry || !getSourceFile(entry)) {

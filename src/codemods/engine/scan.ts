@@ -260,10 +260,14 @@ class ScanSession {
     // resolve): it links calls through declared types (`db.users.exists()` of an interface-typed
     // registry to the custom repository's method), which following imports cannot.
     if (!this.surface.context && config.ormModules.every((module) => module.endsWith('/*') || targets.unresolvedModules.includes(module))) {
-      this.notes.push(
-        `${displayPath(this.cwd, tsconfig)}: ${targets.unresolvedModules.join(', ')} ${targets.unresolvedModules.length === 1 ? 'does' : 'do'} not resolve, so types cannot tell the ORM apart; receivers are matched by following imports syntactically`,
-      );
-      this.analyzeWithoutTypes(this.reachingFiles(files, this.syntacticReach));
+      const reaching = this.reachingFiles(files, this.syntacticReach);
+      // Only where some file leads to the ORM could types have told it apart (a monorepo's other tsconfigs say nothing).
+      if (reaching.length > 0) {
+        this.notes.push(
+          `${displayPath(this.cwd, tsconfig)}: ${targets.unresolvedModules.join(', ')} ${targets.unresolvedModules.length === 1 ? 'does' : 'do'} not resolve, so types cannot tell the ORM apart; receivers are matched by following imports syntactically`,
+        );
+      }
+      this.analyzeWithoutTypes(reaching);
       return true;
     }
     files = this.reachingFiles(files, {

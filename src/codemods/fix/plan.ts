@@ -414,13 +414,20 @@ class FixPlanner {
   }
 
   /**
-   * Why a root also reached from inside a block cannot get a block of its own: those calls would
-   * run on another connection, outside the caller's transaction (and, on SQLite, wait for it).
+   * Why a root cannot get a block of its own because another block would hold it: it is also
+   * called inside a block (those calls would run on another connection, outside the caller's
+   * transaction, and on SQLite wait for it), or another root reaches it (reached here through a
+   * caller that is not async), whose block would contain it the same way once fixed.
    */
   private nestingReason(root: FunctionRef): string | undefined {
     const caller = this.result.connection.insideCallerOf?.(root.id);
-    if (!caller) return undefined;
-    return `it is also called inside a ${this.config.connection.name}() block (${insideCallerText(caller, this.display(caller.file))}): a block of its own would run those calls on another connection, outside that block's transaction; wrap the code that calls it outside blocks instead, then run fix again`;
+    if (caller) {
+      return `it is also called inside a ${this.config.connection.name}() block (${insideCallerText(caller, this.display(caller.file))}): a block of its own would run those calls on another connection, outside that block's transaction; wrap the code that calls it outside blocks instead, then run fix again`;
+    }
+    const others = this.index.rootsOf(root.id).filter((other) => other.id !== root.id);
+    if (others.length === 0) return undefined;
+    const names = others.slice(0, 3).map((other) => `${other.name ? `\`${other.name}\`` : 'a function'} (${this.display(other.file)}:${other.line})`).join(', ') + (others.length > 3 ? ` and ${others.length - 3} more` : '');
+    return `it is also reached from ${names}, whose block would contain it: a block of its own would run its calls on a separate connection there, outside that block's transactions; give its callers that are not async a block instead, then run fix again`;
   }
 
   /** Why the fix cannot write a call of the connection function at all, if it cannot. */

@@ -21,12 +21,15 @@ import { planModuleRoot } from './top-level.js';
 import { detectStyle } from '../style.js';
 
 export const MIKRO_ORM_CORE = '@mikro-orm/core';
+/** MikroORM 7's home of the decorators (`@CreateRequestContext()`), and its legacy (experimentalDecorators) entry. */
+const MIKRO_ORM_DECORATORS = '@mikro-orm/decorators';
+export const MIKRO_ORM_LEGACY_DECORATORS = `${MIKRO_ORM_DECORATORS}/legacy`;
 /** The decorators and function that open a context; a file that binds these names to something else is left alone. */
 export const OPENER_NAMES = ['CreateRequestContext', 'RequestContext'] as const;
 
 export type RootEdit =
   /** `@CreateRequestContext()` (or with a provider reading `this`) on an async method. */
-  | { kind: 'decorate'; provider?: string }
+  | { kind: 'decorate'; provider?: string; from: string }
   /** The body (or its statements after `after`) moved into `RequestContext.create(em, …)`. */
   | { kind: 'wrap'; em: string; async: boolean; after?: number }
   /** Top-level statements in (after, end] moved into `await RequestContext.create(em, async () => { … })`. */
@@ -61,27 +64,117 @@ const FUNCTION_EXTENSIONS_WITHOUT_DECORATORS = /\.(?:[cm]?js|jsx)$/;
 
 /** Whether the nearest tsconfig.json turns on the legacy decorators MikroORM 6's `@CreateRequestContext()` is written for. */
 class DecoratorSupport {
-  private readonly byDirectory = new Map<string, boolean>();
+  private readonly byDirectory = new Map<string, { enabled: boolean; isolatedMetadata: boolean }>();
+  private readonly modules = new DecoratorModule();
+
+  /** The module `CreateRequestContext` is imported from in `file` (see DecoratorModule). */
+  moduleFor(file: string): string {
+    return this.modules.moduleFor(file);
+  }
 
   enabledFor(file: string): boolean {
     if (FUNCTION_EXTENSIONS_WITHOUT_DECORATORS.test(file)) return false;
-    return this.inDirectory(dirname(file));
+    return this.inDirectory(dirname(file)).enabled;
   }
 
-  private inDirectory(directory: string): boolean {
+  /**
+   * Whether a decorated method's parameter types are emitted as values that TypeScript must be
+   * able to check file by file: `emitDecoratorMetadata` with `isolatedModules` or
+   * `verbatimModuleSyntax`, where a type imported without `import type` is error TS1272.
+   */
+  checksMetadataImports(file: string): boolean {
+    return this.inDirectory(dirname(file)).isolatedMetadata;
+  }
+
+  private inDirectory(directory: string): { enabled: boolean; isolatedMetadata: boolean } {
     const cached = this.byDirectory.get(directory);
     if (cached !== undefined) return cached;
     const tsconfig = join(directory, 'tsconfig.json');
-    let enabled: boolean;
+    let result = { enabled: false, isolatedMetadata: false };
     if (existsSync(tsconfig)) {
       const read = ts.readConfigFile(tsconfig, ts.sys.readFile);
-      enabled = read.error ? false : ts.parseJsonConfigFileContent(read.config, ts.sys, directory, undefined, tsconfig).options.experimentalDecorators === true;
+      if (!read.error) {
+        const options = ts.parseJsonConfigFileContent(read.config, ts.sys, directory, undefined, tsconfig).options;
+        result = { enabled: options.experimentalDecorators === true, isolatedMetadata: options.emitDecoratorMetadata === true && (options.isolatedModules === true || options.verbatimModuleSyntax === true) };
+      }
     } else {
       const parent = dirname(directory);
-      enabled = parent === directory ? false : this.inDirectory(parent);
+      if (parent !== directory) result = this.inDirectory(parent);
     }
-    this.byDirectory.set(directory, enabled);
-    return enabled;
+    this.byDirectory.set(directory, result);
+    return result;
+  }
+}
+
+/**
+ * The names a decorator would make TypeScript emit as values that may be only types: with
+ * `emitDecoratorMetadata`, each parameter's type is serialized (`design:paramtypes`); under
+ * `isolatedModules` one imported without `import type` must then be a value (TS1272: `req:
+ * Request` from express, `where: FilterQuery<User>`), which TypeScript cannot know file by file.
+ * A type-only or namespace import is fine, and so is a class the project's own module exports.
+ */
+function metadataTypeImports(method: ts.MethodDeclaration, sourceFile: ts.SourceFile, classes: ClassLookup): string[] {
+  const imported = new Map<string, { specifier: string; name: string }>();
+  for (const statement of sourceFile.statements) {
+    if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier)) continue;
+    const clause = statement.importClause;
+    if (!clause || clause.isTypeOnly) continue;
+    const specifier = statement.moduleSpecifier.text;
+    if (clause.name) imported.set(clause.name.text, { specifier, name: 'default' });
+    if (clause.namedBindings && ts.isNamedImports(clause.namedBindings)) {
+      for (const element of clause.namedBindings.elements) {
+        if (!element.isTypeOnly) imported.set(element.name.text, { specifier, name: (element.propertyName ?? element.name).text });
+      }
+    }
+  }
+  const found: string[] = [];
+  const visit = (type: ts.TypeNode): void => {
+    if (ts.isParenthesizedTypeNode(type)) visit(type.type);
+    else if (ts.isUnionTypeNode(type) || ts.isIntersectionTypeNode(type)) type.types.forEach(visit);
+    else if (ts.isTypeReferenceNode(type) && ts.isIdentifier(type.typeName)) {
+      const binding = imported.get(type.typeName.text);
+      if (binding && !classes(sourceFile.fileName, binding.specifier, binding.name)) found.push(type.typeName.text);
+    }
+  };
+  for (const parameter of method.parameters) if (parameter.type) visit(parameter.type);
+  return found;
+}
+
+/**
+ * Where `CreateRequestContext` is imported from: MikroORM 7 moved the decorators out of
+ * `@mikro-orm/core` (and the drivers) into `@mikro-orm/decorators` (`/legacy` for
+ * experimentalDecorators, the only kind fix writes), a package that exists only from 7 on. So a
+ * project whose package.json (the nearest one, or one above it in a monorepo) depends on it gets
+ * `@mikro-orm/decorators/legacy`; any other gets `@mikro-orm/core`.
+ */
+class DecoratorModule {
+  private readonly byDirectory = new Map<string, string>();
+
+  moduleFor(file: string): string {
+    return this.inDirectory(dirname(file));
+  }
+
+  private inDirectory(directory: string): string {
+    const cached = this.byDirectory.get(directory);
+    if (cached !== undefined) return cached;
+    let found: string | undefined;
+    const manifest = join(directory, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        const json = JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, unknown>;
+        const declared = ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'].some((key) => {
+          const list = json[key];
+          return typeof list === 'object' && list !== null && Object.hasOwn(list, MIKRO_ORM_DECORATORS);
+        });
+        if (declared) found = MIKRO_ORM_LEGACY_DECORATORS;
+      } catch {
+        // An unreadable package.json says nothing; the directories above may.
+      }
+    }
+    const parent = dirname(directory);
+    const result = found ?? (parent === directory ? MIKRO_ORM_CORE : this.inDirectory(parent));
+    this.byDirectory.set(directory, result);
+    return result;
   }
 }
 
@@ -231,9 +324,12 @@ function decideRoot(ref: FunctionRef, node: ts.Node | undefined, sourceFile: ts.
   if (ts.isMethodDeclaration(node) && cls && async && thisSources.length > 0 && decorators.enabledFor(sourceFile.fileName)) {
     const preferred = thisSources.find((source) => source.name === 'em' && source.kind === 'em') ?? thisSources.find((source) => source.name === 'orm' && source.kind === 'orm') ?? thisSources[0];
     const provider = preferred ? providerFor(preferred, cls) : undefined;
-    if (provider !== undefined) {
+    // Where the decorator would emit a parameter's imported type as a value that may not exist (TS1272), the body is wrapped instead.
+    const blocked = decorators.checksMetadataImports(sourceFile.fileName) && metadataTypeImports(node, sourceFile, imports.classes).length > 0;
+    if (provider !== undefined && !blocked) {
       if (foreignBinding(sourceFile, 'CreateRequestContext')) return 'the file binds `CreateRequestContext` to something other than MikroORM\'s decorator: add `@CreateRequestContext()` by hand';
-      return provider === '' ? { kind: 'decorate' } : { kind: 'decorate', provider };
+      const from = decorators.moduleFor(sourceFile.fileName);
+      return provider === '' ? { kind: 'decorate', from } : { kind: 'decorate', provider, from };
     }
   }
 
@@ -310,7 +406,7 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
   const trees = new Map<string, ts.SourceFile>();
   for (const { ref, findings, calls } of roots.values()) {
     const decision: RootDecision = { ref, start: ref.start, findings };
-    const insideCaller = ref.kind === 'module' ? undefined : result.connection.insideCallerOf?.(ref.id);
+    const insideCaller = ref.kind === 'module' ? undefined : result.connection?.insideCallerOf?.(ref.id);
     if (insideCaller) {
       // A context of its own would hand those calls another fork, outside their context's transaction.
       decision.reason = `it is also called inside a RequestContext (${insideCallerText(insideCaller, display(insideCaller.file))}): a context of its own would give those calls another EntityManager fork, outside that context's transaction; wrap the code that calls it outside a context instead, then run fix again`;
@@ -329,7 +425,7 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
         node = functionAt(sourceFile, ref.start - 1);
         if (node) decision.start = ref.start - 1;
       }
-      const edit = decideRoot(ref, node, sourceFile, decorators, imports);
+      const edit = nestedRootReason(result, ref, display) ?? decideRoot(ref, node, sourceFile, decorators, imports);
       if (typeof edit === 'string') {
         decision.reason = edit;
       } else if ((edit.kind === 'wrap' || edit.kind === 'wrap-module') && edit.after !== undefined) {
@@ -358,6 +454,23 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
   decisions.byFile = new Map([...decisions.byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   decisions.manual.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   return decisions;
+}
+
+/**
+ * A root (reached from a sync caller) that another root also reaches (one inside a context is
+ * refused before, naming that caller): a RequestContext of its own would give it a fresh fork there, so the entities it loads
+ * or persists would no longer be its caller's (a flush there misses them).
+ */
+function nestedRootReason(result: ScanResult, ref: FunctionRef, display: (file: string) => string): string | undefined {
+  if (ref.kind === 'module') return undefined;
+  const advice = 'a RequestContext of its own would give it a separate identity map there; open one in its callers that are not async instead, then run fix again';
+  // (A result without the call graph, as some callers build one, has nothing to say.)
+  const others = (result.connection?.rootsOf(ref.id) ?? []).filter((root) => root.id !== ref.id);
+  if (others.length > 0) {
+    const names = others.slice(0, 3).map((root) => `${root.name ? `\`${root.name}\`` : 'a function'} (${display(root.file)}:${root.line})`).join(', ') + (others.length > 3 ? ` and ${others.length - 3} more` : '');
+    return `it is also reached from ${names}, whose context would contain it: ${advice}`;
+  }
+  return undefined;
 }
 
 /** The findings the mikro-orm fix would make go away: every root of the call is edited, in a file it can read. */

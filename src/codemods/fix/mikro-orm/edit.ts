@@ -39,6 +39,8 @@ export class MikroOrmEditor {
     const sourceFile = this.project.createSourceFile(file, text, { overwrite: true });
     try {
       const needed = new Set<'CreateRequestContext' | 'RequestContext'>();
+      // `@mikro-orm/core` before MikroORM 7; `@mikro-orm/decorators/legacy` from 7 on (decide.ts DecoratorModule).
+      let decoratorModule = MIKRO_ORM_CORE;
       let edits = 0;
       // From the last root to the first: an edit only moves text after its own start, so earlier offsets hold.
       const ordered = decisions.filter((decision) => decision.edit).sort((a, b) => b.start - a.start);
@@ -56,6 +58,7 @@ export class MikroOrmEditor {
           if (!Node.isMethodDeclaration(node)) throw new Error(`${file}: ${decision.ref.line}:${decision.ref.column} is not a method`);
           node.addDecorator({ name: 'CreateRequestContext', arguments: edit.provider ? [edit.provider] : [] });
           needed.add('CreateRequestContext');
+          decoratorModule = edit.from;
         } else {
           wrapBody(sourceFile, node, edit, style);
           needed.add('RequestContext');
@@ -63,7 +66,9 @@ export class MikroOrmEditor {
         edits += 1;
       }
       if (edits === 0) return { text, edits };
-      for (const name of ['CreateRequestContext', 'RequestContext'] as const) if (needed.has(name)) addImport(sourceFile, name, style);
+      for (const name of ['CreateRequestContext', 'RequestContext'] as const) {
+        if (needed.has(name)) addImport(sourceFile, name, style, name === 'CreateRequestContext' ? decoratorModule : MIKRO_ORM_CORE);
+      }
       const next = sourceFile.getFullText();
       assertParses(file, next);
       return { text: next, edits };
@@ -174,8 +179,12 @@ function isValueImportFrom(declaration: ImportDeclaration, specifier: string): b
 /** The packages whose index does `export * from '@mikro-orm/core'` (directly or through @mikro-orm/knex). */
 const REEXPORTS_CORE = new Set(['@mikro-orm/knex', '@mikro-orm/better-sqlite', '@mikro-orm/sqlite', '@mikro-orm/libsql', '@mikro-orm/postgresql', '@mikro-orm/mysql', '@mikro-orm/mariadb', '@mikro-orm/mssql', '@mikro-orm/mongodb']);
 
-/** `name` from @mikro-orm/core: already bound (any @mikro-orm/* import), merged into a value import of core or of a driver that re-exports it, or a new import of core after the last import. */
-function addImport(sourceFile: SourceFile, name: string, style: SourceStyle): void {
+/**
+ * `name` from `module` (@mikro-orm/core, or MikroORM 7's @mikro-orm/decorators/legacy for the
+ * decorator): already bound (any @mikro-orm/* import), merged into a value import of that module
+ * (for core, also of a driver that re-exports it), or a new import of it after the last import.
+ */
+function addImport(sourceFile: SourceFile, name: string, style: SourceStyle, module: string): void {
   const imports = sourceFile.getImportDeclarations();
   const bound = imports.some(
     (declaration) =>
@@ -185,22 +194,24 @@ function addImport(sourceFile: SourceFile, name: string, style: SourceStyle): vo
   );
   if (bound) return;
   if (style.modules === 'commonjs' && imports.length === 0) {
-    addRequire(sourceFile, name, style);
+    addRequire(sourceFile, name, style, module);
     return;
   }
   // The drivers re-export all of @mikro-orm/core: an import from one is where the file gets MikroORM from already.
-  const existing = imports.find((declaration) => isValueImportFrom(declaration, MIKRO_ORM_CORE)) ?? imports.find((declaration) => REEXPORTS_CORE.has(declaration.getModuleSpecifierValue()) && isValueImportFrom(declaration, declaration.getModuleSpecifierValue()));
+  const existing =
+    imports.find((declaration) => isValueImportFrom(declaration, module)) ??
+    (module === MIKRO_ORM_CORE ? imports.find((declaration) => REEXPORTS_CORE.has(declaration.getModuleSpecifierValue()) && isValueImportFrom(declaration, declaration.getModuleSpecifierValue())) : undefined);
   if (existing) {
     existing.addNamedImport(name);
     return;
   }
   const index = imports.length > 0 ? (imports.at(-1) as ImportDeclaration).getChildIndex() + 1 : 0;
-  const [added] = sourceFile.insertImportDeclarations(index, [{ namedImports: [name], moduleSpecifier: MIKRO_ORM_CORE }]);
+  const [added] = sourceFile.insertImportDeclarations(index, [{ namedImports: [name], moduleSpecifier: module }]);
   if (added && !style.semicolons && added.getText().endsWith(';')) added.replaceWithText(added.getText().slice(0, -1));
 }
 
-/** CommonJS: merged into `const { … } = require('@mikro-orm/core')`, or a new such line after the last top-level require. */
-function addRequire(sourceFile: SourceFile, name: string, style: SourceStyle): void {
+/** CommonJS: merged into `const { … } = require(module)`, or a new such line after the last top-level require. */
+function addRequire(sourceFile: SourceFile, name: string, style: SourceStyle, module: string): void {
   const semicolon = style.semicolons ? ';' : '';
   let lastRequire: Statement | undefined;
   for (const statement of sourceFile.getStatements()) {
@@ -211,7 +222,7 @@ function addRequire(sourceFile: SourceFile, name: string, style: SourceStyle): v
       lastRequire = statement;
       const [argument] = init.getArguments();
       const binding = declaration.getNameNode();
-      if (argument && Node.isStringLiteral(argument) && argument.getLiteralValue() === MIKRO_ORM_CORE && Node.isObjectBindingPattern(binding)) {
+      if (argument && Node.isStringLiteral(argument) && argument.getLiteralValue() === module && Node.isObjectBindingPattern(binding)) {
         const elements = binding.getElements();
         const last = elements.at(-1);
         if (last) sourceFile.insertText(last.getEnd(), `, ${name}`);
@@ -220,7 +231,7 @@ function addRequire(sourceFile: SourceFile, name: string, style: SourceStyle): v
       }
     }
   }
-  const line = `const { ${name} } = require(${style.quote}${MIKRO_ORM_CORE}${style.quote})${semicolon}`;
+  const line = `const { ${name} } = require(${style.quote}${module}${style.quote})${semicolon}`;
   if (lastRequire) sourceFile.insertText(lastRequire.getEnd(), `${style.newline}${line}`);
   else {
     // After a "use strict" prologue and a shebang, if any.

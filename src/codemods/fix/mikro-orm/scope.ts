@@ -101,6 +101,34 @@ function namesReadIn(node: ts.Node): Set<string> {
   return names;
 }
 
+/**
+ * Names the body assigns (`em = orm.em`, `[em] = …`, `({ em } = …)`, `em ??= …`), nested
+ * functions included: such a binding does not hold at the function's start what the body uses
+ * (a module-level `let em` set by the script's main itself), so it cannot open the context there.
+ */
+function namesAssignedIn(node: ts.Node): Set<string> {
+  const names = new Set<string>();
+  const targets = (target: ts.Node): void => {
+    if (ts.isIdentifier(target)) names.add(target.text);
+    else if (ts.isParenthesizedExpression(target)) targets(target.expression);
+    else if (ts.isArrayLiteralExpression(target)) target.elements.forEach(targets);
+    else if (ts.isObjectLiteralExpression(target)) {
+      for (const property of target.properties) {
+        if (ts.isShorthandPropertyAssignment(property)) names.add(property.name.text);
+        else if (ts.isPropertyAssignment(property)) targets(property.initializer);
+        else if (ts.isSpreadAssignment(property)) targets(property.expression);
+      }
+    } else if (ts.isSpreadElement(target)) targets(target.expression);
+    else if (ts.isBinaryExpression(target) && target.operatorToken.kind === ts.SyntaxKind.EqualsToken) targets(target.left);
+  };
+  const visit = (child: ts.Node): void => {
+    if (ts.isBinaryExpression(child) && child.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && child.operatorToken.kind <= ts.SyntaxKind.LastAssignment) targets(child.left);
+    ts.forEachChild(child, visit);
+  };
+  visit(node);
+  return names;
+}
+
 function candidatesOfVariableStatement(statement: ts.VariableStatement, known: (name: string) => ContextSourceKind | undefined, moduleLevel: boolean): Candidate[] {
   const found: Candidate[] = [];
   for (const declaration of statement.declarationList.declarations) {
@@ -266,10 +294,11 @@ export interface ScopeAnswer {
  */
 export function contextSourceInScope(fn: ts.FunctionLikeDeclaration & { body: ts.ConciseBody }, thisSources: readonly ContextSource[], typedSource: boolean, lookup?: ImportLookup): ScopeAnswer {
   const read = namesReadIn(fn.body);
+  const assigned = namesAssignedIn(fn.body);
   const start = fn.getStart();
   // An accessor is called ahead of the body only when the body calls it anyway.
   const visible = visibleCandidates(fn, typedSource, lookup).filter(
-    (candidate) => (!candidate.moduleLevel || candidate.declaredEnd <= start || read.has(candidate.name)) && (!candidate.accessor || read.has(candidate.name)),
+    (candidate) => (!candidate.moduleLevel || candidate.declaredEnd <= start || read.has(candidate.name)) && (!candidate.accessor || read.has(candidate.name)) && !assigned.has(candidate.name),
   );
   const pick =
     visible.find((candidate) => read.has(candidate.name)) ?? thisSources.find((source) => read.has(source.name)) ?? visible[0] ?? thisSources[0];
