@@ -81,3 +81,9 @@ export function insideCallerText(caller: FunctionRef, file: string): string {
   if (caller.kind === 'named' && caller.name) return `from \`${caller.name}\` (${file}:${caller.line})`;
   return `from the callback at ${file}:${caller.line}`;
 }
+
+/** "`detail` (src/views.ts:4), `list` (src/views.ts:9) and 2 more": the other roots that reach a root. */
+export function rootListText(roots: readonly FunctionRef[], display: (file: string) => string): string {
+  const named = roots.slice(0, 3).map((root) => `${root.name ? `\`${root.name}\`` : 'a function'} (${display(root.file)}:${root.line})`);
+  return named.join(', ') + (roots.length > 3 ? ` and ${roots.length - 3} more` : '');
+}

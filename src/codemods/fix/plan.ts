@@ -16,7 +16,7 @@ import { parseSource, scriptKindOf } from '../engine/syntactic.js';
 import { PARSE_ERROR_RULE_ID } from '../engine/types.js';
 import type { ConnectionFunctionSummary, Finding, FunctionRef, RuleId, RuleSetting, ScanResult } from '../engine/types.js';
 import type { FloatingWorkFact, RewriteFacts, WrapFacts } from '../engine/facts.js';
-import { FunctionIndex, functionAt, insideCallerText, nodeAt } from './functions.js';
+import { FunctionIndex, functionAt, insideCallerText, nodeAt, rootListText } from './functions.js';
 import { countReferences, existingReference, importOfLocal, planImportEdits } from './imports.js';
 import type { BindingRequest, ModuleRef } from './imports.js';
 import { moduleRefFor, relativeImportStyle } from './modules.js';
@@ -426,8 +426,7 @@ class FixPlanner {
     }
     const others = this.index.rootsOf(root.id).filter((other) => other.id !== root.id);
     if (others.length === 0) return undefined;
-    const names = others.slice(0, 3).map((other) => `${other.name ? `\`${other.name}\`` : 'a function'} (${this.display(other.file)}:${other.line})`).join(', ') + (others.length > 3 ? ` and ${others.length - 3} more` : '');
-    return `it is also reached from ${names}, whose block would contain it: a block of its own would run its calls on a separate connection there, outside that block's transactions; give its callers that are not async a block instead, then run fix again`;
+    return `it is also reached from ${rootListText(others, (file) => this.display(file))}, whose block would contain it: a block of its own would run its calls on a separate connection there, outside that block's transactions; give its callers that are not async a block instead, then run fix again`;
   }
 
   /** Why the fix cannot write a call of the connection function at all, if it cannot. */

@@ -11,7 +11,7 @@ import { isFunctionWithBody } from '../../engine/file-analysis.js';
 import { parseSource } from '../../engine/syntactic.js';
 import type { Finding, FunctionRef, ScanResult } from '../../engine/types.js';
 import { displayPath } from '../../report/format.js';
-import { functionAt, insideCallerText } from '../functions.js';
+import { functionAt, insideCallerText, rootListText } from '../functions.js';
 import { positionAt } from '../text.js';
 import type { FixFailure, ManualItem } from '../types.js';
 import { SpecifierResolver } from '../../engine/module-resolution.js';
@@ -406,15 +406,6 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
   const trees = new Map<string, ts.SourceFile>();
   for (const { ref, findings, calls } of roots.values()) {
     const decision: RootDecision = { ref, start: ref.start, findings };
-    const insideCaller = ref.kind === 'module' ? undefined : result.connection?.insideCallerOf?.(ref.id);
-    if (insideCaller) {
-      // A context of its own would hand those calls another fork, outside their context's transaction.
-      decision.reason = `it is also called inside a RequestContext (${insideCallerText(insideCaller, display(insideCaller.file))}): a context of its own would give those calls another EntityManager fork, outside that context's transaction; wrap the code that calls it outside a context instead, then run fix again`;
-      const list = decisions.byFile.get(ref.file);
-      if (list) list.push(decision);
-      else decisions.byFile.set(ref.file, [decision]);
-      continue;
-    }
     try {
       const { text, bom } = source(ref.file);
       let sourceFile = trees.get(ref.file);
@@ -425,7 +416,7 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
         node = functionAt(sourceFile, ref.start - 1);
         if (node) decision.start = ref.start - 1;
       }
-      const edit = nestedRootReason(result, ref, display) ?? decideRoot(ref, node, sourceFile, decorators, imports);
+      const edit = nestingReason(result, ref, display) ?? decideRoot(ref, node, sourceFile, decorators, imports);
       if (typeof edit === 'string') {
         decision.reason = edit;
       } else if ((edit.kind === 'wrap' || edit.kind === 'wrap-module') && edit.after !== undefined) {
@@ -457,20 +448,21 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
 }
 
 /**
- * A root (reached from a sync caller) that another root also reaches (one inside a context is
- * refused before, naming that caller): a RequestContext of its own would give it a fresh fork there, so the entities it loads
- * or persists would no longer be its caller's (a flush there misses them).
+ * Why a root cannot get a context of its own because another context would hold it: it is also
+ * called inside a context (those calls would get another fork, outside that context's identity
+ * map and transaction), or another root reaches it (reached here through a caller that is not
+ * async), whose context would contain it the same way once fixed.
  */
-function nestedRootReason(result: ScanResult, ref: FunctionRef, display: (file: string) => string): string | undefined {
+function nestingReason(result: ScanResult, ref: FunctionRef, display: (file: string) => string): string | undefined {
   if (ref.kind === 'module') return undefined;
-  const advice = 'a RequestContext of its own would give it a separate identity map there; open one in its callers that are not async instead, then run fix again';
   // (A result without the call graph, as some callers build one, has nothing to say.)
-  const others = (result.connection?.rootsOf(ref.id) ?? []).filter((root) => root.id !== ref.id);
-  if (others.length > 0) {
-    const names = others.slice(0, 3).map((root) => `${root.name ? `\`${root.name}\`` : 'a function'} (${display(root.file)}:${root.line})`).join(', ') + (others.length > 3 ? ` and ${others.length - 3} more` : '');
-    return `it is also reached from ${names}, whose context would contain it: ${advice}`;
+  const caller = result.connection?.insideCallerOf?.(ref.id);
+  if (caller) {
+    return `it is also called inside a RequestContext (${insideCallerText(caller, display(caller.file))}): a context of its own would give those calls another EntityManager fork, outside that context's transaction; wrap the code that calls it outside a context instead, then run fix again`;
   }
-  return undefined;
+  const others = (result.connection?.rootsOf(ref.id) ?? []).filter((root) => root.id !== ref.id);
+  if (others.length === 0) return undefined;
+  return `it is also reached from ${rootListText(others, display)}, whose context would contain it: a RequestContext of its own would give it a separate identity map there; open one in its callers that are not async instead, then run fix again`;
 }
 
 /** The findings the mikro-orm fix would make go away: every root of the call is edited, in a file it can read. */
