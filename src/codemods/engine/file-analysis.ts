@@ -680,8 +680,8 @@ class FileAnalyzer {
         if (this.isValuePosition(node)) {
           const entry = this.contextModel?.entryEvidence(node);
           if (entry) this.addReference(node as ts.Expression, 'connection-entry', entry);
-          // Whether it is handed to a call that runs it later is asked only of a name that may be a function.
-          else this.addReference(node as ts.Expression, () => (this.isScheduledArgument(node) ? 'scheduled' : 'value'));
+          // 'scheduled' or 'value': whether a call runs it later is asked only of a name that may be a function.
+          else this.addReference(node as ts.Expression, 'handed-on');
         }
         return;
       default:
@@ -743,7 +743,7 @@ class FileAnalyzer {
     return ts.isBinaryExpression(parent) && parent.right === node && parent.operatorToken.kind === SyntaxKind.EqualsToken && isCommonJsExportTarget(parent.left);
   }
 
-  private addReference(expression: ts.Expression, via: ReferenceVia | (() => ReferenceVia), entryEvidence?: Evidence): ReferenceFact | undefined {
+  private addReference(expression: ts.Expression, via: ReferenceVia | 'handed-on', entryEvidence?: Evidence): ReferenceFact | undefined {
     let nameNode: ts.Identifier | ts.PrivateIdentifier;
     if (ts.isIdentifier(expression)) nameNode = expression;
     else if (ts.isPropertyAccessExpression(expression)) nameNode = expression.name;
@@ -754,7 +754,7 @@ class FileAnalyzer {
     const reference: ReferenceFact = {
       owner: this.currentFunction,
       name: nameNode.text,
-      via: typeof via === 'function' ? via() : via,
+      via: via !== 'handed-on' ? via : this.isScheduledArgument(expression) ? 'scheduled' : 'value',
       target,
     };
     if (entryEvidence) reference.entryEvidence = entryEvidence;
@@ -998,7 +998,8 @@ const PROMISE_CHAIN = new Set(['then', 'catch', 'finally']);
 
 /**
  * Is the value of this call awaited, returned or yielded — directly, through a promise chain
- * (`.then(…)`), or as part of an argument or array that is (`await Promise.all([f(cb)])`)?
+ * (`.then(…)`), as part of an argument or array that is (`await Promise.all([f(cb)])`), or held in
+ * a variable that the same function consumes later (`const p = f(cb); … await p`)?
  */
 function isConsumed(call: ts.Expression): boolean {
   const how = consumption(call);
