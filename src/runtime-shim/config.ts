@@ -102,14 +102,16 @@ function resolveSqlite(alias: string, raw: Record<string, unknown>): ResolvedSql
     if (!SQLITE_KEYS.includes(key)) fail(`${at}.${key}`, `is not a setting of the sqlite engine (valid: ${SQLITE_KEYS.join(', ')})`);
   }
   if (typeof raw.name !== 'string' || raw.name === '') fail(`${at}.name`, 'must be a non-empty file path (or ":memory:")');
-  const timeout = raw.timeout ?? 5000;
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) fail(`${at}.timeout`, 'must be a number of milliseconds >= 0');
+  const timeout = milliseconds(`${at}.timeout`, raw.timeout, 5000);
   return { engine: 'sqlite', alias, name: raw.name, timeout };
 }
 
+/** The longest wait a timer, SQLite's busy timeout and PostgreSQL's statement_timeout take (2^31 − 1 ms, about 24.8 days). */
+const MAX_MILLISECONDS = 2 ** 31 - 1;
+
 function milliseconds(key: string, value: unknown, fallback: number): number {
   const ms = value ?? fallback;
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) fail(key, 'must be a number of milliseconds >= 0');
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_MILLISECONDS) fail(key, `must be a number of milliseconds from 0 to ${MAX_MILLISECONDS}`);
   return ms;
 }
 

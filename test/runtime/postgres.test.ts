@@ -86,6 +86,7 @@ describe('PostgreSQL settings', () => {
     bad({ url: 'postgres://127.0.0.1/db', pool: { size: 3 } }, /databases\.default\.pool\.size is not a pool setting \(valid: max, acquireTimeout, idleTimeout\)/);
     bad({ url: 'postgres://127.0.0.1/db', statementTimout: 5 }, /databases\.default\.statementTimout is not a setting of the postgres engine \(valid: engine, url, .*statementTimeout/);
     bad({ url: 'postgres://127.0.0.1/db', syncTimeout: 0 }, /databases\.default\.syncTimeout must be more than 0 ms/);
+    bad({ url: 'postgres://127.0.0.1/db', statementTimeout: 2 ** 31 }, /databases\.default\.statementTimeout must be a number of milliseconds from 0 to 2147483647/);
     bad({ url: 'postgres://127.0.0.1/db', schema: 'a;b' }, /databases\.default\.schema must be a plain identifier/);
     bad({ port: 'x' }, /databases\.default\.port must be a port number/);
     assert.throws(() => configure({ databases: { default: { engine: 'oracle' } } } as never), /databases\.default\.engine must be one of 'sqlite', 'postgres' \(got "oracle"\)/);

@@ -147,6 +147,9 @@ describeEachEngine('queries: lookups, bad input, injection, connection hygiene',
     assert.throws(() => configure({ databases: { default: { engine: 'mysql', name: 'x' } } } as never), (e: unknown) => e instanceof ImproperlyConfigured && /databases\.default\.engine must be one of 'sqlite'/.test((e as Error).message));
     assert.throws(() => configure({ databases: { default: { engine: 'sqlite' } } } as never), /databases\.default\.name must be a non-empty file path/);
     assert.throws(() => configure({ databases: { default: { engine: 'sqlite', name: 'x', timout: 5 } } } as never), /databases\.default\.timout is not a setting of the sqlite engine \(valid: engine, name, timeout\)/);
+    // better-sqlite3 (and setTimeout) take at most 2^31 − 1 ms: a longer timeout failed at the first query, naming no key.
+    assert.throws(() => configure({ databases: { default: { engine: 'sqlite', name: 'x', timeout: 1e10 } } }), /databases\.default\.timeout must be a number of milliseconds from 0 to 2147483647/);
+    assert.throws(() => configure({ databases: { default: { engine: 'sqlite', name: 'x', timeout: -1 } } }), /databases\.default\.timeout must be a number of milliseconds from 0 to 2147483647/);
     assert.throws(() => Question.objects.using('replica'), /The database alias 'replica' is not configured \(configured: default\)/);
   });
 
