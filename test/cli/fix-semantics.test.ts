@@ -320,6 +320,43 @@ export async function start(): Promise<void> {
     assert.match(run.stdout, /timer\.ts:6:14 +an anonymous function +\(async-outside-connection\)\n +it is a callback that runs later \(its caller does not wait for it\) and is not async/);
   });
 
+  describe('a root that calls itself', () => {
+    const TREE = `import { Question } from './models.js';
+
+export async function depth(n: number): Promise<number> {
+  const here = await Question.objects.filter({ pk__gte: n }).acount();
+  return n === 0 ? here : here + (await depth(n - 1));
+}
+
+export async function ping(n: number): Promise<number> {
+  await Question.objects.aexists();
+  return n <= 0 ? 0 : pong(n - 1);
+}
+
+async function pong(n: number): Promise<number> {
+  return ping(n);
+}
+
+export async function flat(): Promise<number> {
+  return Question.objects.acount();
+}
+`;
+    for (const mode of MODES) {
+      it(`${mode.name}: stays manual, saying why: a block of its own would open one more block, on a connection of its own, at every level`, () => {
+        project = createTypedProject({ 'tree.ts': TREE });
+        const run = cli(project.dir, ['fix', '--force', ...mode.args]);
+        assert.equal(run.status, 1, run.stdout + run.stderr);
+        assert.match(run.stdout, /tree\.ts:3:1 +`depth` +\(async-outside-connection\)\n +it calls itself \(recursion outside every block\): a block of its own would open another block, with a connection of its own, at every level/);
+        assert.match(run.stdout, /tree\.ts:13:1 +`pong` +\(async-outside-connection\)\n +it calls itself/);
+        const text = project.read('tree.ts');
+        assert.match(text, /export async function flat\(\): Promise<number> \{\n  return newConnection\(async \(\) => \{/, 'a root that does not recurse is still wrapped');
+        assert.equal(text.replace(/^import \{ newConnection \} from 'orm-migrate\/runtime';\n/m, '').replace(/  return newConnection\(async \(\) => \{\n    return Question\.objects\.acount\(\);\n  \}\);/, '  return Question.objects.acount();'), TREE, 'the recursive roots are not wrapped');
+        const again = cli(project.dir, ['fix', '--force', ...mode.args]);
+        assert.match(again.stdout, /0 files changed/);
+      });
+    }
+  });
+
   describe('a helper that a root reaches and a sync function also calls', () => {
     const HELPERS = `import { Question } from './models.js';
 

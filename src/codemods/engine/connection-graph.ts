@@ -141,6 +141,27 @@ export class ConnectionGraph {
   }
 
   /**
+   * Whether `fn` is reached from itself outside every block, through the callers rootsOf follows
+   * (calls and values handed on, by async functions and inline callbacks): recursion, which a
+   * block of its own would nest one block deeper, with a connection of its own, at every level.
+   */
+  reachesItself(fn: number): boolean {
+    const seen = new Set<number>([fn]);
+    const queue = [fn];
+    for (let next = 0; next < queue.length; next += 1) {
+      for (const edge of this.incoming[queue[next] as number] ?? []) {
+        if (!propagates(edge.via) || this.edgeIsInside(edge)) continue;
+        if (edge.owner === fn) return true;
+        const owner = this.functions[edge.owner];
+        if (!owner || owner.kind === 'module' || (owner.kind !== 'inline' && !owner.async) || seen.has(edge.owner)) continue;
+        seen.add(edge.owner);
+        queue.push(edge.owner);
+      }
+    }
+    return false;
+  }
+
+  /**
    * The outermost functions through which `fn` is reached outside every block: follow callers
    * that are outside, through async functions and inline callbacks, up to a function with no
    * such caller, a caller at module top level, or a sync named caller.

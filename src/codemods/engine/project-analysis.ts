@@ -340,6 +340,10 @@ class ProjectAnalysis {
         const caller = index === undefined ? undefined : this.graph.insideCaller(index);
         return caller === undefined ? undefined : this.functionRef(caller);
       },
+      reachesItself: (functionId) => {
+        const index = this.byPosition.get(functionId);
+        return index !== undefined && this.graph.reachesItself(index);
+      },
     };
   }
 }

@@ -101,6 +101,8 @@ export interface ConnectionAnalysis {
    * its own, in that caller's (outside its transaction).
    */
   insideCallerOf?(functionId: string): FunctionRef | undefined;
+  /** Whether the function is reached from itself outside every block (recursion): a block of its own would nest at every level. */
+  reachesItself?(functionId: string): boolean;
   /** What fix's in-place rewrite of this finding depends on (sync calls and loops, thread wrappers), as the walk saw it. */
   rewriteFacts?(finding: Finding): RewriteFacts | undefined;
 }

@@ -417,7 +417,8 @@ class FixPlanner {
    * Why a root cannot get a block of its own because another block would hold it: it is also
    * called inside a block (those calls would run on another connection, outside the caller's
    * transaction, and on SQLite wait for it), or another root reaches it (reached here through a
-   * caller that is not async), whose block would contain it the same way once fixed.
+   * caller that is not async), whose block would contain it the same way once fixed, or it calls
+   * itself (a block per level of the recursion, each on a connection of its own).
    */
   private nestingReason(root: FunctionRef): string | undefined {
     const caller = this.result.connection.insideCallerOf?.(root.id);
@@ -425,8 +426,13 @@ class FixPlanner {
       return `it is also called inside a ${this.config.connection.name}() block (${insideCallerText(caller, this.display(caller.file))}): a block of its own would run those calls on another connection, outside that block's transaction; wrap the code that calls it outside blocks instead, then run fix again`;
     }
     const others = this.index.rootsOf(root.id).filter((other) => other.id !== root.id);
-    if (others.length === 0) return undefined;
-    return `it is also reached from ${rootListText(others, (file) => this.display(file))}, whose block would contain it: a block of its own would run its calls on a separate connection there, outside that block's transactions; give its callers that are not async a block instead, then run fix again`;
+    if (others.length > 0) {
+      return `it is also reached from ${rootListText(others, (file) => this.display(file))}, whose block would contain it: a block of its own would run its calls on a separate connection there, outside that block's transactions; give its callers that are not async a block instead, then run fix again`;
+    }
+    if (this.result.connection.reachesItself?.(root.id)) {
+      return `it calls itself (recursion outside every block): a block of its own would open another block, with a connection of its own, at every level of the recursion (outside the outer levels' transactions; a connection pool runs out at its \`max\` depth); give the code that first calls it a block instead, then run fix again`;
+    }
+    return undefined;
   }
 
   /** Why the fix cannot write a call of the connection function at all, if it cannot. */

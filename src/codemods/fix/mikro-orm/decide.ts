@@ -451,7 +451,8 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
  * Why a root cannot get a context of its own because another context would hold it: it is also
  * called inside a context (those calls would get another fork, outside that context's identity
  * map and transaction), or another root reaches it (reached here through a caller that is not
- * async), whose context would contain it the same way once fixed.
+ * async), whose context would contain it the same way once fixed, or it calls itself (a fork per
+ * level of the recursion).
  */
 function nestingReason(result: ScanResult, ref: FunctionRef, display: (file: string) => string): string | undefined {
   if (ref.kind === 'module') return undefined;
@@ -461,8 +462,13 @@ function nestingReason(result: ScanResult, ref: FunctionRef, display: (file: str
     return `it is also called inside a RequestContext (${insideCallerText(caller, display(caller.file))}): a context of its own would give those calls another EntityManager fork, outside that context's transaction; wrap the code that calls it outside a context instead, then run fix again`;
   }
   const others = (result.connection?.rootsOf(ref.id) ?? []).filter((root) => root.id !== ref.id);
-  if (others.length === 0) return undefined;
-  return `it is also reached from ${rootListText(others, display)}, whose context would contain it: a RequestContext of its own would give it a separate identity map there; open one in its callers that are not async instead, then run fix again`;
+  if (others.length > 0) {
+    return `it is also reached from ${rootListText(others, display)}, whose context would contain it: a RequestContext of its own would give it a separate identity map there; open one in its callers that are not async instead, then run fix again`;
+  }
+  if (result.connection?.reachesItself?.(ref.id)) {
+    return `it calls itself (recursion outside every context): a RequestContext of its own would give every level of the recursion another EntityManager fork, with a separate identity map, outside the outer levels' transactions; open one in the code that first calls it instead, then run fix again`;
+  }
+  return undefined;
 }
 
 /** The findings the mikro-orm fix would make go away: every root of the call is edited, in a file it can read. */
