@@ -357,6 +357,32 @@ export async function flat(): Promise<number> {
     }
   });
 
+  describe('a sync call that only the checker knows is the ORM, in a function a wrap puts inside a block', () => {
+    const RENAME = `import { Question } from './models.js';
+
+export async function renameAll(text: string): Promise<number> {
+  const items = [];
+  for await (const question of Question.objects.all()) items.push(question);
+  for (const question of items) {
+    question.questionText = text;
+    question.save();
+  }
+  return items.length;
+}
+`;
+    it('type-aware: the first fix makes it async with the wrap (it threw SynchronousOnlyOperation inside the new block, and a second fix rewrote it)', () => {
+      project = createTypedProject({ 'rename.ts': RENAME });
+      const run = cli(project.dir, ['fix', '--force']);
+      assert.equal(run.status, 0, run.stdout + run.stderr);
+      const text = project.read('rename.ts');
+      assert.match(text, /  return newConnection\(async \(\) => \{\n/);
+      assert.match(text, /\n      await question\.asave\(\);\n/);
+      assert.doesNotMatch(text, /question\.save\(\)/);
+      assert.match(cli(project.dir, ['fix', '--force']).stdout, /0 files changed/);
+      assert.deepEqual(findings(project.dir), [], 'nothing left to report');
+    });
+  });
+
   describe('a helper that a root reaches and a sync function also calls', () => {
     const HELPERS = `import { Question } from './models.js';
 

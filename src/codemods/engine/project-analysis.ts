@@ -3,14 +3,14 @@
  * the connection function?), resolve references into a call graph, solve it, and turn the
  * rules' candidates into findings whose conditions hold.
  */
-import type { ConditionFact, Evidence, FileFacts, FunctionFact, ReferenceFact, RewriteFacts } from './facts.js';
+import type { CandidateFact, ConditionFact, Evidence, FileFacts, FunctionFact, ReferenceFact, RewriteFacts } from './facts.js';
 import { ConnectionGraph } from './connection-graph.js';
 import type { OriginResolver } from './origin-resolver.js';
 import type { Origin } from './facts.js';
 import { formatMessage } from './rule-api.js';
 import type { RuleMeta } from './rule-api.js';
 import { PARSE_ERROR_RULE_ID } from './types.js';
-import type { ConnectionAnalysis, ConnectionFunctionSummary, Finding, FunctionKind, FunctionRef, RuleId, Severity } from './types.js';
+import type { ConnectionAnalysis, ConnectionFunctionSummary, Finding, FunctionKind, FunctionRef, LatentSyncCall, RuleId, Severity } from './types.js';
 
 export interface EnabledRule {
   meta: RuleMeta<string>;
@@ -274,7 +274,10 @@ class ProjectAnalysis {
         const rule = this.input.rules.get(candidate.ruleId);
         if (!rule) continue;
         // Cheap call-graph conditions first; the ORM verdict may ask the type checker.
-        if (!this.conditionsHold(candidate.conditions, fileIdx)) continue;
+        if (!this.conditionsHold(candidate.conditions, fileIdx)) {
+          if (candidate.ruleId === 'sync-in-async-context') this.noteLatentSyncCall(candidate, file, fileIdx);
+          continue;
+        }
         const template = rule.meta.messages[candidate.messageId] ?? candidate.messageId;
         const outsideCondition = candidate.conditions.find((condition) => condition.kind === 'outside-connection');
         const roots = outsideCondition && outsideCondition.kind === 'outside-connection' ? this.rootsOfCondition(outsideCondition, fileIdx) : undefined;
@@ -309,6 +312,33 @@ class ProjectAnalysis {
     return findings.sort(compareFindings);
   }
 
+  private readonly latentSync = new Map<string, LatentSyncCall[]>();
+
+  /** A sync ORM call that is no finding only because its function runs outside every block. */
+  private noteLatentSyncCall(candidate: CandidateFact, file: FileFacts, fileIdx: number): void {
+    let fn: number | undefined;
+    for (const condition of candidate.conditions) {
+      if (condition.kind === 'inside-connection') fn = condition.fn;
+      else if (!this.conditionHolds(condition, fileIdx)) return;
+    }
+    const owner = fn === undefined ? undefined : file.functions[fn];
+    if (fn === undefined || !owner || this.graph.isInside(this.global(fileIdx, fn))) return;
+    const iteration = candidate.messageId === 'iteration';
+    const call: LatentSyncCall = {
+      functionStart: owner.start,
+      inModule: fn === 0,
+      start: candidate.start,
+      end: candidate.end,
+      kind: iteration ? 'iteration' : 'call',
+      method: candidate.data.method ?? 'for…of',
+      twin: candidate.data.twin ?? '',
+      excerpt: iteration ? 'for…of over a QuerySet' : `${candidate.data.callee ?? candidate.data.method}()`,
+    };
+    const list = this.latentSync.get(file.file);
+    if (list) list.push(call);
+    else this.latentSync.set(file.file, [call]);
+  }
+
   /** Built on first use: only fix's plan (and scan's fixable count, which is that plan) reads the per-function list. */
   private connectionAnalysis(): ConnectionAnalysis {
     let summaries: ConnectionFunctionSummary[] | undefined;
@@ -340,6 +370,7 @@ class ProjectAnalysis {
         const caller = index === undefined ? undefined : this.graph.insideCaller(index);
         return caller === undefined ? undefined : this.functionRef(caller);
       },
+      latentSyncCalls: (file) => this.latentSync.get(file) ?? [],
       reachesItself: (functionId) => {
         const index = this.byPosition.get(functionId);
         return index !== undefined && this.graph.reachesItself(index);

@@ -90,6 +90,19 @@ export interface ConnectionFunctionSummary extends FunctionRef {
   wrap?: WrapFacts;
 }
 
+/** A sync ORM call or loop outside every block, where the scan's walk saw it (see ConnectionAnalysis.latentSyncCalls). */
+export interface LatentSyncCall {
+  /** Start of the function it runs in (0 and `inModule` for top-level code). */
+  functionStart: number;
+  inModule: boolean;
+  start: number;
+  end: number;
+  kind: 'call' | 'iteration';
+  method: string;
+  twin: string;
+  excerpt: string;
+}
+
 export interface ConnectionAnalysis {
   /** Every function the scan saw in the analysed files, with the verdict of the call-graph analysis. */
   functions: ConnectionFunctionSummary[];
@@ -103,6 +116,12 @@ export interface ConnectionAnalysis {
   insideCallerOf?(functionId: string): FunctionRef | undefined;
   /** Whether the function is reached from itself outside every block (recursion): a block of its own would nest at every level. */
   reachesItself?(functionId: string): boolean;
+  /**
+   * Sync ORM calls and loops of a file that are not findings only because their function runs
+   * outside every block (the ORM verdict held, type-aware where the checker answered): a wrap
+   * that puts their function inside a block must make them async too.
+   */
+  latentSyncCalls?(file: string): readonly LatentSyncCall[];
   /** What fix's in-place rewrite of this finding depends on (sync calls and loops, thread wrappers), as the walk saw it. */
   rewriteFacts?(finding: Finding): RewriteFacts | undefined;
 }

@@ -530,10 +530,25 @@ class FixPlanner {
     return affected;
   }
 
+  /**
+   * The sync ORM calls of a file, wherever they run: the finder's (following imports), and the
+   * ones the scan settled as the ORM's that following imports cannot see (type-aware: `p.save()`
+   * on an element of an array of instances).
+   */
   private sitesOf(file: string): SyncCallSite[] {
     let sites = this.syncSites.get(file);
     if (!sites) {
       sites = this.syncFinder.find(this.tree(file));
+      const latent = this.result.connection.latentSyncCalls?.(file) ?? [];
+      if (latent.length > 0) {
+        const delta = this.source(file).delta;
+        const known = new Set(sites.map((site) => site.start));
+        for (const call of latent) {
+          const start = call.start - delta;
+          if (known.has(start)) continue;
+          sites.push({ ...call, functionStart: call.inModule ? 0 : call.functionStart - delta, start, end: call.end - delta, syncOnly: call.twin === '' });
+        }
+      }
       this.syncSites.set(file, sites);
     }
     return sites;
