@@ -100,6 +100,7 @@ export interface LatentSyncCall {
   kind: 'call' | 'iteration';
   method: string;
   twin: string;
+  /** Short source text for messages. */
   excerpt: string;
 }
 

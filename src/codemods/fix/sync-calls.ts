@@ -9,6 +9,7 @@ import type ts from 'typescript';
 import { SYNC_ONLY_FUNCTIONS, SYNC_TO_ASYNC_FUNCTION } from '../../runtime-shim/surface.js';
 import type { LoadedConfig } from '../engine/config.js';
 import type { FileFacts } from '../engine/facts.js';
+import type { LatentSyncCall } from '../engine/types.js';
 import { analyzeFile } from '../engine/file-analysis.js';
 import type { OrmSurface, RuleDispatch } from '../engine/file-analysis.js';
 import { SpecifierResolver } from '../engine/module-resolution.js';
@@ -20,19 +21,10 @@ export { SYNC_ONLY_FUNCTIONS };
 /** The engine matches ORM calls through the async↔sync map: a sync-only function gets a twin no one can call. */
 const NO_TWIN = '\u0000no-async-twin';
 
-export interface SyncCallSite {
-  /** Start of the function the call runs in (0 and `inModule` for top-level code). */
-  functionStart: number;
-  inModule: boolean;
-  start: number;
-  end: number;
-  kind: 'call' | 'iteration';
-  method: string;
-  twin: string;
+/** A sync ORM call or loop where it runs (the scan's latent sync calls have the same shape). */
+export interface SyncCallSite extends LatentSyncCall {
   /** A runtime function with no async twin (`migrate()`): never rewritable. */
   syncOnly: boolean;
-  /** Short source text for messages. */
-  excerpt: string;
 }
 
 export class SyncCallFinder {
