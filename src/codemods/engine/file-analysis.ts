@@ -61,18 +61,23 @@ export function buildRuleDispatch(rules: readonly Rule[]): RuleDispatch {
 }
 
 const filteredDispatch = new WeakMap<RuleDispatch, Map<string, RuleDispatch>>();
+const rulesOfDispatch = new WeakMap<RuleDispatch, readonly Rule[]>();
 
 /** The dispatch table without the rules whose text prefilter rules this file out (memoised per combination). */
 function dispatchForText(dispatch: RuleDispatch, text: string, surface: OrmSurface): RuleDispatch {
-  const rules = new Set<Rule>();
-  for (const list of dispatch) for (const rule of list ?? []) rules.add(rule);
-  const skipped = [...rules].filter((rule) => rule.appliesTo && !rule.appliesTo(text, surface));
+  let rules = rulesOfDispatch.get(dispatch);
+  if (!rules) {
+    const distinct = new Set<Rule>();
+    for (const list of dispatch) for (const rule of list ?? []) distinct.add(rule);
+    rulesOfDispatch.set(dispatch, (rules = [...distinct]));
+  }
+  const skipped = rules.filter((rule) => rule.appliesTo && !rule.appliesTo(text, surface));
   if (skipped.length === 0) return dispatch;
   const key = skipped.map((rule) => rule.meta.id).join(',');
   let byKey = filteredDispatch.get(dispatch);
   if (!byKey) filteredDispatch.set(dispatch, (byKey = new Map()));
   let filtered = byKey.get(key);
-  if (!filtered) byKey.set(key, (filtered = buildRuleDispatch([...rules].filter((rule) => !skipped.includes(rule)))));
+  if (!filtered) byKey.set(key, (filtered = buildRuleDispatch(rules.filter((rule) => !skipped.includes(rule)))));
   return filtered;
 }
 
@@ -162,12 +167,51 @@ export function parseErrorOf(sourceFile: ts.SourceFile): ParseErrorFact | undefi
  * warning names for the same call: a method call (`a.b.aget()`, also as the iterable of a
  * `for await`) is at its method name, anything else at its start.
  */
-export function callSitePosition(node: ts.Node, sourceFile: ts.SourceFile): { at?: number } {
-  if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) return { at: node.expression.name.getStart(sourceFile) };
-  return {};
+export function callSitePosition(node: ts.Node, sourceFile: ts.SourceFile): number | undefined {
+  return ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) ? node.expression.name.getStart(sourceFile) : undefined;
+}
+
+const NO_CONDITIONS: readonly ConditionFact[] = [];
+
+/**
+ * Conditions of one file's candidates, shared where they are equal: every ORM call of a function
+ * has the same "outside a block" condition, and (without types) the same evidence for the same
+ * origins. Candidates are the bulk of what a scan keeps alive; sharing halves the objects the
+ * garbage collector copies. Type-aware evidence carries its own node, so it is never shared.
+ */
+class ConditionTable {
+  private readonly outside: ConditionFact[] = [];
+  private readonly inside: ConditionFact[] = [];
+  private readonly ormByEvidence = new Map<Evidence, ConditionFact>();
+  private readonly lists = new Map<ConditionFact, Map<ConditionFact, ConditionFact[]>>();
+
+  placed(kind: 'outside-connection' | 'inside-connection', fn: number): ConditionFact {
+    const table = kind === 'outside-connection' ? this.outside : this.inside;
+    return (table[fn] ??= { kind, fn });
+  }
+
+  orm(evidence: Evidence): ConditionFact {
+    let condition = this.ormByEvidence.get(evidence);
+    if (!condition) this.ormByEvidence.set(evidence, (condition = { kind: 'orm', evidence }));
+    return condition;
+  }
+
+  /** A list of two conditions (what rules report) as one shared array; others as given. */
+  list(conditions: ConditionFact[]): ConditionFact[] {
+    if (conditions.length !== 2) return conditions;
+    const [first, second] = conditions as [ConditionFact, ConditionFact];
+    let bySecond = this.lists.get(first);
+    if (!bySecond) this.lists.set(first, (bySecond = new Map()));
+    let shared = bySecond.get(second);
+    if (!shared) bySecond.set(second, (shared = conditions));
+    return shared;
+  }
 }
 
 class FileAnalyzer {
+  readonly conditions = new ConditionTable();
+  /** Without types: one evidence per target and list of origins (by value), see ConditionTable. */
+  private readonly sharedEvidence = new Map<string, Evidence>();
   private readonly scopes: ScopeTracker;
   private readonly functions: FunctionFact[] = [];
   private readonly functionIndex = new Map<ts.Node, number>();
@@ -222,7 +266,8 @@ class FileAnalyzer {
     const { exports, starExports } = this.collectExports();
     if (this.contextModel) {
       this.contextModel.noteRouterAliases(sourceFile);
-      for (const [name, fact] of Object.entries(exports)) if (!fact.reexport) fact.origins.push(...this.contextModel.registryExportOrigins(name));
+      // A new list: an export's origins may be the scope's shared (memoised) list.
+      for (const [name, fact] of Object.entries(exports)) if (!fact.reexport) fact.origins = [...fact.origins, ...this.contextModel.registryExportOrigins(name)];
       for (const [name, fact] of Object.entries(exports)) if (!fact.reexport) Object.assign(exports, this.contextModel.registryMemberExports(name));
     }
     const facts: FileFacts = {
@@ -537,11 +582,12 @@ class FileAnalyzer {
   }
 
   private evidence(target: EvidenceTarget, node: ts.Expression, shape: 'callee' | 'iterated'): Evidence {
-    const evidence: Evidence = { target, origins: this.scopes.originsOf(node) };
-    if (this.options.keepNodes) {
-      evidence.node = node;
-      evidence.shape = shape;
-    }
+    const origins = this.scopes.originsOf(node);
+    if (this.options.keepNodes) return { target, origins, node, shape };
+    let key: string = target;
+    for (const origin of origins) key += `\0${origin.module}\0${origin.name}`;
+    let evidence = this.sharedEvidence.get(key);
+    if (!evidence) this.sharedEvidence.set(key, (evidence = { target, origins }));
     return evidence;
   }
 
@@ -615,25 +661,31 @@ class FileAnalyzer {
       },
       excerpt: (node, maxLength = 60) => excerptOf(node, sourceFile, maxLength),
       when: {
-        isOrm: (evidence) => ({ kind: 'orm', evidence }),
+        isOrm: (evidence) => analyzer.conditions.orm(evidence),
         outsideConnection: (parameter) =>
-          parameter === undefined ? { kind: 'outside-connection', fn: analyzer.currentFunction } : { kind: 'outside-connection', fn: analyzer.currentFunction, parameter },
-        insideConnection: () => ({ kind: 'inside-connection', fn: analyzer.currentFunction }),
+          parameter === undefined
+            ? analyzer.conditions.placed('outside-connection', analyzer.currentFunction)
+            : { kind: 'outside-connection', fn: analyzer.currentFunction, parameter },
+        insideConnection: () => analyzer.conditions.placed('inside-connection', analyzer.currentFunction),
       },
       report: (descriptor) => {
+        const when = (descriptor.when ?? NO_CONDITIONS) as ConditionFact[];
         // Without a checker to ask later, evidence with no origin can never hold: drop it now.
-        const when = descriptor.when ?? [];
-        if (!analyzer.options.keepNodes && when.some((condition) => condition.kind === 'orm' && condition.evidence.origins.length === 0)) return;
-        const rewrite = rewriteFactsOf(rule.meta.id, descriptor.messageId, descriptor.node, analyzer.dispatching, sourceFile);
+        if (!analyzer.options.keepNodes) {
+          for (const condition of when) if (condition.kind === 'orm' && condition.evidence.origins.length === 0) return;
+        }
+        const node = descriptor.node;
+        const start = node.getStart(sourceFile);
+        // One shape for every candidate (no optional spreads): the project analysis reads 10⁵ of them.
         analyzer.candidates.push({
           ruleId: rule.meta.id,
           messageId: descriptor.messageId,
           data: descriptor.data ?? {},
-          start: descriptor.node.getStart(sourceFile),
-          end: descriptor.node.end,
-          ...callSitePosition(descriptor.node, sourceFile),
-          conditions: when as ConditionFact[],
-          ...(rewrite ? { rewrite } : {}),
+          start,
+          end: node.end,
+          at: callSitePosition(node, sourceFile),
+          conditions: analyzer.conditions.list(when),
+          rewrite: rewriteFactsOf(rule.meta.id, descriptor.messageId, node, analyzer.dispatching, sourceFile),
         });
       },
     };
