@@ -23,7 +23,7 @@ import { floatingWorkOfStatement } from './floating-work.js';
 import { SYNC_ONLY_FUNCTIONS } from '../../runtime-shim/surface.js';
 import { rewriteFactsOf } from '../fix/rewrite-facts.js';
 import type { FloatingWorkItem } from './floating-work.js';
-import type { CalleeMatch, OrmCallMatch, OrmIterationMatch, Rule, RuleContext } from './rule-api.js';
+import type { CalleeMatch, OrmCallMatch, OrmIterableMatch, OrmIterationMatch, Rule, RuleContext } from './rule-api.js';
 import { ScopeTracker, declaresNames, unwrapExpression } from './syntactic-scope.js';
 import type { Binding } from './syntactic-scope.js';
 import { ContextModelWalker } from './context-model.js';
@@ -300,6 +300,14 @@ class FileAnalyzer {
         case SyntaxKind.CallExpression:
           this.recordSyncCall(node as ts.CallExpression);
           break;
+        case SyntaxKind.SpreadElement:
+        case SyntaxKind.NewExpression:
+        case SyntaxKind.VariableDeclaration:
+        case SyntaxKind.BinaryExpression:
+        case SyntaxKind.YieldExpression:
+          // Another sync iteration (`[...qs]`, `new Set(qs)`, `const [a] = qs`, `yield* qs`) may query.
+          if (syncIterated(node)) this.markSyncCall();
+          break;
         case SyntaxKind.ReturnStatement: {
           const returned = (node as ts.ReturnStatement).expression;
           const fn = this.fnNodeStack[this.fnNodeStack.length - 1];
@@ -419,6 +427,7 @@ class FileAnalyzer {
     if (!wrap || wrap.syncCall) return;
     const name = this.calleeName(unwrapExpression(call.expression));
     if (name !== undefined && (this.options.surface.syncToAsync.has(name) || SYNC_ONLY_FUNCTIONS.includes(name))) wrap.syncCall = true;
+    else if (syncIterated(call)) wrap.syncCall = true;
   }
 
   /** A statement that drops a promise, recorded on the innermost function (top-level code is planned from its tree). */
@@ -609,6 +618,10 @@ class FileAnalyzer {
         flavor: statement.awaitModifier ? 'async' : 'sync',
         evidence: analyzer.iterationEvidence(statement.expression),
       }),
+      ormIterable: (node): OrmIterableMatch | undefined => {
+        const iterated = syncIterated(node);
+        return iterated ? { consumer: node, iterated, evidence: analyzer.iterationEvidence(iterated) } : undefined;
+      },
       syncToAsyncCall: (call): CalleeMatch | undefined => {
         const evidence = analyzer.calleeEvidence(call, 'sync-to-async');
         return evidence ? { call, evidence } : undefined;
@@ -985,6 +998,76 @@ class FileAnalyzer {
       }
     }
     return { exports, starExports };
+  }
+}
+
+/** `Array.from(x)`, `Promise.all(x)` …: functions of a global that iterate their first argument synchronously. */
+const ITERATING_FUNCTIONS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['Array', new Set(['from'])],
+  ['Promise', new Set(['all', 'allSettled', 'race', 'any'])],
+  ['Object', new Set(['fromEntries'])],
+]);
+/** `new Set(x)` …: constructors that iterate their first argument synchronously. */
+const ITERATING_CONSTRUCTORS = new Set(['Set', 'Map', 'WeakSet', 'WeakMap']);
+
+/** Iterated expressions that are never a QuerySet (literals, functions): no candidate, no checker question. */
+function mayBeIterable(expression: ts.Expression): ts.Expression | undefined {
+  const node = unwrapExpression(expression);
+  switch (node.kind) {
+    case SyntaxKind.Identifier:
+    case SyntaxKind.PropertyAccessExpression:
+    case SyntaxKind.ElementAccessExpression:
+    case SyntaxKind.CallExpression:
+    case SyntaxKind.ConditionalExpression:
+    case SyntaxKind.BinaryExpression:
+      return expression;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The expression `node` iterates synchronously, when it is one of the forms besides for…of
+ * (OrmIterableMatch): kind dispatch first, so the walk pays nothing for other nodes.
+ */
+export function syncIterated(node: ts.Node): ts.Expression | undefined {
+  switch (node.kind) {
+    case SyntaxKind.SpreadElement:
+      return mayBeIterable((node as ts.SpreadElement).expression);
+    case SyntaxKind.CallExpression: {
+      const call = node as ts.CallExpression;
+      const callee = call.expression;
+      const argument = call.arguments[0];
+      if (!argument || callee.kind !== SyntaxKind.PropertyAccessExpression) return undefined;
+      const { expression: owner, name } = callee as ts.PropertyAccessExpression;
+      if (owner.kind !== SyntaxKind.Identifier || argument.kind === SyntaxKind.SpreadElement) return undefined;
+      return ITERATING_FUNCTIONS.get((owner as ts.Identifier).text)?.has(name.text) ? mayBeIterable(argument) : undefined;
+    }
+    case SyntaxKind.NewExpression: {
+      const construct = node as ts.NewExpression;
+      const argument = construct.arguments?.[0];
+      if (!argument || construct.expression.kind !== SyntaxKind.Identifier || argument.kind === SyntaxKind.SpreadElement) return undefined;
+      return ITERATING_CONSTRUCTORS.has((construct.expression as ts.Identifier).text) ? mayBeIterable(argument) : undefined;
+    }
+    case SyntaxKind.VariableDeclaration: {
+      const declaration = node as ts.VariableDeclaration;
+      return declaration.initializer && declaration.name.kind === SyntaxKind.ArrayBindingPattern ? mayBeIterable(declaration.initializer) : undefined;
+    }
+    case SyntaxKind.BinaryExpression: {
+      const binary = node as ts.BinaryExpression;
+      return binary.operatorToken.kind === SyntaxKind.EqualsToken && binary.left.kind === SyntaxKind.ArrayLiteralExpression ? mayBeIterable(binary.right) : undefined;
+    }
+    case SyntaxKind.YieldExpression: {
+      const yielded = node as ts.YieldExpression;
+      if (!yielded.asteriskToken || !yielded.expression) return undefined;
+      // In an async generator `yield*` takes the async iterator (a QuerySet has one): no sync query.
+      for (let current = node.parent; current && !ts.isSourceFile(current); current = current.parent) {
+        if (isFunctionWithBody(current)) return hasModifier(current, SyntaxKind.AsyncKeyword) ? undefined : mayBeIterable(yielded.expression);
+      }
+      return undefined;
+    }
+    default:
+      return undefined;
   }
 }
 

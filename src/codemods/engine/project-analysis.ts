@@ -10,6 +10,7 @@ import type { Origin } from './facts.js';
 import { formatMessage } from './rule-api.js';
 import type { RuleMeta } from './rule-api.js';
 import { PARSE_ERROR_RULE_ID } from './types.js';
+import { syncSiteOf } from './sync-sites.js';
 import type { ConnectionAnalysis, ConnectionFunctionSummary, Finding, FunctionKind, FunctionRef, LatentSyncCall, RuleId, Severity } from './types.js';
 
 export interface EnabledRule {
@@ -323,16 +324,12 @@ class ProjectAnalysis {
     }
     const owner = fn === undefined ? undefined : file.functions[fn];
     if (fn === undefined || !owner || this.graph.isInside(this.global(fileIdx, fn))) return;
-    const iteration = candidate.messageId === 'iteration';
     const call: LatentSyncCall = {
       functionStart: owner.start,
       inModule: fn === 0,
       start: candidate.start,
       end: candidate.end,
-      kind: iteration ? 'iteration' : 'call',
-      method: candidate.data.method ?? 'for…of',
-      twin: candidate.data.twin ?? '',
-      excerpt: iteration ? 'for…of over a QuerySet' : `${candidate.data.callee ?? candidate.data.method}()`,
+      ...syncSiteOf(candidate.messageId, candidate.data),
     };
     const list = this.latentSync.get(file.file);
     if (list) list.push(call);

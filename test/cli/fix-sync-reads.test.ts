@@ -1,0 +1,179 @@
+/**
+ * Issue 11, "a fix never changes what a program means": sync queries other than a sync call or
+ * a for…of — a QuerySet iterated by `[...qs]`, `Array.from(qs)`, `const [a, b] = qs` … — throw
+ * SynchronousOnlyOperation inside a block just the same. Scan reports them inside blocks; fix
+ * leaves a root manual when its wrap would put one inside the block, naming where and what to
+ * write instead. Checked with the real CLI in both modes, and by running a program with the real
+ * runtime on a real SQLite file before and after fix.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createTypedProject } from '../support/temp-project.js';
+import type { TempProject } from '../support/temp-project.js';
+import { runCli } from '../support/cli.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+const MODES: { name: string; args: string[] }[] = [
+  { name: 'type-aware', args: [] },
+  { name: '--no-types', args: ['--no-types'] },
+];
+
+const MODELS = `import { defineModel, fields } from 'orm-migrate/runtime';
+
+export const Question = defineModel('Question', {
+  table: 'polls_question',
+  fields: {
+    id: fields.autoId(),
+    questionText: fields.string({ maxLength: 200 }),
+    pubDate: fields.datetime(),
+  },
+});
+
+export const Choice = defineModel('Choice', {
+  table: 'polls_choice',
+  fields: {
+    id: fields.autoId(),
+    question: fields.foreignKey(() => Question, { onDelete: 'cascade' }),
+    choiceText: fields.string({ maxLength: 200 }),
+    votes: fields.integer({ default: 0 }),
+  },
+});
+`;
+
+/** `file:line rule message` of every finding. */
+function findings(cwd: string, ...args: string[]): string[] {
+  const run = runCli(cwd, ['scan', '--format', 'json', ...args]);
+  assert.ok(run.status === 0 || run.status === 1, run.stderr);
+  const report = JSON.parse(run.stdout) as { findings: { file: string; line: number; ruleId: string; message: string }[] };
+  return report.findings.map((finding) => `${finding.file}:${finding.line} ${finding.ruleId} ${finding.message}`);
+}
+
+describe('sync iterations of a QuerySet besides for…of (issue 11, child process)', function () {
+  this.timeout(120_000);
+
+  describe('scan and fix with the CLI', () => {
+    let project: TempProject;
+    afterEach(() => project?.remove());
+
+    const REPORT = `import { newConnection } from 'orm-migrate/runtime';
+import { Choice, Question } from './models.js';
+
+function allChoices() {
+  return [...Choice.objects.all()];
+}
+
+export async function report(): Promise<number> {
+  const questions = await Question.objects.acount();
+  return questions + allChoices().length;
+}
+
+export async function firstTwo(): Promise<string[]> {
+  const questions = await Question.objects.acount();
+  const [first, second] = Choice.objects.orderBy('id');
+  return [String(questions), first?.choiceText ?? '', second?.choiceText ?? ''];
+}
+
+export async function texts(): Promise<string[]> {
+  return newConnection(async () => Array.from(Choice.objects.all(), (choice) => choice.choiceText));
+}
+
+export async function counted(ids: number[]): Promise<number> {
+  const unique = [...new Set(ids)];
+  return Question.objects.filter({ id__in: unique }).acount();
+}
+`;
+    for (const mode of MODES) {
+      it(`${mode.name}: scan reports the one inside a block; fix leaves the roots whose wrap would bring one inside manual, naming file:line and what to write`, () => {
+        project = createTypedProject({ 'models.ts': MODELS, 'report.ts': REPORT });
+        const inside = findings(project.dir, ...mode.args).filter((line) => line.includes('sync-in-async-context'));
+        assert.deepEqual(inside, [
+          'report.ts:20 sync-in-async-context `Array.from(Choice.objects.all(), (choice) => choi…` iterates an ORM QuerySet synchronously inside a newConnection() block: it throws SynchronousOnlyOperation; collect the rows with `for await (const row of qs) rows.push(row)` first (Node 20 has no Array.fromAsync)',
+        ]);
+        const run = runCli(project.dir, ['fix', '--force', ...mode.args]);
+        assert.equal(run.status, 1, run.stdout + run.stderr);
+        assert.match(run.stdout, /report\.ts:8:1 +`report` +\(async-outside-connection\)\n +wrapping it would run a sync iteration of a QuerySet \(`\[\.\.\.Choice\.objects\.all\(\)\]`\) \(report\.ts:5\) inside the block, where sync ORM calls throw SynchronousOnlyOperation: it iterates the QuerySet synchronously and no async form keeps its meaning on Node 20 \(`Array\.fromAsync` needs Node 22\): collect the rows first \(`const rows = \[\]; for await \(const row of qs\) rows\.push\(row\);`\) and use `rows` there/);
+        assert.match(run.stdout, /report\.ts:13:1 +`firstTwo` +\(async-outside-connection\)\n +wrapping it would run a sync iteration of a QuerySet \(`\[first, second\] = Choice\.objects\.orderBy\('id'\)`\) \(report\.ts:15\)/);
+        assert.match(run.stdout, /report\.ts:20:\d+ +a sync iteration of a QuerySet \(`Array\.from/);
+        const text = project.read('report.ts');
+        assert.match(text, /export async function counted\(ids: number\[\]\): Promise<number> \{\n  return newConnection\(async \(\) => \{\n    const unique = \[\.\.\.new Set\(ids\)\];/, 'a spread of an array is no QuerySet: that root is wrapped');
+        assert.match(text, /export async function report\(\): Promise<number> \{\n  const questions = await Question\.objects\.acount\(\);/, 'report is not wrapped');
+        assert.match(text, /export async function firstTwo\(\): Promise<string\[\]> \{\n  const questions = await Question\.objects\.acount\(\);/, 'firstTwo is not wrapped');
+        assert.match(runCli(project.dir, ['fix', '--force', ...mode.args]).stdout, /0 files changed/);
+      });
+    }
+  });
+
+  describe('a program run with the real runtime on SQLite before and after fix', () => {
+    let scratch: string;
+    let app: string;
+    const APP = `import { Choice, Question } from './models.js';
+
+/** The first two choices and every choice's text, read with sync iterations outside any block. */
+export async function summary(): Promise<string> {
+  const questions = await Question.objects.acount();
+  const [first, second] = Choice.objects.orderBy('id');
+  const texts = [...Choice.objects.all()].map((choice) => choice.choiceText);
+  const unique = new Set(Array.from(Choice.objects.all(), (choice) => choice.votes));
+  return \`\${questions} question(s); first two: \${first?.choiceText}, \${second?.choiceText}; all: \${texts.join(',')}; votes: \${[...unique].join(',')}\`;
+}
+
+export async function total(): Promise<number> {
+  return Choice.objects.acount();
+}
+`;
+    const RUN = `import { configure, migrate } from 'orm-migrate/runtime';
+import { Choice, Question } from './app/models.js';
+import { summary, total } from './app/app.js';
+
+configure({ databases: { default: { engine: 'sqlite', name: process.env.DB as string } } });
+migrate();
+const question = Question.objects.create({ questionText: 'Best?', pubDate: new Date('2024-01-01T00:00:00Z') });
+for (const [text, votes] of [['a', 1], ['b', 2], ['c', 2]] as const) Choice.objects.create({ question, choiceText: text, votes });
+console.log(await summary());
+console.log(await total());
+`;
+
+    before(() => {
+      // Inside the repository, without a package.json of its own, so 'orm-migrate/runtime' resolves to this package (and tsx is found).
+      scratch = join(root, `.fix-sync-reads-${process.pid}`);
+      app = join(scratch, 'app');
+      const write = (path: string, text: string): void => {
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, text);
+      };
+      write(join(scratch, 'run.ts'), RUN);
+      write(join(app, 'tsconfig.json'), `${JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2023'], types: [], strict: true, noEmit: true, skipLibCheck: true }, include: ['**/*.ts'] }, null, 2)}\n`);
+      write(join(app, 'models.ts'), MODELS);
+    });
+    after(() => rmSync(scratch, { recursive: true, force: true }));
+
+    function runProgram(name: string): { status: number | null; stdout: string; stderr: string } {
+      const db = join(scratch, `${name}.sqlite3`);
+      rmSync(db, { force: true });
+      const run = spawnSync(process.execPath, ['--import', 'tsx', join(scratch, 'run.ts')], { cwd: scratch, encoding: 'utf8', env: { ...process.env, DB: db, NODE_OPTIONS: '', ORM_MIGRATE_WARNINGS: '' } });
+      return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+    }
+
+    for (const mode of MODES) {
+      it(`${mode.name}: the output is the same after fix (summary stays manual, total is wrapped)`, () => {
+        writeFileSync(join(app, 'app.ts'), APP);
+        const before = runProgram(`before-${mode.name}`);
+        assert.equal(before.status, 0, before.stdout + before.stderr);
+        assert.equal(before.stdout, '1 question(s); first two: a, b; all: a,b,c; votes: 1,2\n3\n');
+        const fix = runCli(app, ['fix', '--force', ...mode.args]);
+        assert.equal(fix.status, 1, fix.stdout + fix.stderr);
+        assert.match(fix.stdout, /app\.ts:4:1 +`summary` +\(async-outside-connection\)\n +wrapping it would run a sync iteration of a QuerySet \(`\[first, second\] = Choice\.objects\.orderBy\('id'\)`\) \(app\.ts:6\) inside the block/);
+        const fixed = readFileSync(join(app, 'app.ts'), 'utf8');
+        assert.match(fixed, /export async function total\(\): Promise<number> \{\n  return newConnection\(async \(\) => \{/);
+        const after = runProgram(`after-${mode.name}`);
+        assert.equal(after.status, 0, after.stdout + after.stderr);
+        assert.doesNotMatch(after.stderr, /SynchronousOnlyOperation/);
+        assert.equal(after.stdout, before.stdout);
+      });
+    }
+  });
+});
