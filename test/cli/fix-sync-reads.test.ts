@@ -1,7 +1,8 @@
 /**
  * Issue 11, "a fix never changes what a program means": sync queries other than a sync call or
- * a for…of — a QuerySet iterated by `[...qs]`, `Array.from(qs)`, `const [a, b] = qs` … — throw
- * SynchronousOnlyOperation inside a block just the same. Scan reports them inside blocks; fix
+ * a for…of — a QuerySet iterated by `[...qs]`, `Array.from(qs)`, `const [a, b] = qs` …, and a
+ * foreign key read lazily (`choice.question`) — throw SynchronousOnlyOperation inside a block
+ * just the same. Scan reports them inside blocks; fix
  * leaves a root manual when its wrap would put one inside the block, naming where and what to
  * write instead. Checked with the real CLI in both modes, and by running a program with the real
  * runtime on a real SQLite file before and after fix.
@@ -107,10 +108,63 @@ export async function counted(ids: number[]): Promise<number> {
     }
   });
 
+  describe('lazy foreign-key reads, with the CLI', () => {
+    let project: TempProject;
+    afterEach(() => project?.remove());
+
+    const READS = `import { newConnection } from 'orm-migrate/runtime';
+import type { InstanceOf } from 'orm-migrate/runtime';
+import { Choice, Question } from './models.js';
+
+type ChoiceRow = InstanceOf<typeof Choice>;
+
+function questionText(choice: ChoiceRow): string {
+  return choice.question.questionText;
+}
+
+export async function describeChoice(id: number): Promise<string> {
+  const choice = await Choice.objects.aget({ pk: id });
+  return \`\${choice.choiceText} (\${questionText(choice)})\`;
+}
+
+export async function inBlock(id: number): Promise<number> {
+  return newConnection(async () => {
+    const choice = await Choice.objects.aget({ pk: id });
+    return choice.question.id;
+  });
+}
+
+export async function relink(id: number, questionId: number): Promise<number> {
+  const choice = await Choice.objects.aget({ pk: id });
+  choice.question = await Question.objects.aget({ pk: questionId });
+  await choice.asave();
+  return choice.questionId + choice.votes;
+}
+`;
+    for (const mode of MODES) {
+      it(`${mode.name}: scan reports the read inside a block; fix leaves the root whose wrap would bring one inside manual, and wraps the one that only writes the key`, () => {
+        project = createTypedProject({ 'models.ts': MODELS, 'reads.ts': READS });
+        const inside = findings(project.dir, ...mode.args).filter((line) => line.includes('sync-in-async-context'));
+        assert.deepEqual(inside, [
+          'reads.ts:19 sync-in-async-context `choice.question` reads a foreign key lazily inside a newConnection() block: unless the related object is cached it runs a sync query, which throws SynchronousOnlyOperation; use `await Question.objects.aget({ pk: choice.questionId })`',
+        ]);
+        const run = runCli(project.dir, ['fix', '--force', ...mode.args]);
+        assert.equal(run.status, 1, run.stdout + run.stderr);
+        assert.match(run.stdout, /reads\.ts:11:1 +`describeChoice` +\(async-outside-connection\)\n +wrapping it would run a lazy foreign-key read \(`choice\.question`\) \(reads\.ts:8\) inside the block, where sync ORM calls throw SynchronousOnlyOperation: unless the related object is cached, reading the foreign key runs a sync query: fetch it with `await Question\.objects\.aget\(\{ pk: choice\.questionId \}\)` and use that/);
+        assert.match(run.stdout, /reads\.ts:19:\d+ +a lazy foreign-key read \(`choice\.question`\)/);
+        const text = project.read('reads.ts');
+        assert.match(text, /export async function relink\(id: number, questionId: number\): Promise<number> \{\n  return newConnection\(async \(\) => \{/, 'a write of the key and `questionId` are no lazy reads: that root is wrapped');
+        assert.match(text, /export async function describeChoice\(id: number\): Promise<string> \{\n  const choice = await Choice\.objects\.aget/, 'describeChoice is not wrapped');
+        assert.match(runCli(project.dir, ['fix', '--force', ...mode.args]).stdout, /0 files changed/);
+      });
+    }
+  });
+
   describe('a program run with the real runtime on SQLite before and after fix', () => {
     let scratch: string;
     let app: string;
-    const APP = `import { Choice, Question } from './models.js';
+    const APP = `import type { InstanceOf } from 'orm-migrate/runtime';
+import { Choice, Question } from './models.js';
 
 /** The first two choices and every choice's text, read with sync iterations outside any block. */
 export async function summary(): Promise<string> {
@@ -124,17 +178,39 @@ export async function summary(): Promise<string> {
 export async function total(): Promise<number> {
   return Choice.objects.acount();
 }
+
+function questionText(choice: InstanceOf<typeof Choice>): string {
+  return choice.question.questionText;
+}
+
+/** A lazy foreign-key read in a helper (a sync get() outside any block). */
+export async function describeChoice(id: number): Promise<string> {
+  const choice = await Choice.objects.aget({ pk: id });
+  return \`\${choice.choiceText} (\${questionText(choice)})\`;
+}
+
+/** Writes the key, reads \`questionId\`: no lazy read. */
+export async function relink(id: number, questionId: number): Promise<number> {
+  const choice = await Choice.objects.aget({ pk: id });
+  choice.question = await Question.objects.aget({ pk: questionId });
+  await choice.asave();
+  return choice.questionId;
+}
 `;
     const RUN = `import { configure, migrate } from 'orm-migrate/runtime';
 import { Choice, Question } from './app/models.js';
-import { summary, total } from './app/app.js';
+import { describeChoice, relink, summary, total } from './app/app.js';
 
 configure({ databases: { default: { engine: 'sqlite', name: process.env.DB as string } } });
 migrate();
 const question = Question.objects.create({ questionText: 'Best?', pubDate: new Date('2024-01-01T00:00:00Z') });
 for (const [text, votes] of [['a', 1], ['b', 2], ['c', 2]] as const) Choice.objects.create({ question, choiceText: text, votes });
+const other = Question.objects.create({ questionText: 'Worst?', pubDate: new Date('2024-01-02T00:00:00Z') });
 console.log(await summary());
 console.log(await total());
+console.log(await describeChoice(2));
+console.log(await relink(3, other.id));
+console.log(await describeChoice(3));
 `;
 
     before(() => {
@@ -159,20 +235,22 @@ console.log(await total());
     }
 
     for (const mode of MODES) {
-      it(`${mode.name}: the output is the same after fix (summary stays manual, total is wrapped)`, () => {
+      it(`${mode.name}: the output is the same after fix (summary and describeChoice stay manual, total and relink are wrapped)`, () => {
         writeFileSync(join(app, 'app.ts'), APP);
         const before = runProgram(`before-${mode.name}`);
         assert.equal(before.status, 0, before.stdout + before.stderr);
-        assert.equal(before.stdout, '1 question(s); first two: a, b; all: a,b,c; votes: 1,2\n3\n');
+        assert.equal(before.stdout, '2 question(s); first two: a, b; all: a,b,c; votes: 1,2\n3\nb (Best?)\n2\nc (Worst?)\n');
         const fix = runCli(app, ['fix', '--force', ...mode.args]);
         assert.equal(fix.status, 1, fix.stdout + fix.stderr);
-        assert.match(fix.stdout, /app\.ts:4:1 +`summary` +\(async-outside-connection\)\n +wrapping it would run a sync iteration of a QuerySet \(`\[first, second\] = Choice\.objects\.orderBy\('id'\)`\) \(app\.ts:6\) inside the block/);
-        const fixed = readFileSync(join(app, 'app.ts'), 'utf8');
-        assert.match(fixed, /export async function total\(\): Promise<number> \{\n  return newConnection\(async \(\) => \{/);
         const after = runProgram(`after-${mode.name}`);
         assert.equal(after.status, 0, after.stdout + after.stderr);
         assert.doesNotMatch(after.stderr, /SynchronousOnlyOperation/);
         assert.equal(after.stdout, before.stdout);
+        assert.match(fix.stdout, /app\.ts:5:1 +`summary` +\(async-outside-connection\)\n +wrapping it would run a sync iteration of a QuerySet \(`\[first, second\] = Choice\.objects\.orderBy\('id'\)`\) \(app\.ts:7\) inside the block/);
+        const fixed = readFileSync(join(app, 'app.ts'), 'utf8');
+        assert.match(fixed, /export async function total\(\): Promise<number> \{\n  return newConnection\(async \(\) => \{/);
+        assert.match(fix.stdout, /app\.ts:\d+:1 +`describeChoice` +\(async-outside-connection\)\n +wrapping it would run a lazy foreign-key read \(`choice\.question`\) \(app\.ts:\d+\) inside the block/);
+        assert.match(fixed, /export async function relink\(id: number, questionId: number\): Promise<number> \{\n  return newConnection\(async \(\) => \{/);
       });
     }
   });

@@ -23,7 +23,7 @@ import { floatingWorkOfStatement } from './floating-work.js';
 import { SYNC_ONLY_FUNCTIONS } from '../../runtime-shim/surface.js';
 import { rewriteFactsOf } from '../fix/rewrite-facts.js';
 import type { FloatingWorkItem } from './floating-work.js';
-import type { CalleeMatch, OrmCallMatch, OrmIterableMatch, OrmIterationMatch, Rule, RuleContext } from './rule-api.js';
+import type { CalleeMatch, ForeignKeyReadMatch, OrmCallMatch, OrmIterableMatch, OrmIterationMatch, Rule, RuleContext } from './rule-api.js';
 import { ScopeTracker, declaresNames, unwrapExpression } from './syntactic-scope.js';
 import type { Binding } from './syntactic-scope.js';
 import { ContextModelWalker } from './context-model.js';
@@ -299,6 +299,7 @@ class FileAnalyzer {
           break;
         case SyntaxKind.CallExpression:
           this.recordSyncCall(node as ts.CallExpression);
+          this.recordForeignKey(node as ts.CallExpression);
           break;
         case SyntaxKind.SpreadElement:
         case SyntaxKind.NewExpression:
@@ -428,6 +429,33 @@ class FileAnalyzer {
     const name = this.calleeName(unwrapExpression(call.expression));
     if (name !== undefined && (this.options.surface.syncToAsync.has(name) || SYNC_ONLY_FUNCTIONS.includes(name))) wrap.syncCall = true;
     else if (syncIterated(call)) wrap.syncCall = true;
+  }
+
+  /** Foreign-key fields of the models defined in this file, by the variable that holds the model. */
+  private readonly foreignKeys = new Map<ts.Node, Record<string, string>>();
+
+  /** `question: fields.foreignKey(() => Question)` in a model's definition held by a variable. */
+  private recordForeignKey(call: ts.CallExpression): void {
+    const callee = call.expression;
+    const name = callee.kind === SyntaxKind.PropertyAccessExpression ? (callee as ts.PropertyAccessExpression).name.text : callee.kind === SyntaxKind.Identifier ? (callee as ts.Identifier).text : undefined;
+    if (name !== 'foreignKey') return;
+    const property = call.parent;
+    if (!property || !ts.isPropertyAssignment(property)) return;
+    const field = propertyNameText(property.name);
+    if (field === undefined) return;
+    // Up through the definition's object literals and the defining call to the variable.
+    let holder: ts.Node | undefined = property.parent;
+    for (let steps = 0; holder && steps < 8 && !ts.isVariableDeclaration(holder); steps += 1) {
+      if (isFunctionWithBody(holder) || ts.isSourceFile(holder) || ts.isBlock(holder)) return;
+      holder = holder.parent;
+    }
+    if (!holder || !ts.isVariableDeclaration(holder)) return;
+    const target = call.arguments[0] && unwrapExpression(call.arguments[0]);
+    const related = target && ts.isArrowFunction(target) ? unwrapExpression(target.body as ts.Expression) : target;
+    const model = related && (ts.isIdentifier(related) || ts.isStringLiteral(related)) ? related.text : '';
+    let fields = this.foreignKeys.get(holder);
+    if (!fields) this.foreignKeys.set(holder, (fields = Object.create(null) as Record<string, string>));
+    fields[field] = model;
   }
 
   /** A statement that drops a promise, recorded on the innermost function (top-level code is planned from its tree). */
@@ -564,6 +592,51 @@ class FileAnalyzer {
     return evidence;
   }
 
+  /**
+   * `choice.question` read (not written, not called) on a receiver that is a model instance as
+   * the file shows it: the result of `get`/`aget`/`first`/`create` … on a QuerySet, an element
+   * of a loop over one, or a value with a type annotation (whose origins name the model). Whether
+   * the field is a foreign key of that model is the evidence (export facts, or the checker, which
+   * also answers for an array element's `rows[0].question`).
+   */
+  private foreignKeyRead(access: ts.PropertyAccessExpression): ForeignKeyReadMatch | undefined {
+    const parent = access.parent;
+    switch (parent.kind) {
+      case SyntaxKind.CallExpression:
+        if ((parent as ts.CallExpression).expression === access) return undefined;
+        break;
+      case SyntaxKind.BinaryExpression: {
+        const binary = parent as ts.BinaryExpression;
+        const operator = binary.operatorToken.kind;
+        if (binary.left === access && operator >= SyntaxKind.FirstAssignment && operator <= SyntaxKind.LastAssignment) return undefined;
+        break;
+      }
+      case SyntaxKind.DeleteExpression:
+        return undefined;
+      case SyntaxKind.PrefixUnaryExpression:
+      case SyntaxKind.PostfixUnaryExpression: {
+        const operator = (parent as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression).operator;
+        if (operator === SyntaxKind.PlusPlusToken || operator === SyntaxKind.MinusMinusToken) return undefined;
+        break;
+      }
+      default:
+        break;
+    }
+    const field = access.name.text;
+    const receiver = access.expression;
+    const origins = this.scopes.instanceOrigins(receiver);
+    const typed = this.options.keepNodes && origins.length === 0 && unwrapExpression(receiver).kind === SyntaxKind.ElementAccessExpression;
+    if (origins.length === 0 && !typed) return undefined;
+    // A lazy read may query: fix looks at this function when a wrap puts it inside a block.
+    this.markSyncCall();
+    const evidence: Evidence = { target: 'orm', origins, foreignKey: field };
+    if (this.options.keepNodes) {
+      evidence.node = access;
+      evidence.shape = 'foreign-key';
+    }
+    return { access, field, evidence };
+  }
+
   /** The argument the connection function (configured index) or the thread wrapper (the first) runs. */
   private callbackOf(call: ts.CallExpression, target: 'connection' | 'sync-to-async'): ts.Expression | undefined {
     return call.arguments[target === 'connection' ? this.options.surface.connectionCallbackArgument : 0];
@@ -618,6 +691,7 @@ class FileAnalyzer {
         flavor: statement.awaitModifier ? 'async' : 'sync',
         evidence: analyzer.iterationEvidence(statement.expression),
       }),
+      foreignKeyRead: (access): ForeignKeyReadMatch | undefined => analyzer.foreignKeyRead(access),
       ormIterable: (node): OrmIterableMatch | undefined => {
         const iterated = syncIterated(node);
         return iterated ? { consumer: node, iterated, evidence: analyzer.iterationEvidence(iterated) } : undefined;
@@ -919,6 +993,8 @@ class FileAnalyzer {
     const members = this.membersOfBinding(binding);
     if (members && Object.keys(members).length > 0) fact.members = members;
     if (binding.kind === 'import') fact.reexport = binding.origin;
+    const foreignKeys = binding.kind === 'variable' ? this.foreignKeys.get(binding.node) : undefined;
+    if (foreignKeys) fact.foreignKeys = foreignKeys;
     return fact;
   }
 

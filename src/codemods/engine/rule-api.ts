@@ -55,6 +55,13 @@ export interface OrmIterableMatch {
   evidence: Evidence;
 }
 
+/** `choice.question` read where `question` may be a foreign key of the receiver's model (a lazy, sync `get()`). */
+export interface ForeignKeyReadMatch {
+  access: ts.PropertyAccessExpression;
+  field: string;
+  evidence: Evidence;
+}
+
 export interface CalleeMatch {
   call: ts.CallExpression;
   evidence: Evidence;
@@ -85,6 +92,8 @@ export interface RuleContext<MessageId extends string> {
   ormIteration(statement: ts.ForOfStatement): OrmIterationMatch | undefined;
   /** `node` iterates `x` synchronously, as the forms of OrmIterableMatch do, with the evidence that `x` is an ORM QuerySet. */
   ormIterable(node: ts.Node): OrmIterableMatch | undefined;
+  /** A read of a property that may be a lazy foreign key of a model instance, with the evidence that it is one. */
+  foreignKeyRead(access: ts.PropertyAccessExpression): ForeignKeyReadMatch | undefined;
   /** A call of the ORM's legacy thread wrapper (`syncToAsync(...)`), by name. */
   syncToAsyncCall(call: ts.CallExpression): CalleeMatch | undefined;
   /** Source text of a node, shortened for a message. */

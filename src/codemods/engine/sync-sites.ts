@@ -4,6 +4,9 @@
  */
 import type { LatentSyncCall } from './types.js';
 
+/** What a message calls the related model of a foreign key when its definition is not in sight. */
+export const RELATED_MODEL = 'RelatedModel';
+
 export type SyncSiteKind = LatentSyncCall['kind'];
 
 /** The rule's message id → the kind of sync site. */
@@ -27,8 +30,10 @@ export function syncSiteOf(messageId: string, data: Readonly<Record<string, stri
     case 'iteration':
       return { kind, method: data.method ?? 'for…of', twin: '', excerpt: 'for…of over a QuerySet' };
     case 'iterable':
+      return { kind, method: '', twin: '', excerpt: data.form ?? '' };
     case 'foreign-key':
-      return { kind, method: data.method ?? '', twin: '', excerpt: data.form ?? '' };
+      // method: the related model (for the suggestion).
+      return { kind, method: data.model ?? RELATED_MODEL, twin: '', excerpt: data.form ?? '' };
     default:
       return { kind, method: data.method ?? '', twin: data.twin ?? '', excerpt: `${data.callee ?? data.method}()` };
   }
@@ -52,7 +57,7 @@ export function describeSyncSite(site: Pick<LatentSyncCall, 'kind' | 'excerpt'>)
  * Why a site fix never rewrites stays manual, and what to write instead (undefined for the
  * kinds fix rewrites).
  */
-export function unrewritableReason(site: Pick<LatentSyncCall, 'kind' | 'method'>): string | undefined {
+export function unrewritableReason(site: Pick<LatentSyncCall, 'kind' | 'method' | 'excerpt'>): string | undefined {
   if (site.kind === 'iterable') {
     return (
       'it iterates the QuerySet synchronously and no async form keeps its meaning on Node 20 (`Array.fromAsync` needs Node 22): ' +
@@ -60,8 +65,9 @@ export function unrewritableReason(site: Pick<LatentSyncCall, 'kind' | 'method'>
     );
   }
   if (site.kind === 'foreign-key') {
-    const model = site.method || 'Model';
-    return `reading a foreign key that is not cached runs a sync query: fetch it with \`await ${model}.objects.aget({ pk: … })\` (the \`…Id\` field holds the key) and use that`;
+    // The excerpt is the read itself (`choice.question`): its key is `choice.questionId`.
+    const key = site.excerpt.endsWith('…') ? '…' : `${site.excerpt}Id`;
+    return `unless the related object is cached, reading the foreign key runs a sync query: fetch it with \`await ${site.method || RELATED_MODEL}.objects.aget({ pk: ${key} })\` and use that`;
   }
   return undefined;
 }

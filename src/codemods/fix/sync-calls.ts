@@ -16,7 +16,7 @@ import { SpecifierResolver } from '../engine/module-resolution.js';
 import { OriginResolver } from '../engine/origin-resolver.js';
 import { analyzeSyntactically, dispatchFor, surfaceFromConfig } from '../engine/syntactic.js';
 import { ModuleKeys } from '../engine/module-keys.js';
-import { syncSiteOf } from '../engine/sync-sites.js';
+import { RELATED_MODEL, syncSiteOf } from '../engine/sync-sites.js';
 
 export { SYNC_ONLY_FUNCTIONS };
 /** The engine matches ORM calls through the async↔sync map: a sync-only function gets a twin no one can call. */
@@ -75,6 +75,17 @@ export class SyncCallFinder {
     return facts;
   }
 
+  /** A foreign-key read's related model, as its definition names it. */
+  private relatedModel(candidate: FileFacts['candidates'][number]): string {
+    for (const condition of candidate.conditions) {
+      if (condition.kind === 'orm' && condition.evidence.foreignKey !== undefined) {
+        const related = this.resolver.foreignKeyTarget(condition.evidence.origins, condition.evidence.foreignKey);
+        if (related) return related;
+      }
+    }
+    return RELATED_MODEL;
+  }
+
   /** Could this source text contain a sync ORM call or iteration (a cheap test before a walk)? */
   mayContainSyncCall(text: string): boolean {
     return this.mention.test(text);
@@ -96,11 +107,14 @@ export class SyncCallFinder {
       let isOrm = true;
       for (const condition of candidate.conditions) {
         if (condition.kind === 'inside-connection') fn = condition.fn;
-        else if (condition.kind === 'orm') isOrm &&= this.resolver.matches('orm', condition.evidence.origins);
+        else if (condition.kind === 'orm') {
+          const evidence = condition.evidence;
+          isOrm &&= evidence.foreignKey !== undefined ? this.resolver.foreignKeyTarget(evidence.origins, evidence.foreignKey) !== undefined : this.resolver.matches('orm', evidence.origins);
+        }
       }
       const owner = fn === undefined ? undefined : facts.functions[fn];
       if (!isOrm || !owner) continue;
-      const site = syncSiteOf(candidate.messageId, candidate.data);
+      const site = syncSiteOf(candidate.messageId, candidate.messageId === 'foreignKey' ? { ...candidate.data, model: this.relatedModel(candidate) } : candidate.data);
       sites.push({
         functionStart: owner.start,
         inModule: fn === 0,

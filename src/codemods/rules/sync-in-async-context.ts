@@ -16,7 +16,8 @@ export const syncInAsyncContext = defineRule({
     defaultSeverity: 'error',
     help:
       'Inside a newConnection() block the connection is async-only: a sync ORM method (get, count, save, atomic, ' +
-      'a plain for…of over a QuerySet, `[...qs]`, `Array.from(qs)`, `const [first] = qs` …) throws SynchronousOnlyOperation at run time. ' +
+      'a plain for…of over a QuerySet, `[...qs]`, `Array.from(qs)`, `const [first] = qs` …, and a foreign key read lazily, ' +
+      '`choice.question`) throws SynchronousOnlyOperation at run time. ' +
       'Call the async twin with `await` instead (count → acount, save → asave, atomic → aatomic; `for await` over a QuerySet, ' +
       'collecting its rows first where an array is needed), or move the sync code out of the block. ' +
       'Setting ORM_ALLOW_ASYNC_UNSAFE hides the error but not the problem.',
@@ -26,6 +27,9 @@ export const syncInAsyncContext = defineRule({
       iterable:
         '`{{form}}` iterates an ORM QuerySet synchronously inside a {{connection}}() block: it throws SynchronousOnlyOperation; ' +
         'collect the rows with `for await (const row of qs) rows.push(row)` first (Node 20 has no Array.fromAsync)',
+      foreignKey:
+        '`{{form}}` reads a foreign key lazily inside a {{connection}}() block: unless the related object is cached it runs a sync query, ' +
+        'which throws SynchronousOnlyOperation; use `await {{model}}.objects.aget({ pk: {{form}}Id })`',
     },
   },
   nodeKinds: [
@@ -36,8 +40,20 @@ export const syncInAsyncContext = defineRule({
     SyntaxKind.VariableDeclaration,
     SyntaxKind.BinaryExpression,
     SyntaxKind.YieldExpression,
+    SyntaxKind.PropertyAccessExpression,
   ],
   check(node, context) {
+    if (node.kind === SyntaxKind.PropertyAccessExpression) {
+      const read = context.foreignKeyRead(node as ts.PropertyAccessExpression);
+      if (!read) return;
+      context.report({
+        node,
+        messageId: 'foreignKey',
+        data: { form: context.excerpt(node, 50), field: read.field, connection: context.connectionName },
+        when: [context.when.insideConnection(), context.when.isOrm(read.evidence)],
+      });
+      return;
+    }
     if (node.kind !== SyntaxKind.CallExpression && node.kind !== SyntaxKind.ForOfStatement) {
       reportIterable(node, context);
       return;
@@ -76,7 +92,7 @@ export const syncInAsyncContext = defineRule({
 });
 
 /** `[...qs]`, `Array.from(qs)`, `const [a] = qs` …: a sync iteration of a QuerySet other than for…of. */
-function reportIterable(node: ts.Node, context: RuleContext<'call' | 'iteration' | 'iterable'>): void {
+function reportIterable(node: ts.Node, context: RuleContext<'call' | 'iteration' | 'iterable' | 'foreignKey'>): void {
   const iterable = context.ormIterable(node);
   if (!iterable) return;
   context.report({
