@@ -20,6 +20,7 @@ import type {
   WrapFacts,
 } from './facts.js';
 import { floatingWorkOfStatement } from './floating-work.js';
+import { isProjectModule } from './origin-resolver.js';
 import { SYNC_ONLY_FUNCTIONS } from '../../runtime-shim/surface.js';
 import { rewriteFactsOf } from '../fix/rewrite-facts.js';
 import type { FloatingWorkItem } from './floating-work.js';
@@ -625,7 +626,9 @@ class FileAnalyzer {
     const field = access.name.text;
     const receiver = access.expression;
     const origins = this.scopes.instanceOrigins(receiver);
-    const typed = this.options.keepNodes && origins.length === 0 && unwrapExpression(receiver).kind === SyntaxKind.ElementAccessExpression;
+    // Type-aware, an element of a collection of project values (`rows[0]`, rows: ChoiceRow[]) goes to the checker too.
+    const element = this.options.keepNodes && origins.length === 0 ? unwrapExpression(receiver) : undefined;
+    const typed = element?.kind === SyntaxKind.ElementAccessExpression && this.scopes.originsOf((element as ts.ElementAccessExpression).expression).some((origin) => isProjectModule(origin.module));
     if (origins.length === 0 && !typed) return undefined;
     // A lazy read may query: fix looks at this function when a wrap puts it inside a block.
     this.markSyncCall();
