@@ -648,6 +648,8 @@ class FixPlanner {
         if (summary.wrap.syncCall) return true;
         continue;
       }
+      // (A lazy foreign-key read has no mark in the text: the scan's latent ones of the top level count.)
+      if (summary.kind === 'module' && this.result.connection.latentSyncCalls?.(file).some((call) => call.inModule)) return true;
       const { text, delta } = (source ??= this.textToLookAt(file));
       const [from, to] = summary.kind === 'module' ? (moduleRange ?? [0, 0]) : [summary.start - delta, summary.end - delta];
       if (this.syncFinder.mayContainSyncCall(text.slice(from, to))) return true;
