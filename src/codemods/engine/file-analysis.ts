@@ -601,6 +601,17 @@ class FileAnalyzer {
    * also answers for an array element's `rows[0].question`).
    */
   private foreignKeyRead(access: ts.PropertyAccessExpression): ForeignKeyReadMatch | undefined {
+    // Receivers that can be an instance at all (the inner links of `a.b.c`, `this.x` … cannot): first, cheapest.
+    switch (access.expression.kind) {
+      case SyntaxKind.Identifier:
+      case SyntaxKind.ParenthesizedExpression:
+      case SyntaxKind.NonNullExpression:
+      case SyntaxKind.ElementAccessExpression:
+      case SyntaxKind.CallExpression:
+        break;
+      default:
+        return undefined;
+    }
     const parent = access.parent;
     switch (parent.kind) {
       case SyntaxKind.CallExpression:
