@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTypedProject } from '../support/temp-project.js';
@@ -17,6 +18,7 @@ import type { TempProject } from '../support/temp-project.js';
 import { runCli } from '../support/cli.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+const tscBin = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
 const MODES: { name: string; args: string[] }[] = [
   { name: 'type-aware', args: [] },
@@ -163,8 +165,9 @@ export async function relink(id: number, questionId: number): Promise<number> {
   describe('a program run with the real runtime on SQLite before and after fix', () => {
     let scratch: string;
     let app: string;
-    const APP = `import type { InstanceOf } from 'orm-migrate/runtime';
-import { Choice, Question } from './models.js';
+    const APP = `import { Choice, Question } from './models.js';
+
+type ChoiceRow = Awaited<ReturnType<typeof Choice.objects.aget>>;
 
 /** The first two choices and every choice's text, read with sync iterations outside any block. */
 export async function summary(): Promise<string> {
@@ -179,7 +182,7 @@ export async function total(): Promise<number> {
   return Choice.objects.acount();
 }
 
-function questionText(choice: InstanceOf<typeof Choice>): string {
+function questionText(choice: ChoiceRow): string {
   return choice.question.questionText;
 }
 
@@ -246,11 +249,13 @@ console.log(await describeChoice(3));
         assert.equal(after.status, 0, after.stdout + after.stderr);
         assert.doesNotMatch(after.stderr, /SynchronousOnlyOperation/);
         assert.equal(after.stdout, before.stdout);
-        assert.match(fix.stdout, /app\.ts:5:1 +`summary` +\(async-outside-connection\)\n +wrapping it would run a sync iteration of a QuerySet \(`\[first, second\] = Choice\.objects\.orderBy\('id'\)`\) \(app\.ts:7\) inside the block/);
+        assert.match(fix.stdout, /app\.ts:6:1 +`summary` +\(async-outside-connection\)\n +wrapping it would run a sync iteration of a QuerySet \(`\[first, second\] = Choice\.objects\.orderBy\('id'\)`\) \(app\.ts:8\) inside the block/);
         const fixed = readFileSync(join(app, 'app.ts'), 'utf8');
         assert.match(fixed, /export async function total\(\): Promise<number> \{\n  return newConnection\(async \(\) => \{/);
         assert.match(fix.stdout, /app\.ts:\d+:1 +`describeChoice` +\(async-outside-connection\)\n +wrapping it would run a lazy foreign-key read \(`choice\.question`\) \(app\.ts:\d+\) inside the block/);
         assert.match(fixed, /export async function relink\(id: number, questionId: number\): Promise<number> \{\n  return newConnection\(async \(\) => \{/);
+        const typeCheck = spawnSync(process.execPath, [tscBin, '--noEmit', '-p', app], { encoding: 'utf8' });
+        assert.equal(typeCheck.status, 0, `the fixed program type-checks:\n${typeCheck.stdout}`);
       });
     }
   });

@@ -636,11 +636,15 @@ class FileAnalyzer {
     }
     const field = access.name.text;
     const receiver = access.expression;
-    const origins = this.scopes.instanceOrigins(receiver);
     // Type-aware, an element of a collection of project values (`rows[0]`, rows: ChoiceRow[]) goes to the checker too.
+    // (Its origins, the collection's, name the model for the message and answer when the checker cannot.)
+    let origins = this.scopes.instanceOrigins(receiver);
     const element = this.options.keepNodes && origins.length === 0 ? unwrapExpression(receiver) : undefined;
-    const typed = element?.kind === SyntaxKind.ElementAccessExpression && this.scopes.originsOf((element as ts.ElementAccessExpression).expression).some((origin) => isProjectModule(origin.module));
-    if (origins.length === 0 && !typed) return undefined;
+    if (element?.kind === SyntaxKind.ElementAccessExpression) {
+      const collection = this.scopes.originsOf((element as ts.ElementAccessExpression).expression);
+      if (collection.some((origin) => isProjectModule(origin.module))) origins = collection;
+    }
+    if (origins.length === 0) return undefined;
     // A lazy read may query: fix looks at this function when a wrap puts it inside a block.
     this.markSyncCall();
     const evidence: Evidence = { target: 'orm', origins, foreignKey: field };
