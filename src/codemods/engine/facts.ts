@@ -33,7 +33,13 @@ export interface Evidence {
    * receiver whose type must be (or extend) one of `classes` declared in the ORM (a preset's
    * context-needing objects: `em` of `em.find()`).
    */
-  shape?: 'callee' | 'iterated' | 'receiver';
+  shape?: 'callee' | 'iterated' | 'receiver' | 'foreign-key';
+  /**
+   * A lazy foreign-key read (`choice.question`): the field read. Without types it holds when an
+   * origin of the receiver is a model whose definition declares this field with `foreignKey(…)`
+   * (ExportFact.foreignKeys); shape 'foreign-key' asks the checker (node: the property access).
+   */
+  foreignKey?: string;
   /** shape 'receiver': the ORM classes the receiver's type must be or extend. */
   classes?: readonly string[];
   /**
@@ -150,6 +156,8 @@ export interface ExportFact {
   members?: Record<string, number>;
   /** `export { x } from './m'`: follow there. */
   reexport?: Origin;
+  /** A model defined here (`defineModel(…, { fields: { question: fields.foreignKey(() => Question) } })`): its foreign-key fields → the related model's name as written ('' when not a plain name). */
+  foreignKeys?: Record<string, string>;
 }
 
 export type ConditionFact =

@@ -20,10 +20,11 @@ import type {
   WrapFacts,
 } from './facts.js';
 import { floatingWorkOfStatement } from './floating-work.js';
+import { isProjectModule } from './origin-resolver.js';
 import { SYNC_ONLY_FUNCTIONS } from '../../runtime-shim/surface.js';
 import { rewriteFactsOf } from '../fix/rewrite-facts.js';
 import type { FloatingWorkItem } from './floating-work.js';
-import type { CalleeMatch, OrmCallMatch, OrmIterationMatch, Rule, RuleContext } from './rule-api.js';
+import type { CalleeMatch, ForeignKeyReadMatch, OrmCallMatch, OrmIterableMatch, OrmIterationMatch, Rule, RuleContext } from './rule-api.js';
 import { ScopeTracker, declaresNames, unwrapExpression } from './syntactic-scope.js';
 import type { Binding } from './syntactic-scope.js';
 import { ContextModelWalker } from './context-model.js';
@@ -344,6 +345,15 @@ class FileAnalyzer {
           break;
         case SyntaxKind.CallExpression:
           this.recordSyncCall(node as ts.CallExpression);
+          this.recordForeignKey(node as ts.CallExpression);
+          break;
+        case SyntaxKind.SpreadElement:
+        case SyntaxKind.NewExpression:
+        case SyntaxKind.VariableDeclaration:
+        case SyntaxKind.BinaryExpression:
+        case SyntaxKind.YieldExpression:
+          // Another sync iteration (`[...qs]`, `new Set(qs)`, `const [a] = qs`, `yield* qs`) may query.
+          if (syncIterated(node)) this.markSyncCall();
           break;
         case SyntaxKind.ReturnStatement: {
           const returned = (node as ts.ReturnStatement).expression;
@@ -464,6 +474,34 @@ class FileAnalyzer {
     if (!wrap || wrap.syncCall) return;
     const name = this.calleeName(unwrapExpression(call.expression));
     if (name !== undefined && (this.options.surface.syncToAsync.has(name) || SYNC_ONLY_FUNCTIONS.includes(name))) wrap.syncCall = true;
+    else if (syncIterated(call)) wrap.syncCall = true;
+  }
+
+  /** Foreign-key fields of the models defined in this file, by the variable that holds the model. */
+  private readonly foreignKeys = new Map<ts.Node, Record<string, string>>();
+
+  /** `question: fields.foreignKey(() => Question)` in a model's definition held by a variable. */
+  private recordForeignKey(call: ts.CallExpression): void {
+    const callee = call.expression;
+    const name = callee.kind === SyntaxKind.PropertyAccessExpression ? (callee as ts.PropertyAccessExpression).name.text : callee.kind === SyntaxKind.Identifier ? (callee as ts.Identifier).text : undefined;
+    if (name !== 'foreignKey') return;
+    const property = call.parent;
+    if (!property || !ts.isPropertyAssignment(property)) return;
+    const field = propertyNameText(property.name);
+    if (field === undefined) return;
+    // Up through the definition's object literals and the defining call to the variable.
+    let holder: ts.Node | undefined = property.parent;
+    for (let steps = 0; holder && steps < 8 && !ts.isVariableDeclaration(holder); steps += 1) {
+      if (isFunctionWithBody(holder) || ts.isSourceFile(holder) || ts.isBlock(holder)) return;
+      holder = holder.parent;
+    }
+    if (!holder || !ts.isVariableDeclaration(holder)) return;
+    const target = call.arguments[0] && unwrapExpression(call.arguments[0]);
+    const related = target && ts.isArrowFunction(target) ? unwrapExpression(target.body as ts.Expression) : target;
+    const model = related && (ts.isIdentifier(related) || ts.isStringLiteral(related)) ? related.text : '';
+    let fields = this.foreignKeys.get(holder);
+    if (!fields) this.foreignKeys.set(holder, (fields = Object.create(null) as Record<string, string>));
+    fields[field] = model;
   }
 
   /** A statement that drops a promise, recorded on the innermost function (top-level code is planned from its tree). */
@@ -601,6 +639,68 @@ class FileAnalyzer {
     return evidence;
   }
 
+  /**
+   * `choice.question` read (not written, not called) on a receiver that is a model instance as
+   * the file shows it: the result of `get`/`aget`/`first`/`create` … on a QuerySet, an element
+   * of a loop over one, or a value with a type annotation (whose origins name the model). Whether
+   * the field is a foreign key of that model is the evidence (export facts, or the checker, which
+   * also answers for an array element's `rows[0].question`).
+   */
+  private foreignKeyRead(access: ts.PropertyAccessExpression): ForeignKeyReadMatch | undefined {
+    // Receivers that can be an instance at all (the inner links of `a.b.c`, `this.x` … cannot): first, cheapest.
+    switch (access.expression.kind) {
+      case SyntaxKind.Identifier:
+      case SyntaxKind.ParenthesizedExpression:
+      case SyntaxKind.NonNullExpression:
+      case SyntaxKind.ElementAccessExpression:
+      case SyntaxKind.CallExpression:
+        break;
+      default:
+        return undefined;
+    }
+    const parent = access.parent;
+    switch (parent.kind) {
+      case SyntaxKind.CallExpression:
+        if ((parent as ts.CallExpression).expression === access) return undefined;
+        break;
+      case SyntaxKind.BinaryExpression: {
+        const binary = parent as ts.BinaryExpression;
+        const operator = binary.operatorToken.kind;
+        if (binary.left === access && operator >= SyntaxKind.FirstAssignment && operator <= SyntaxKind.LastAssignment) return undefined;
+        break;
+      }
+      case SyntaxKind.DeleteExpression:
+        return undefined;
+      case SyntaxKind.PrefixUnaryExpression:
+      case SyntaxKind.PostfixUnaryExpression: {
+        const operator = (parent as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression).operator;
+        if (operator === SyntaxKind.PlusPlusToken || operator === SyntaxKind.MinusMinusToken) return undefined;
+        break;
+      }
+      default:
+        break;
+    }
+    const field = access.name.text;
+    const receiver = access.expression;
+    // Type-aware, an element of a collection of project values (`rows[0]`, rows: ChoiceRow[]) goes to the checker too.
+    // (Its origins, the collection's, name the model for the message and answer when the checker cannot.)
+    let origins = this.scopes.instanceOrigins(receiver);
+    const element = this.options.keepNodes && origins.length === 0 ? unwrapExpression(receiver) : undefined;
+    if (element?.kind === SyntaxKind.ElementAccessExpression) {
+      const collection = this.scopes.originsOf((element as ts.ElementAccessExpression).expression);
+      if (collection.some((origin) => isProjectModule(origin.module))) origins = collection;
+    }
+    if (origins.length === 0) return undefined;
+    // A lazy read may query: fix looks at this function when a wrap puts it inside a block.
+    this.markSyncCall();
+    const evidence: Evidence = { target: 'orm', origins, foreignKey: field };
+    if (this.options.keepNodes) {
+      evidence.node = access;
+      evidence.shape = 'foreign-key';
+    }
+    return { access, field, evidence };
+  }
+
   /** The argument the connection function (configured index) or the thread wrapper (the first) runs. */
   private callbackOf(call: ts.CallExpression, target: 'connection' | 'sync-to-async'): ts.Expression | undefined {
     return call.arguments[target === 'connection' ? this.options.surface.connectionCallbackArgument : 0];
@@ -655,6 +755,11 @@ class FileAnalyzer {
         flavor: statement.awaitModifier ? 'async' : 'sync',
         evidence: analyzer.iterationEvidence(statement.expression),
       }),
+      foreignKeyRead: (access): ForeignKeyReadMatch | undefined => analyzer.foreignKeyRead(access),
+      ormIterable: (node): OrmIterableMatch | undefined => {
+        const iterated = syncIterated(node);
+        return iterated ? { consumer: node, iterated, evidence: analyzer.iterationEvidence(iterated) } : undefined;
+      },
       syncToAsyncCall: (call): CalleeMatch | undefined => {
         const evidence = analyzer.calleeEvidence(call, 'sync-to-async');
         return evidence ? { call, evidence } : undefined;
@@ -958,6 +1063,8 @@ class FileAnalyzer {
     const members = this.membersOfBinding(binding);
     if (members && Object.keys(members).length > 0) fact.members = members;
     if (binding.kind === 'import') fact.reexport = binding.origin;
+    const foreignKeys = binding.kind === 'variable' ? this.foreignKeys.get(binding.node) : undefined;
+    if (foreignKeys) fact.foreignKeys = foreignKeys;
     return fact;
   }
 
@@ -1037,6 +1144,76 @@ class FileAnalyzer {
       }
     }
     return { exports, starExports };
+  }
+}
+
+/** `Array.from(x)`, `Promise.all(x)` …: functions of a global that iterate their first argument synchronously. */
+const ITERATING_FUNCTIONS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['Array', new Set(['from'])],
+  ['Promise', new Set(['all', 'allSettled', 'race', 'any'])],
+  ['Object', new Set(['fromEntries'])],
+]);
+/** `new Set(x)` …: constructors that iterate their first argument synchronously. */
+const ITERATING_CONSTRUCTORS = new Set(['Set', 'Map', 'WeakSet', 'WeakMap']);
+
+/** Iterated expressions that are never a QuerySet (literals, functions): no candidate, no checker question. */
+function mayBeIterable(expression: ts.Expression): ts.Expression | undefined {
+  const node = unwrapExpression(expression);
+  switch (node.kind) {
+    case SyntaxKind.Identifier:
+    case SyntaxKind.PropertyAccessExpression:
+    case SyntaxKind.ElementAccessExpression:
+    case SyntaxKind.CallExpression:
+    case SyntaxKind.ConditionalExpression:
+    case SyntaxKind.BinaryExpression:
+      return expression;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The expression `node` iterates synchronously, when it is one of the forms besides for…of
+ * (OrmIterableMatch): kind dispatch first, so the walk pays nothing for other nodes.
+ */
+export function syncIterated(node: ts.Node): ts.Expression | undefined {
+  switch (node.kind) {
+    case SyntaxKind.SpreadElement:
+      return mayBeIterable((node as ts.SpreadElement).expression);
+    case SyntaxKind.CallExpression: {
+      const call = node as ts.CallExpression;
+      const callee = call.expression;
+      const argument = call.arguments[0];
+      if (!argument || callee.kind !== SyntaxKind.PropertyAccessExpression) return undefined;
+      const { expression: owner, name } = callee as ts.PropertyAccessExpression;
+      if (owner.kind !== SyntaxKind.Identifier || argument.kind === SyntaxKind.SpreadElement) return undefined;
+      return ITERATING_FUNCTIONS.get((owner as ts.Identifier).text)?.has(name.text) ? mayBeIterable(argument) : undefined;
+    }
+    case SyntaxKind.NewExpression: {
+      const construct = node as ts.NewExpression;
+      const argument = construct.arguments?.[0];
+      if (!argument || construct.expression.kind !== SyntaxKind.Identifier || argument.kind === SyntaxKind.SpreadElement) return undefined;
+      return ITERATING_CONSTRUCTORS.has((construct.expression as ts.Identifier).text) ? mayBeIterable(argument) : undefined;
+    }
+    case SyntaxKind.VariableDeclaration: {
+      const declaration = node as ts.VariableDeclaration;
+      return declaration.initializer && declaration.name.kind === SyntaxKind.ArrayBindingPattern ? mayBeIterable(declaration.initializer) : undefined;
+    }
+    case SyntaxKind.BinaryExpression: {
+      const binary = node as ts.BinaryExpression;
+      return binary.operatorToken.kind === SyntaxKind.EqualsToken && binary.left.kind === SyntaxKind.ArrayLiteralExpression ? mayBeIterable(binary.right) : undefined;
+    }
+    case SyntaxKind.YieldExpression: {
+      const yielded = node as ts.YieldExpression;
+      if (!yielded.asteriskToken || !yielded.expression) return undefined;
+      // In an async generator `yield*` takes the async iterator (a QuerySet has one): no sync query.
+      for (let current = node.parent; current && !ts.isSourceFile(current); current = current.parent) {
+        if (isFunctionWithBody(current)) return hasModifier(current, SyntaxKind.AsyncKeyword) ? undefined : mayBeIterable(yielded.expression);
+      }
+      return undefined;
+    }
+    default:
+      return undefined;
   }
 }
 

@@ -66,6 +66,21 @@ export class OriginResolver {
 
   private readonly ormOriginMemo = new Map<Origin, boolean>();
 
+  /**
+   * A lazy foreign-key read without types: the related model's name (as the definition writes it,
+   * '' when not a plain name) when an origin of the receiver is a model of the ORM whose definition
+   * declares `field` with `foreignKey(…)`; undefined otherwise.
+   */
+  foreignKeyTarget(origins: readonly Origin[], field: string): string | undefined {
+    for (const origin of origins) {
+      const found = this.canonical(origin);
+      if (!found || found.kind !== 'local') continue;
+      const related = found.fact?.foreignKeys?.[field];
+      if (related !== undefined && this.matches('orm', [origin])) return related;
+    }
+    return undefined;
+  }
+
   private matchesOne(target: EvidenceTarget, origin: Origin): boolean {
     if (target === 'orm') {
       const found = this.canonical(origin);

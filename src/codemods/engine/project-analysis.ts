@@ -10,6 +10,7 @@ import type { Origin } from './facts.js';
 import { formatMessage } from './rule-api.js';
 import type { RuleMeta } from './rule-api.js';
 import { PARSE_ERROR_RULE_ID } from './types.js';
+import { RELATED_MODEL, syncSiteOf } from './sync-sites.js';
 import type { ConnectionAnalysis, ConnectionFunctionSummary, Finding, FunctionKind, FunctionRef, LatentSyncCall, RuleId, Severity } from './types.js';
 
 export interface EnabledRule {
@@ -90,6 +91,7 @@ class ProjectAnalysis {
 
   /** Is the evidence true: the checker's answer when it had one, else imports followed through the project. */
   private holds(evidence: Evidence): boolean {
+    if (evidence.foreignKey !== undefined && evidence.verdict !== 'yes' && evidence.verdict !== 'no') return this.input.resolver.foreignKeyTarget(evidence.origins, evidence.foreignKey) !== undefined;
     // The ORM question (one per candidate) is answered once per origin by the resolver: a WeakMap
     // entry per evidence cost more than the answer.
     if (!evidence.route && evidence.target === 'orm' && evidence.verdict !== 'yes' && evidence.verdict !== 'no') return this.input.resolver.matches('orm', evidence.origins);
@@ -283,6 +285,7 @@ class ProjectAnalysis {
         const roots = outsideCondition && outsideCondition.kind === 'outside-connection' ? this.rootsOfCondition(outsideCondition, fileIdx) : undefined;
         // A message may name the roots to wrap (`{{roots}}`); others keep their data as it was.
         if (roots && template.includes('{{roots}}')) candidate.data = { ...candidate.data, roots: roots.map((root) => this.describeRoot(root)).join(', ') };
+        if (template.includes('{{model}}')) candidate.data = { ...candidate.data, model: this.relatedModel(candidate) };
         const from = positionOf(file.lineStarts, candidate.at ?? candidate.start);
         const to = positionOf(file.lineStarts, candidate.end);
         const finding: Finding = {
@@ -314,6 +317,16 @@ class ProjectAnalysis {
 
   private readonly latentSync = new Map<string, LatentSyncCall[]>();
 
+  /** A foreign-key read's related model, as its definition names it (followed through imports), for the message. */
+  private relatedModel(candidate: CandidateFact): string {
+    for (const condition of candidate.conditions) {
+      if (condition.kind !== 'orm' || condition.evidence.foreignKey === undefined) continue;
+      const related = this.input.resolver.foreignKeyTarget(condition.evidence.origins, condition.evidence.foreignKey);
+      if (related) return related;
+    }
+    return RELATED_MODEL;
+  }
+
   /** A sync ORM call that is no finding only because its function runs outside every block. */
   private noteLatentSyncCall(candidate: CandidateFact, file: FileFacts, fileIdx: number): void {
     let fn: number | undefined;
@@ -323,16 +336,12 @@ class ProjectAnalysis {
     }
     const owner = fn === undefined ? undefined : file.functions[fn];
     if (fn === undefined || !owner || this.graph.isInside(this.global(fileIdx, fn))) return;
-    const iteration = candidate.messageId === 'iteration';
     const call: LatentSyncCall = {
       functionStart: owner.start,
       inModule: fn === 0,
       start: candidate.start,
       end: candidate.end,
-      kind: iteration ? 'iteration' : 'call',
-      method: candidate.data.method ?? 'for…of',
-      twin: candidate.data.twin ?? '',
-      excerpt: iteration ? 'for…of over a QuerySet' : `${candidate.data.callee ?? candidate.data.method}()`,
+      ...syncSiteOf(candidate.messageId, candidate.messageId === 'foreignKey' ? { ...candidate.data, model: this.relatedModel(candidate) } : candidate.data),
     };
     const list = this.latentSync.get(file.file);
     if (list) list.push(call);

@@ -42,6 +42,26 @@ export interface OrmIterationMatch {
   evidence: Evidence;
 }
 
+/**
+ * A QuerySet consumed as a sync iterable other than by for…of: `[...x]`, `f(...x)`,
+ * `Array.from(x)`, `new Set(x)`, `const [a] = x`, `[a] = x`, `yield* x` in a sync generator,
+ * `Promise.all(x)`, `Object.fromEntries(x)`.
+ */
+export interface OrmIterableMatch {
+  /** The node that consumes it (the spread element, the call, the declaration …): what is reported. */
+  consumer: ts.Node;
+  /** The iterated expression. */
+  iterated: ts.Expression;
+  evidence: Evidence;
+}
+
+/** `choice.question` read where `question` may be a foreign key of the receiver's model (a lazy, sync `get()`). */
+export interface ForeignKeyReadMatch {
+  access: ts.PropertyAccessExpression;
+  field: string;
+  evidence: Evidence;
+}
+
 export interface CalleeMatch {
   call: ts.CallExpression;
   evidence: Evidence;
@@ -70,6 +90,10 @@ export interface RuleContext<MessageId extends string> {
   ormCall(call: ts.CallExpression): OrmCallMatch | undefined;
   /** `for (… of x)` / `for await (… of x)` with the evidence that `x` is an ORM QuerySet. */
   ormIteration(statement: ts.ForOfStatement): OrmIterationMatch | undefined;
+  /** `node` iterates `x` synchronously, as the forms of OrmIterableMatch do, with the evidence that `x` is an ORM QuerySet. */
+  ormIterable(node: ts.Node): OrmIterableMatch | undefined;
+  /** A read of a property that may be a lazy foreign key of a model instance, with the evidence that it is one. */
+  foreignKeyRead(access: ts.PropertyAccessExpression): ForeignKeyReadMatch | undefined;
   /** A call of the ORM's legacy thread wrapper (`syncToAsync(...)`), by name. */
   syncToAsyncCall(call: ts.CallExpression): CalleeMatch | undefined;
   /** Source text of a node, shortened for a message. */

@@ -5,6 +5,7 @@
  * an element iterated from it, or is annotated with a type imported from it.
  */
 import ts from '../typescript.cjs';
+import { isProjectModule } from './origin-resolver.js';
 
 import type { Origin } from './facts.js';
 
@@ -64,6 +65,9 @@ const ARRAY_STEP = '[]';
 const QUERYSET_BUILDERS = new Set(['all', 'filter', 'exclude', 'orderBy', 'limit', 'offset', 'values', 'using', 'none', 'distinct', 'reverse', 'selectRelated', 'prefetchRelated', 'annotate', 'only', 'defer']);
 /** The manager property of a model class, the start of every chain. */
 const MANAGER_PROPERTY = 'objects';
+/** QuerySet methods that return one instance (`getOrCreate` and its kin a `[instance, created]` pair). */
+const INSTANCE_GETTERS = new Set(['get', 'aget', 'first', 'afirst', 'last', 'alast', 'latest', 'alatest', 'earliest', 'aearliest', 'create', 'acreate']);
+const PAIR_GETTERS = new Set(['getOrCreate', 'agetOrCreate', 'updateOrCreate', 'aupdateOrCreate']);
 /** Type names that declare a value a QuerySet. */
 const QUERYSET_TYPE_NAMES = new Set(['QuerySet', 'Manager']);
 const MAX_DEPTH = 40;
@@ -317,6 +321,46 @@ export class ScopeTracker {
    */
   querySetOrigins(expression: ts.Expression): Origin[] {
     return this.isQuerySetShaped(expression, 0) ? this.originsOf(expression) : [];
+  }
+
+  /**
+   * Origins of an expression when it is, syntactically, a model instance: what `get`/`aget`/
+   * `first`/`create` … of a QuerySet returns (awaited or not; the first of a `getOrCreate` pair),
+   * a variable holding it, an element of a loop over a QuerySet, or a value with a type
+   * annotation (its origins name the model, `InstanceOf<typeof Choice>`). Anything else: none.
+   */
+  instanceOrigins(expression: ts.Expression): Origin[] {
+    if (!this.isInstanceShaped(expression, 0)) return [];
+    const origins = this.originsOf(expression);
+    // Models are defined in the project: a value only a package's types describe (`req: Request`) is none.
+    return origins.some((origin) => isProjectModule(origin.module)) ? origins : [];
+  }
+
+  private isInstanceShaped(expression: ts.Expression, depth: number): boolean {
+    if (depth > MAX_DEPTH) return false;
+    let node = unwrapExpression(expression);
+    if (node.kind === SyntaxKind.AwaitExpression) node = unwrapExpression((node as ts.AwaitExpression).expression);
+    if (ts.isCallExpression(node)) return this.isGetterCall(node, INSTANCE_GETTERS);
+    if (ts.isNewExpression(node)) return true;
+    if (!ts.isIdentifier(node)) return false;
+    const binding = this.lookup(node.text);
+    if (!binding || binding.kind !== 'variable') return false;
+    if (binding.iterated) return binding.path.length === 0 && this.isQuerySetShaped(binding.iterated, depth + 1);
+    const declaration = binding.node;
+    if (binding.path.length === 0 && declaration.type) return true;
+    if (!declaration.initializer || ts.isParameter(declaration)) return false;
+    const first = ts.isArrayBindingPattern(declaration.name) ? declaration.name.elements[0] : undefined;
+    if (first && !ts.isOmittedExpression(first) && ts.isIdentifier(first.name) && first.name.text === node.text) {
+      let pair = unwrapExpression(declaration.initializer);
+      if (pair.kind === SyntaxKind.AwaitExpression) pair = unwrapExpression((pair as ts.AwaitExpression).expression);
+      return ts.isCallExpression(pair) && this.isGetterCall(pair, PAIR_GETTERS);
+    }
+    return binding.path.length === 0 && this.isInstanceShaped(declaration.initializer, depth + 1);
+  }
+
+  private isGetterCall(call: ts.CallExpression, getters: ReadonlySet<string>): boolean {
+    const callee = unwrapExpression(call.expression);
+    return ts.isPropertyAccessExpression(callee) && getters.has(callee.name.text) && this.isQuerySetShaped(callee.expression, 0);
   }
 
   private isQuerySetShaped(expression: ts.Expression, depth: number): boolean {

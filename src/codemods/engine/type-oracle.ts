@@ -57,6 +57,8 @@ export class TypeOracle {
       return this.isQuerySetType(type, files) ? 'yes' : 'no';
     }
 
+    if (evidence.shape === 'foreign-key') return this.foreignKeyVerdict(node as ts.PropertyAccessExpression, files);
+
     if (evidence.shape === 'receiver') return this.receiverVerdict(node as ts.Expression, evidence.classes ?? [], files);
 
     if (wantedName !== undefined) return this.namedFunctionVerdict(node as ts.Expression, wantedName, files);
@@ -94,6 +96,36 @@ export class TypeOracle {
       if (!isUnknownType(inferred) && extendsOne(checker.getNonNullableType(inferred), 0)) return 'yes';
     }
     return 'no';
+  }
+
+  /**
+   * `choice.question`: is `question` a foreign-key accessor of a model instance? The runtime's
+   * instance types give each foreign key `f` the related instance and `fId` its key: the receiver
+   * must be an ORM model instance (its `asave` declared in the ORM) with a property `fId`, and
+   * `f` itself an ORM model instance. A plain field, `fId`, a method or a non-model is 'no'.
+   */
+  private foreignKeyVerdict(access: ts.PropertyAccessExpression, files: ReadonlySet<string>): Verdict {
+    // The checker's own type: following declared types (typeOf) leaves a model's field map generic
+    // (`defineModel`'s `F`), and only instantiated it shows the foreign keys. The candidates are few
+    // (receivers that look like instances, array elements).
+    const receiver = this.checker.getTypeAtLocation(access.expression);
+    if (isUnknownType(receiver)) return 'unknown';
+    const field = access.name.text;
+    if (!this.isModelInstance(receiver, files) || !this.propertyOf(receiver, `${field}Id`)) return 'no';
+    const property = this.propertyOf(receiver, field);
+    if (!property) return 'no';
+    const related = this.checker.getTypeOfSymbol(property);
+    return this.isModelInstance(related, files) ? 'yes' : 'no';
+  }
+
+  /** A model instance: its `asave()` is declared in an ORM module (some member of a union is enough). */
+  private isModelInstance(type: ts.Type, files: ReadonlySet<string>): boolean {
+    const nonNull = this.checker.getNonNullableType(type);
+    const members = nonNull.isUnion() ? nonNull.types : [nonNull];
+    return members.some((member) => {
+      const save = this.propertyOf(member, 'asave');
+      return save !== undefined && declaredIn(save, files);
+    });
   }
 
   /** Is the callee the function `name` of those files — itself, or an import/re-export alias named so there? */

@@ -12,8 +12,8 @@ function settleEvidence(evidence: Evidence, oracle: TypeOracle): void {
   evidence.verdict = oracle.verdict(evidence);
   delete evidence.node;
   delete evidence.shape;
-  // A definite answer makes the syntactic fallback moot.
-  if (evidence.verdict !== 'unknown') evidence.origins = [];
+  // A definite answer makes the syntactic fallback moot (a foreign key's origins still name its related model for the message).
+  if (evidence.verdict !== 'unknown' && evidence.foreignKey === undefined) evidence.origins = [];
 }
 
 /** Names the file alone cannot place (a member of a typed value, a path-aliased import) go to the checker. */

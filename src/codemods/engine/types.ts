@@ -97,7 +97,13 @@ export interface LatentSyncCall {
   inModule: boolean;
   start: number;
   end: number;
-  kind: 'call' | 'iteration';
+  /**
+   * A sync call, a sync for…of over a QuerySet, another sync iteration of one (`[...qs]`,
+   * `Array.from(qs)`, `const [a] = qs` …) or a lazy foreign-key read (`choice.question`); the
+   * last two fix never rewrites (see sync-sites.ts).
+   */
+  kind: 'call' | 'iteration' | 'iterable' | 'foreign-key';
+  /** The method name (a call), or the related model's name (a foreign-key read, '' when unknown). */
   method: string;
   twin: string;
   /** Short source text for messages. */

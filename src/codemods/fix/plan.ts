@@ -26,6 +26,7 @@ import type { AsyncContext, FunctionTwinLookup } from './rewrites.js';
 import { detectStyle } from './style.js';
 import { SyncCallFinder } from './sync-calls.js';
 import type { SyncCallSite } from './sync-calls.js';
+import { describeSyncSite, syncSiteOf, unrewritableReason } from '../engine/sync-sites.js';
 import { applyEdits, positionAt } from './text.js';
 import type { TextEdit } from './text.js';
 import { planModuleRoot } from './top-level.js';
@@ -341,15 +342,7 @@ class FixPlanner {
   }
 
   private addInsideSyncTarget(finding: Finding): void {
-    const target: SyncTarget = {
-      start: finding.start,
-      end: finding.end,
-      kind: finding.messageId === 'iteration' ? 'iteration' : 'call',
-      twin: finding.data.twin ?? '',
-      method: finding.data.method ?? 'for…of',
-      syncOnly: false,
-      excerpt: finding.messageId === 'iteration' ? 'for…of over a QuerySet' : `${finding.data.callee ?? finding.data.method}()`,
-    };
+    const target: SyncTarget = { start: finding.start, end: finding.end, ...syncSiteOf(finding.messageId, finding.data), syncOnly: false };
     const list = this.insideSyncTargets.get(finding.file);
     if (list) list.push({ target, finding });
     else this.insideSyncTargets.set(finding.file, [{ target, finding }]);
@@ -546,7 +539,7 @@ class FixPlanner {
         for (const call of latent) {
           const start = call.start - delta;
           if (known.has(start)) continue;
-          sites.push({ ...call, functionStart: call.inModule ? 0 : call.functionStart - delta, start, end: call.end - delta, syncOnly: call.twin === '' });
+          sites.push({ ...call, functionStart: call.inModule ? 0 : call.functionStart - delta, start, end: call.end - delta, syncOnly: call.kind === 'call' && call.twin === '' });
         }
       }
       this.syncSites.set(file, sites);
@@ -592,6 +585,8 @@ class FixPlanner {
 
   private planSyncTarget(sourceFile: ts.SourceFile, target: SyncTarget, context: AsyncContext, functionTwin: FunctionTwinLookup): { plan: SyncPlan; madeAsync?: ts.Node } {
     if (target.syncOnly) return { plan: { kind: 'manual', reason: `\`${target.method}()\` has no async twin: call it before the block` } };
+    const unrewritable = unrewritableReason(target);
+    if (unrewritable) return { plan: { kind: 'manual', reason: unrewritable } };
     if (target.kind === 'iteration') {
       const iterated = nodeAt(sourceFile, target.start, target.end, (node): node is ts.Expression => ts.isForOfStatement(node.parent) && node.parent.expression === node);
       const statement = iterated?.parent;
@@ -653,6 +648,8 @@ class FixPlanner {
         if (summary.wrap.syncCall) return true;
         continue;
       }
+      // (A lazy foreign-key read has no mark in the text: the scan's latent ones of the top level count.)
+      if (summary.kind === 'module' && this.result.connection.latentSyncCalls?.(file).some((call) => call.inModule)) return true;
       const { text, delta } = (source ??= this.textToLookAt(file));
       const [from, to] = summary.kind === 'module' ? (moduleRange ?? [0, 0]) : [summary.start - delta, summary.end - delta];
       if (this.syncFinder.mayContainSyncCall(text.slice(from, to))) return true;
@@ -685,7 +682,7 @@ class FixPlanner {
         const problem = plan?.kind === 'manual' ? plan.reason : !this.rules.has('sync-in-async-context') ? 'the sync-in-async-context rewrite is not selected' : undefined;
         if (!problem) continue;
         const { line } = positionAt(this.source(file).text, target.start);
-        const what = target.kind === 'iteration' ? 'a for…of over a QuerySet' : `\`${target.excerpt}\``;
+        const what = describeSyncSite(target);
         for (const root of roots) {
           this.dropRoot(root, `wrapping it would run ${what} (${this.display(file)}:${line}) inside the block, where sync ORM calls throw SynchronousOnlyOperation: ${problem}`);
         }
@@ -736,7 +733,7 @@ class FixPlanner {
         for (const { target, finding } of targets) {
           const plan = plans.get(target);
           entry.targets.push({ target, ...(finding ? { finding } : {}), ...(plan ? { plan } : {}) });
-          if (plan?.kind === 'manual' && finding) this.addManual(file, target.start, 'sync-in-async-context', target.kind === 'iteration' ? 'a for…of over a QuerySet' : `\`${target.excerpt}\``, plan.reason, 1);
+          if (plan?.kind === 'manual' && finding) this.addManual(file, target.start, 'sync-in-async-context', describeSyncSite(target), plan.reason, 1);
         }
         if (entry.wrapperFindings.length > 0) {
           const sourceFile = this.tree(file);

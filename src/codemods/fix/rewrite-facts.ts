@@ -22,6 +22,8 @@ export function rewriteFactsOf(ruleId: string, messageId: string, node: ts.Node,
     return { kind: 'wrapper', rewritable: !('manual' in rewriteWrapper(node, '', sourceFile, 'plain', '')) };
   }
   if (ruleId !== 'sync-in-async-context') return undefined;
+  // Never rewritten (sync-sites.ts unrewritableReason): manual wherever it is.
+  if (messageId === 'iterable' || messageId === 'foreignKey') return { kind: 'sync', awaitIn: 'never', awaitAsync: false, shape: 'manual' };
   const iteration = messageId === 'iteration';
   const at = iteration ? statement : node;
   if (iteration ? !ts.isForOfStatement(at) : !ts.isCallExpression(at)) return undefined;

@@ -16,6 +16,7 @@ import { SpecifierResolver } from '../engine/module-resolution.js';
 import { OriginResolver } from '../engine/origin-resolver.js';
 import { analyzeSyntactically, dispatchFor, surfaceFromConfig } from '../engine/syntactic.js';
 import { ModuleKeys } from '../engine/module-keys.js';
+import { RELATED_MODEL, syncSiteOf } from '../engine/sync-sites.js';
 
 export { SYNC_ONLY_FUNCTIONS };
 /** The engine matches ORM calls through the async↔sync map: a sync-only function gets a twin no one can call. */
@@ -34,7 +35,7 @@ export class SyncCallFinder {
   private readonly specifiers = new SpecifierResolver();
   private readonly facts = new Map<string, FileFacts | undefined>();
   private readonly resolver: OriginResolver;
-  /** A sync method name called, or a `for (`: text without either has no sync ORM call. */
+  /** A sync method name called, a `for (` or another sync iteration's mark: text without any has no sync ORM call. */
   private readonly mention: RegExp;
 
   constructor(config: LoadedConfig) {
@@ -48,7 +49,8 @@ export class SyncCallFinder {
     }
     this.surface = { ...base, asyncToSync, syncToAsync };
     const names = [...syncToAsync.keys()].map((name) => name.replace(/[$]/g, '\\$&')).join('|');
-    this.mention = new RegExp(`\\b(?:${names})\\s*\\(|\\bfor\\s*\\(`);
+    // …, or another sync iteration: a spread, `Array.from(`, `new Set(`, `yield*`, `[a, b] =`.
+    this.mention = new RegExp(`\\b(?:${names})\\s*\\(|\\bfor\\s*\\(|\\.\\.\\.|\\b(?:from|all|allSettled|race|any|fromEntries)\\s*\\(|\\bnew\\s+(?:Weak)?(?:Set|Map)\\b|\\byield\\s*\\*|\\]\\s*=(?![=>])`);
     const orm = new ModuleKeys(config.ormModules, config, this.specifiers);
     const connection = new ModuleKeys([config.connection.module], config, this.specifiers);
     this.resolver = new OriginResolver((file) => this.factsOf(file), {
@@ -73,6 +75,17 @@ export class SyncCallFinder {
     return facts;
   }
 
+  /** A foreign-key read's related model, as its definition names it. */
+  private relatedModel(candidate: FileFacts['candidates'][number]): string {
+    for (const condition of candidate.conditions) {
+      if (condition.kind === 'orm' && condition.evidence.foreignKey !== undefined) {
+        const related = this.resolver.foreignKeyTarget(condition.evidence.origins, condition.evidence.foreignKey);
+        if (related) return related;
+      }
+    }
+    return RELATED_MODEL;
+  }
+
   /** Could this source text contain a sync ORM call or iteration (a cheap test before a walk)? */
   mayContainSyncCall(text: string): boolean {
     return this.mention.test(text);
@@ -94,21 +107,21 @@ export class SyncCallFinder {
       let isOrm = true;
       for (const condition of candidate.conditions) {
         if (condition.kind === 'inside-connection') fn = condition.fn;
-        else if (condition.kind === 'orm') isOrm &&= this.resolver.matches('orm', condition.evidence.origins);
+        else if (condition.kind === 'orm') {
+          const evidence = condition.evidence;
+          isOrm &&= evidence.foreignKey !== undefined ? this.resolver.foreignKeyTarget(evidence.origins, evidence.foreignKey) !== undefined : this.resolver.matches('orm', evidence.origins);
+        }
       }
       const owner = fn === undefined ? undefined : facts.functions[fn];
       if (!isOrm || !owner) continue;
-      const twin = candidate.data.twin ?? '';
+      const site = syncSiteOf(candidate.messageId, candidate.messageId === 'foreignKey' ? { ...candidate.data, model: this.relatedModel(candidate) } : candidate.data);
       sites.push({
         functionStart: owner.start,
         inModule: fn === 0,
         start: candidate.start,
         end: candidate.end,
-        kind: candidate.messageId === 'iteration' ? 'iteration' : 'call',
-        method: candidate.data.method ?? 'for…of',
-        twin,
-        syncOnly: twin.startsWith(NO_TWIN),
-        excerpt: candidate.messageId === 'iteration' ? 'for…of over a QuerySet' : `${candidate.data.callee ?? candidate.data.method}()`,
+        ...site,
+        syncOnly: site.twin.startsWith(NO_TWIN),
       });
     }
     return sites;
