@@ -64,6 +64,11 @@ export interface FunctionFact {
    * EntryPoints.unseenCallerBaseClasses), when the evidence holds: not a root when nothing visible calls it.
    */
   unseenCallers?: Evidence;
+  /**
+   * An instance method (or instance field holding a function) of a class with an `extends` clause:
+   * it may override a method of the base class, which then runs it through `this.name()`.
+   */
+  subclassMethod?: true;
   async: boolean;
   /** Local index of the lexically enclosing function (the module is 0 and has parent -1). */
   parent: number;
@@ -131,6 +136,8 @@ export interface ReferenceFact {
   name: string;
   via: ReferenceVia;
   target: SyntacticTarget;
+  /** `this.name` (dynamic dispatch): it may also run a subclass's override of `name` (FunctionFact.subclassMethod). */
+  viaThis?: true;
   /** connection-entry / thread-entry: whether the called function really is that function. */
   entryEvidence?: Evidence;
   /** Type-aware mode only, while the file's program is alive: the identifier to resolve with the checker. */

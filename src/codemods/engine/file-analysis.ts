@@ -127,6 +127,13 @@ function hasModifier(node: ts.Node, kind: ts.SyntaxKind): boolean {
   return modifiers?.some((modifier) => modifier.kind === kind) ?? false;
 }
 
+/** An instance member of a class with an `extends` clause: the base class may call it through `this`. */
+function isSubclassMember(member: ts.ClassElement): boolean {
+  const cls = member.parent;
+  if (!ts.isClassLike(cls) || hasModifier(member, SyntaxKind.StaticKeyword)) return false;
+  return cls.heritageClauses?.some((clause) => clause.token === SyntaxKind.ExtendsKeyword) === true;
+}
+
 function propertyNameText(name: ts.PropertyName | ts.BindingName | undefined): string | undefined {
   if (!name) return undefined;
   if (ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isNumericLiteral(name) || ts.isPrivateIdentifier(name)) return name.text;
@@ -452,6 +459,7 @@ class FileAnalyzer {
     if (ts.isMethodDeclaration(fn) || ts.isGetAccessorDeclaration(fn) || ts.isSetAccessorDeclaration(fn)) {
       fact.kind = 'named';
       fact.name = propertyNameText(fn.name);
+      if (ts.isMethodDeclaration(fn) && isSubclassMember(fn)) fact.subclassMethod = true;
       if (this.contextModel && ts.isMethodDeclaration(fn)) {
         const entry = this.contextModel.methodEntry(fn);
         if (entry.role) fact.role = entry.role;
@@ -478,6 +486,7 @@ class FileAnalyzer {
     } else if ((ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) && parent.initializer === holder) {
       fact.kind = 'named';
       fact.name = propertyNameText(parent.name);
+      if (ts.isPropertyDeclaration(parent) && isSubclassMember(parent)) fact.subclassMethod = true;
     } else if (ts.isBinaryExpression(parent) && parent.right === holder && parent.operatorToken.kind === SyntaxKind.EqualsToken) {
       const left = parent.left;
       fact.kind = 'named';
@@ -749,14 +758,16 @@ class FileAnalyzer {
     else if (ts.isPropertyAccessExpression(expression)) nameNode = expression.name;
     else return undefined;
     const target = this.syntacticTarget(expression);
-    // Nothing to resolve: a local value, a global. Only the checker might place a member call.
-    if (target.kind === 'none' && !(this.options.keepNodes && nameNode !== expression)) return undefined;
+    const viaThis = ts.isPropertyAccessExpression(expression) && unwrapExpression(expression.expression).kind === SyntaxKind.ThisKeyword;
+    // Nothing to resolve: a local value, a global. Only the checker might place a member call; a subclass may override a `this.name`.
+    if (target.kind === 'none' && !viaThis && !(this.options.keepNodes && nameNode !== expression)) return undefined;
     const reference: ReferenceFact = {
       owner: this.currentFunction,
       name: nameNode.text,
       via: via !== 'handed-on' ? via : this.isScheduledArgument(expression) ? 'scheduled' : 'value',
       target,
     };
+    if (viaThis) reference.viaThis = true;
     if (entryEvidence) reference.entryEvidence = entryEvidence;
     if (this.options.keepNodes) reference.node = nameNode;
     this.references.push(reference);

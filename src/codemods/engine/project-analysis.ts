@@ -42,6 +42,8 @@ class ProjectAnalysis {
   private readonly facts: FunctionFact[] = [];
   private readonly owners: number[] = [];
   private readonly functionNames = new Set<string>();
+  /** Methods of subclasses by name (FunctionFact.subclassMethod): what a `this.name()` may dispatch to. */
+  private readonly subclassMethods = new Map<string, number[]>();
   private readonly evidenceMemo = new WeakMap<Evidence, boolean>();
   private graph!: ConnectionGraph;
   private readonly routes: RouteCoverage;
@@ -83,6 +85,11 @@ class ProjectAnalysis {
         this.facts.push(fn);
         this.owners.push(fileIdx);
         if (fn.name !== undefined && fn.kind === 'named') this.functionNames.add(fn.name);
+        if (fn.name !== undefined && fn.subclassMethod) {
+          const same = this.subclassMethods.get(fn.name);
+          if (same) same.push(next);
+          else this.subclassMethods.set(fn.name, [next]);
+        }
         next += 1;
       });
     });
@@ -134,6 +141,11 @@ class ProjectAnalysis {
       });
       for (const reference of file.references) {
         const targets = this.targetsOf(reference, fileIdx);
+        // `this.name()` runs whatever `name` is on the instance: also a subclass's override (one by
+        // that name in any class with an `extends` clause; the base may be abstract, with no body).
+        if (reference.viaThis) {
+          for (const override of this.subclassMethods.get(reference.name) ?? []) if (!targets.includes(override)) targets.push(override);
+        }
         if (targets.length === 0) continue;
         let via = reference.via;
         if ((via === 'connection-entry' || via === 'thread-entry') && !(reference.entryEvidence && this.holds(reference.entryEvidence))) {

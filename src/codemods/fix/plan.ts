@@ -54,6 +54,8 @@ interface RootEntry {
   ref: FunctionRef;
   findings: number;
   reason?: string;
+  /** An ORM call in the root's own parameters (a default value): it runs before the body, outside a block around it. */
+  parameterCall?: Finding;
   /** Module roots: the block around the top-level statements, planned once. */
   moduleEdits?: TextEdit[];
   moduleRange?: [number, number];
@@ -305,6 +307,11 @@ class FixPlanner {
             if (entry) entry.findings += 1;
             else this.roots.set(root.id, { ref: root, findings: 1 });
           }
+          const owner = roots.length > 0 ? this.index.enclosing(finding.file, finding.start) : undefined;
+          if (owner?.wrap && finding.start < owner.wrap.bodyStart) {
+            const entry = this.roots.get(owner.id);
+            if (entry && !entry.parameterCall) entry.parameterCall = finding;
+          }
           break;
         }
         case 'sync-in-async-context':
@@ -390,7 +397,7 @@ class FixPlanner {
         // Decided from what the scan's walk recorded: no file is parsed again for a function root.
         const summary = this.index.get(ref.id);
         const wrap = summary?.wrap;
-        entry.reason = summary && wrap ? (wrapProblem({ ...wrap, async: summary.async }) ?? this.nestingReason(ref) ?? this.floatingReason(ref, wrap, workFunctions)) : 'the function was not found where scan saw it';
+        entry.reason = summary && wrap ? (wrapProblem({ ...wrap, async: summary.async }) ?? this.parameterReason(entry) ?? this.nestingReason(ref) ?? this.floatingReason(ref, wrap, workFunctions)) : 'the function was not found where scan saw it';
         continue;
       }
       try {
@@ -411,6 +418,13 @@ class FixPlanner {
         entry.reason = 'its file could not be read or parsed';
       }
     }
+  }
+
+  /** A root whose own parameters call the ORM (a default value): those calls run before its body, so a block around the body would not hold them (and a second fix would wrap it again). */
+  private parameterReason(entry: RootEntry): string | undefined {
+    const call = entry.parameterCall;
+    if (!call) return undefined;
+    return `\`${call.data.callee ?? call.data.method}()\` (${this.display(call.file)}:${call.line}) is in its parameters (a default value), which run before its body, outside a block around it: move the call into the body, then run fix again`;
   }
 
   /**
