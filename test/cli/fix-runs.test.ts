@@ -150,4 +150,50 @@ await closeAllConnections();
       assert.match(fixes[mode.name] as string, /^0 files changed, 3 unchanged, 1 manual, 0 errors$/m, `${mode.name}:\n${fixes[mode.name]}`);
     }
   });
+
+  it('a root that sets a timer whose callback makes a sync ORM call stays manual, naming the call: the callback runs in the block\'s context, where it throws', () => {
+    // Before: \`handle\` was wrapped and the timer's create() threw SynchronousOnlyOperation after
+    // the block ended (the callback inherits the block as its AsyncLocalStorage context). A timer
+    // whose callback is async and awaits the ORM gets a block of its own, and its scheduler one too.
+    const fixes = checkProgram('timer', {
+      'main.ts': `import { closeAllConnections, configure, migrate } from 'orm-migrate/runtime';
+import { EventEmitter } from 'node:events';
+import { AuditLog } from './models.js';
+
+configure({ databases: { default: { engine: 'sqlite', name: 'app.sqlite3' } } });
+migrate();
+const done = new EventEmitter();
+
+export async function handle(path: string): Promise<number> {
+  const n = await AuditLog.objects.acount();
+  setTimeout(() => {
+    AuditLog.objects.create({ path: \`later:\${path}\`, status: n });
+    done.emit('written');
+  }, 20);
+  return n;
+}
+
+export async function handleAsync(path: string): Promise<number> {
+  const n = await AuditLog.objects.acount();
+  setTimeout(async () => {
+    await AuditLog.objects.acreate({ path: \`async:\${path}\`, status: n });
+    done.emit('written');
+  }, 20);
+  return n;
+}
+
+console.log(await handle('a'));
+await new Promise((resolve) => done.once('written', resolve));
+console.log(await handleAsync('b'));
+await new Promise((resolve) => done.once('written', resolve));
+console.log(AuditLog.objects.count());
+await closeAllConnections();
+`,
+    });
+    for (const mode of MODES) {
+      const output = fixes[mode.name] as string;
+      assert.match(output, /^ {2}main\.ts:9:1 {2}`handle` {2}\(async-outside-connection\)\n {4}it hands a callback to a call that runs it later \(a timer, a listener\), which inherits its block as async context, and `AuditLog\.objects\.create\(\)` \(main\.ts:12\) runs there with no block of its own: a sync ORM call throws SynchronousOnlyOperation there, in the block or after it ended; .*$/m, `${mode.name}:\n${output}`);
+      assert.match(output, /^fixed main\.ts \(2 blocks added\)$/m, `${mode.name}:\n${output}`);
+    }
+  });
 });

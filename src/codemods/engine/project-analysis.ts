@@ -383,6 +383,11 @@ class ProjectAnalysis {
         return caller === undefined ? undefined : this.functionRef(caller);
       },
       latentSyncCalls: (file) => this.latentSync.get(file) ?? [],
+      scheduled: () => {
+        const found = new Map<string, FunctionRef[]>();
+        for (const [target, by] of this.graph.scheduled()) found.set(this.functionRef(target).id, by.map((owner) => this.functionRef(owner)));
+        return found;
+      },
       reachesItself: (functionId) => {
         const index = this.byPosition.get(functionId);
         return index !== undefined && this.graph.reachesItself(index);

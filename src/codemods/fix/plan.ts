@@ -225,6 +225,8 @@ class FixPlanner {
     this.collectFindings();
     this.checkRoots();
     this.settleSyncCalls();
+    // Dropping a callback's own root puts its calls in its scheduler's block: settle again until nothing changes.
+    while (this.settleScheduledCalls());
     return this.planFiles(onPlanned);
   }
 
@@ -705,6 +707,88 @@ class FixPlanner {
         }
       }
     }
+  }
+
+  /**
+   * Callbacks that code a wrap puts in a block hands to a call that runs them later (`setTimeout`,
+   * `emitter.on`), and that get no block of their own, with everything they reach (by id), each
+   * with the wrapped roots whose block is their async context: they run in that block, or after it
+   * ended, where a sync ORM call throws SynchronousOnlyOperation as well.
+   */
+  private scheduledContexts(wrapped: ReadonlySet<string>): Map<string, string[]> {
+    const contexts = new Map<string, string[]>();
+    const scheduled = this.result.connection.scheduled?.();
+    if (!scheduled || scheduled.size === 0) return contexts;
+    const affected = this.affected(wrapped);
+    const byCallback = new Map<string, Set<string>>();
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const [id, schedulers] of scheduled) {
+        if (wrapped.has(id)) continue; // a block of its own
+        let roots = byCallback.get(id);
+        const before = roots?.size ?? 0;
+        for (const by of schedulers) {
+          const via = [...(affected.get(by.id) ?? []), ...this.index.rootsOf(by.id).flatMap((root) => [...(byCallback.get(root.id) ?? [])])];
+          for (const root of via) (roots ??= new Set()).add(root);
+        }
+        if (roots && roots.size > before) {
+          byCallback.set(id, roots);
+          changed = true;
+        }
+      }
+    }
+    if (byCallback.size === 0) return contexts;
+    for (const summary of this.index.all()) {
+      if (summary.insideConnection || summary.kind === 'module' || summary.kind === 'thread-callback') continue;
+      const roots = new Set<string>();
+      for (const root of this.index.rootsOf(summary.id)) for (const id of byCallback.get(root.id) ?? []) roots.add(id);
+      if (roots.size > 0) contexts.set(summary.id, [...roots]);
+    }
+    return contexts;
+  }
+
+  /**
+   * Roots whose block a scheduled callback would run in (scheduledContexts) stay manual when that
+   * callback runs ORM calls without a block of its own, naming the call: a sync one throws
+   * SynchronousOnlyOperation there, an async one would use the block's connection, maybe after the
+   * block ended. Whether a root was dropped.
+   */
+  private settleScheduledCalls(): boolean {
+    const contexts = this.scheduledContexts(this.wrapped());
+    if (contexts.size === 0) return false;
+    const calls: { file: string; start: number; what: string; async: boolean; roots: string[] }[] = [];
+    for (const finding of this.result.findings) {
+      if (finding.ruleId !== 'async-outside-connection') continue;
+      const owner = this.index.enclosing(finding.file, finding.start);
+      const roots = owner && contexts.get(owner.id);
+      if (roots) calls.push({ file: finding.file, start: this.local(finding.file, finding.start), what: `\`${finding.data.callee ?? finding.data.method}()\``, async: true, roots });
+    }
+    const files = new Set<string>();
+    for (const id of contexts.keys()) if (this.index.get(id)?.wrap?.syncCall) files.add(id.slice(0, id.lastIndexOf('#')));
+    for (const file of files) {
+      let sites: SyncCallSite[];
+      try {
+        sites = this.sitesOf(file);
+      } catch (error) {
+        this.fail(file, error);
+        continue;
+      }
+      for (const site of sites) {
+        const roots = site.inModule ? undefined : contexts.get(this.scanFunctionId(file, site.functionStart, false));
+        if (roots) calls.push({ file, start: site.start, what: site.kind === 'iteration' ? 'a for…of over a QuerySet' : `\`${site.excerpt}\``, async: false, roots });
+      }
+    }
+    let dropped = false;
+    for (const call of calls) {
+      const line = this.counting ? 0 : positionAt(this.source(call.file).text, call.start).line;
+      const effect = call.async ? 'an async one would use the block\'s connection, which is closed once the block ended' : 'a sync ORM call throws SynchronousOnlyOperation there, in the block or after it ended';
+      for (const root of call.roots) {
+        if (this.roots.get(root)?.reason) continue;
+        this.dropRoot(root, `it hands a callback to a call that runs it later (a timer, a listener), which inherits its block as async context, and ${call.what} (${this.display(call.file)}:${line}) runs there with no block of its own: ${effect}; give the callback a block of its own (an async callback with async ORM calls gets one from fix) or move the call out of it, then run fix again`);
+        dropped = true;
+      }
+    }
+    return dropped;
   }
 
   private dropRoot(id: string, reason: string): void {
