@@ -2,11 +2,13 @@
  * Issue 11, "a fix never changes what a program means", checked by running the program: a small
  * app written the way people write them is run with the real runtime on a SQLite file before and
  * after `orm-migrate fix` (the built CLI in a child process, both modes); its output, exit code
- * and every table row must be the same, and a second fix must change nothing.
+ * and every table row must be the same, and a second fix must change nothing. The programs live
+ * in a directory of this repository without a package.json of their own, so they resolve
+ * 'orm-migrate/runtime' to this package (CommonJS ones by their .cjs extension).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -30,9 +32,10 @@ export const AuditLog = defineModel('AuditLog', {
 const TSCONFIG = `${JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2023'], types: ['node'], strict: true, noEmit: true, skipLibCheck: true } }, null, 2)}\n`;
 
 /** What a run of the program shows: its stdout, its exit code and every row of every table. */
-function runProgram(dir: string): string {
+function runProgram(dir: string, entry: string): string {
   rmSync(join(dir, 'app.sqlite3'), { force: true });
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--disable-warning=PendingDeprecationWarning', 'main.ts'], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' }, timeout: 30_000 });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--disable-warning=PendingDeprecationWarning', entry], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' }, timeout: 30_000 });
+  assert.ok(existsSync(join(dir, 'app.sqlite3')), `the program did not start:\n${run.stdout}${run.stderr}`);
   const db = new Database(join(dir, 'app.sqlite3'), { readonly: true });
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[];
   const rows = tables.map(({ name }) => `${name}: ${JSON.stringify(db.prepare(`SELECT * FROM "${name}" ORDER BY rowid`).all())}`);
@@ -56,13 +59,13 @@ describe('orm-migrate fix keeps what a program does (run before and after, real 
   after(() => rmSync(scratch, { recursive: true, force: true }));
 
   /** Writes the program, runs it, fixes a copy per mode and runs that; returns each mode's fix output. */
-  function checkProgram(name: string, files: Record<string, string>): Record<string, string> {
+  function checkProgram(name: string, files: Record<string, string>, entry = 'main.ts'): Record<string, string> {
     const original = join(scratch, name);
     for (const [relative, text] of Object.entries({ 'tsconfig.json': TSCONFIG, 'models.ts': MODELS, ...files })) {
       mkdirSync(dirname(join(original, relative)), { recursive: true });
       writeFileSync(join(original, relative), text);
     }
-    const expected = runProgram(original);
+    const expected = runProgram(original, entry);
     const fixes: Record<string, string> = {};
     for (const mode of MODES) {
       const copy = join(scratch, `${name}-${mode.name.replace(/\W/g, '')}`);
@@ -70,7 +73,7 @@ describe('orm-migrate fix keeps what a program does (run before and after, real 
       const first = runCli(copy, ['fix', '--force', ...mode.args]);
       assert.ok(first.status === 0 || first.status === 1, first.stderr);
       fixes[mode.name] = first.stdout;
-      assert.equal(runProgram(copy), expected, `${mode.name}: the fixed program must do what it did:\n${first.stdout}`);
+      assert.equal(runProgram(copy, entry), expected, `${mode.name}: the fixed program must do what it did:\n${first.stdout}`);
       const second = runCli(copy, ['fix', '--force', ...mode.args]);
       assert.match(second.stdout, /^0 files changed, /m, `${mode.name}: a second fix changes nothing:\n${second.stdout}`);
     }
@@ -195,5 +198,58 @@ await closeAllConnections();
       assert.match(output, /^ {2}main\.ts:9:1 {2}`handle` {2}\(async-outside-connection\)\n {4}it hands a callback to a call that runs it later \(a timer, a listener\), which inherits its block as async context, and `AuditLog\.objects\.create\(\)` \(main\.ts:12\) runs there with no block of its own: a sync ORM call throws SynchronousOnlyOperation there, in the block or after it ended; .*$/m, `${mode.name}:\n${output}`);
       assert.match(output, /^fixed main\.ts \(2 blocks added\)$/m, `${mode.name}:\n${output}`);
     }
+  });
+
+  it('CommonJS: `service.add()` on `const service = require(\'./service.cjs\')` calls that module\'s export, so it gets no block of its own inside its caller\'s transaction', () => {
+    // Before: without types the call was not linked (addQuestion got a block of its own, which
+    // waited for main's transaction: database is locked); with types `exports.countAll = async
+    // function` was not (its own block read outside main's transaction: 0 rows instead of 1).
+    const fixes = checkProgram(
+      'commonjs',
+      {
+        'tsconfig.json': `${JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2023'], types: ['node'], strict: true, noEmit: true, skipLibCheck: true, allowJs: true } }, null, 2)}\n`,
+        'models.cjs': `const { defineModel, fields } = require('orm-migrate/runtime');
+
+const Question = defineModel('Question', {
+  table: 'polls_question',
+  fields: { id: fields.autoId(), questionText: fields.string({ maxLength: 200 }), pubDate: fields.datetime() },
+});
+module.exports = { Question };
+`,
+        'service.cjs': `const { aatomic } = require('orm-migrate/runtime');
+const { Question } = require('./models.cjs');
+
+/** @param {string} text */
+async function addQuestion(text) {
+  return aatomic(async () => (await Question.objects.acreate({ questionText: text, pubDate: new Date('2024-01-01T00:00:00Z') })).id);
+}
+
+module.exports.addQuestion = addQuestion;
+exports.countAll = async function countAll() {
+  return Question.objects.acount();
+};
+`,
+        'main.cjs': `const { aatomic, closeAllConnections, configure, migrate } = require('orm-migrate/runtime');
+const service = require('./service.cjs');
+
+configure({ databases: { default: { engine: 'sqlite', name: 'app.sqlite3', timeout: 500 } } });
+migrate();
+
+async function main() {
+  const result = await aatomic(async () => {
+    await service.addQuestion('one');
+    return service.countAll();
+  });
+  console.log(result);
+}
+
+main()
+  .catch((error) => console.log('error', error.message))
+  .finally(() => closeAllConnections());
+`,
+      },
+      'main.cjs',
+    );
+    for (const mode of MODES) assert.match(fixes[mode.name] as string, /^fixed main\.cjs \(1 block added\)\n\n1 file changed, 3 unchanged, 0 manual, 0 errors$/m, `${mode.name}:\n${fixes[mode.name]}`);
   });
 });

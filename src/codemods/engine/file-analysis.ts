@@ -806,6 +806,12 @@ class FileAnalyzer {
       }
       const fn = this.membersOfBinding(binding)?.[member];
       if (fn !== undefined) return { kind: 'local', fn };
+      // `const service = require('./service')`: `service.add` is that module's export `add`.
+      if (binding.kind === 'variable' && binding.path.length === 0 && binding.node.initializer) {
+        const initializer = unwrapExpression(binding.node.initializer);
+        const required = ts.isCallExpression(initializer) ? this.scopes.requiredModule(initializer) : undefined;
+        if (required !== undefined) return { kind: 'import', module: required, name: member };
+      }
       // `const svc = new Service()` where Service is imported: a member of that export.
       if (binding.kind === 'variable' && binding.node.initializer) {
         const initializer = unwrapExpression(binding.node.initializer);
