@@ -252,4 +252,51 @@ main()
     );
     for (const mode of MODES) assert.match(fixes[mode.name] as string, /^fixed main\.cjs \(1 block added\)\n\n1 file changed, 3 unchanged, 0 manual, 0 errors$/m, `${mode.name}:\n${fixes[mode.name]}`);
   });
+
+  it('`bus.emit(\'created\')` runs the listeners of \'created\' in place: a listener emitted inside a root\'s transaction gets no block of its own', () => {
+    // Before: the listener was wrapped as a root of its own, so its write left the emitter's
+    // transaction and survived its rollback (3 rows instead of 2).
+    const fixes = checkProgram('emit', {
+      'events.ts': `import { EventEmitter } from 'node:events';
+import { AuditLog } from './models.js';
+
+export const bus = new EventEmitter();
+
+bus.on('created', async (path: string) => {
+  await AuditLog.objects.acreate({ path: \`event:\${path}\`, status: 9 });
+});
+`,
+      'main.ts': `import { aatomic, closeAllConnections, configure, migrate } from 'orm-migrate/runtime';
+import { AuditLog } from './models.js';
+import { bus } from './events.js';
+
+configure({ databases: { default: { engine: 'sqlite', name: 'app.sqlite3', timeout: 1000 } } });
+migrate();
+
+export async function create(path: string, fail: boolean): Promise<void> {
+  try {
+    await aatomic(async () => {
+      await AuditLog.objects.acreate({ path, status: 1 });
+      bus.emit('created', path);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (fail) throw new Error('rollback');
+    });
+  } catch (error) {
+    console.log('caught', (error as Error).message);
+  }
+}
+
+await create('/a', false);
+await create('/b', true);
+await new Promise((resolve) => setTimeout(resolve, 200));
+console.log(AuditLog.objects.count());
+await closeAllConnections();
+`,
+    });
+    for (const mode of MODES) {
+      const output = fixes[mode.name] as string;
+      assert.match(output, /^ {2}events\.ts:6:19 {2}an anonymous function {2}\(async-outside-connection\)\n {4}it is also reached from `create` \(main\.ts:8\), whose block would contain it/m, `${mode.name}:\n${output}`);
+      assert.match(output, /^fixed main\.ts \(1 block added\)$/m, `${mode.name}:\n${output}`);
+    }
+  });
 });

@@ -52,6 +52,8 @@ export interface FunctionFact {
   role: RoleCandidate | undefined;
   /** An inline function handed to a call that runs it later (see ReferenceVia 'scheduled'). */
   scheduled?: boolean;
+  /** A listener handed to `emitter.on('name', cb)` (once, addListener, prepend…): the event it listens to (see FileFacts.emits). */
+  listens?: string;
   /** A framework entry point that runs outside every context whoever else calls it (a preset's `@Cron()` method). */
   startsOutside?: boolean;
   /**
@@ -218,6 +220,11 @@ export interface FileFacts {
   candidates: CandidateFact[];
   /** A preset's router mounts (`app.use('/users', usersRouter)`), for `Evidence.route`. */
   routeMounts?: RouteMountFact[];
+  /**
+   * `emitter.emit('name', …)` calls, by the function they are written in: emit runs the listeners
+   * of that event in place (FunctionFact.listens), so each is a call of those listeners.
+   */
+  emits?: { owner: number; event: string }[];
 }
 
 /**

@@ -127,6 +127,17 @@ function hasModifier(node: ts.Node, kind: ts.SyntaxKind): boolean {
   return modifiers?.some((modifier) => modifier.kind === kind) ?? false;
 }
 
+const EMIT_METHODS: ReadonlySet<string> = new Set(['emit']);
+const LISTENER_METHODS: ReadonlySet<string> = new Set(['on', 'once', 'addListener', 'prependListener', 'prependOnceListener']);
+
+/** `x.emit('name', …)` / `x.on('name', cb)` with a literal event name: that name, when the method is one of `methods`. */
+function eventNameOf(call: ts.CallExpression, methods: ReadonlySet<string>): string | undefined {
+  const callee = call.expression;
+  if (!ts.isPropertyAccessExpression(callee) || !methods.has(callee.name.text)) return undefined;
+  const first = call.arguments[0];
+  return first && (ts.isStringLiteral(first) || ts.isNoSubstitutionTemplateLiteral(first)) ? first.text : undefined;
+}
+
 /** An instance member of a class with an `extends` clause: the base class may call it through `this`. */
 function isSubclassMember(member: ts.ClassElement): boolean {
   const cls = member.parent;
@@ -180,6 +191,7 @@ class FileAnalyzer {
   private readonly functionIndex = new Map<ts.Node, number>();
   private readonly references: ReferenceFact[] = [];
   private readonly candidates: CandidateFact[] = [];
+  private emits: { owner: number; event: string }[] | undefined;
   private readonly fnStack: number[] = [0];
   private readonly fnNodeStack: ts.Node[] = [];
   private readonly classStack: ts.ClassLikeDeclaration[] = [];
@@ -243,6 +255,7 @@ class FileAnalyzer {
       candidates: this.candidates,
     };
     if (this.contextModel && this.contextModel.mounts.length > 0) facts.routeMounts = this.contextModel.mounts;
+    if (this.emits) facts.emits = this.emits;
     return facts;
   }
 
@@ -304,9 +317,12 @@ class FileAnalyzer {
         case SyntaxKind.ExpressionStatement:
           this.recordFloating(node as ts.ExpressionStatement);
           break;
-        case SyntaxKind.CallExpression:
+        case SyntaxKind.CallExpression: {
           this.recordSyncCall(node as ts.CallExpression);
+          const event = eventNameOf(node as ts.CallExpression, EMIT_METHODS);
+          if (event !== undefined) (this.emits ??= []).push({ owner: this.currentFunction, event });
           break;
+        }
         case SyntaxKind.ReturnStatement: {
           const returned = (node as ts.ReturnStatement).expression;
           const fn = this.fnNodeStack[this.fnNodeStack.length - 1];
@@ -506,6 +522,8 @@ class FileAnalyzer {
         if (entry) fact.role = { role: 'connection-callback', evidence: entry };
       }
       if (this.runsLater(parent)) fact.scheduled = true;
+      const event = ts.isCallExpression(parent) && parent.arguments[1] === holder ? eventNameOf(parent, LISTENER_METHODS) : undefined;
+      if (event !== undefined) fact.listens = event;
     }
   }
 

@@ -125,6 +125,23 @@ class ProjectAnalysis {
         return unseenCallers ? { kind, async: fact?.async ?? false, unseenCallers } : { kind, async: fact?.async ?? false };
       }),
     );
+    // `emitter.emit('name')` runs the listeners of 'name' in place: a call of each (matched by the event name).
+    const listeners = new Map<string, number[]>();
+    this.input.files.forEach((file, fileIdx) => {
+      file.functions.forEach((fn, local) => {
+        if (fn.listens === undefined || this.kinds[this.global(fileIdx, local)] !== 'inline') return;
+        const same = listeners.get(fn.listens);
+        if (same) same.push(this.global(fileIdx, local));
+        else listeners.set(fn.listens, [this.global(fileIdx, local)]);
+      });
+    });
+    if (listeners.size > 0) {
+      this.input.files.forEach((file, fileIdx) => {
+        for (const emit of file.emits ?? []) {
+          for (const listener of listeners.get(emit.event) ?? []) this.graph.addEdge(listener, { owner: this.global(fileIdx, emit.owner), via: 'call' });
+        }
+      });
+    }
     this.input.files.forEach((file, fileIdx) => {
       file.functions.forEach((fn, local) => {
         if (fn.kind === 'inline' && fn.parent >= 0) {
