@@ -33,7 +33,7 @@ const TSCONFIG = `${JSON.stringify({ compilerOptions: { target: 'ES2022', module
 
 /** What a run of the program shows: its stdout, its exit code and every row of every table. */
 function runProgram(dir: string, entry: string): string {
-  rmSync(join(dir, 'app.sqlite3'), { force: true });
+  for (const file of ['app.sqlite3', 'app.sqlite3-wal', 'app.sqlite3-shm']) rmSync(join(dir, file), { force: true });
   const run = spawnSync(process.execPath, ['--import', 'tsx', '--disable-warning=PendingDeprecationWarning', entry], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' }, timeout: 30_000 });
   assert.ok(existsSync(join(dir, 'app.sqlite3')), `the program did not start:\n${run.stdout}${run.stderr}`);
   const db = new Database(join(dir, 'app.sqlite3'), { readonly: true });
