@@ -319,7 +319,8 @@ class FileAnalyzer {
           break;
         case SyntaxKind.CallExpression: {
           this.recordSyncCall(node as ts.CallExpression);
-          const event = eventNameOf(node as ts.CallExpression, EMIT_METHODS);
+          // (A preset's context, a RequestContext, nests without borrowing a transaction: its listeners keep their own.)
+          const event = this.contextModel ? undefined : eventNameOf(node as ts.CallExpression, EMIT_METHODS);
           if (event !== undefined) (this.emits ??= []).push({ owner: this.currentFunction, event });
           break;
         }
@@ -522,7 +523,7 @@ class FileAnalyzer {
         if (entry) fact.role = { role: 'connection-callback', evidence: entry };
       }
       if (this.runsLater(parent)) fact.scheduled = true;
-      const event = ts.isCallExpression(parent) && parent.arguments[1] === holder ? eventNameOf(parent, LISTENER_METHODS) : undefined;
+      const event = !this.contextModel && ts.isCallExpression(parent) && parent.arguments[1] === holder ? eventNameOf(parent, LISTENER_METHODS) : undefined;
       if (event !== undefined) fact.listens = event;
     }
   }
