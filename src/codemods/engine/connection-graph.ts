@@ -110,6 +110,24 @@ export class ConnectionGraph {
     this.insideCallerMemo.clear();
   }
 
+  /**
+   * Functions handed to a call that runs them later ('scheduled'), each with the functions that
+   * hand it over: it runs in the async context of the code that scheduled it (a timer's callback
+   * in the block of the function that set the timer, even after that block ended).
+   */
+  scheduled(): Map<number, number[]> {
+    const found = new Map<number, number[]>();
+    this.incoming.forEach((edges, target) => {
+      for (const edge of edges) {
+        if (edge.via !== 'scheduled') continue;
+        const by = found.get(target);
+        if (!by) found.set(target, [edge.owner]);
+        else if (!by.includes(edge.owner)) by.push(edge.owner);
+      }
+    });
+    return found;
+  }
+
   isInside(fn: number): boolean {
     return this.inside[fn] === true;
   }

@@ -58,6 +58,8 @@ export interface FunctionFact {
   role: RoleCandidate | undefined;
   /** An inline function handed to a call that runs it later (see ReferenceVia 'scheduled'). */
   scheduled?: boolean;
+  /** A listener handed to `emitter.on('name', cb)` (once, addListener, prepend…): the event it listens to (see FileFacts.emits). */
+  listens?: string;
   /** A framework entry point that runs outside every context whoever else calls it (a preset's `@Cron()` method). */
   startsOutside?: boolean;
   /**
@@ -70,6 +72,11 @@ export interface FunctionFact {
    * EntryPoints.unseenCallerBaseClasses), when the evidence holds: not a root when nothing visible calls it.
    */
   unseenCallers?: Evidence;
+  /**
+   * An instance method (or instance field holding a function) of a class with an `extends` clause:
+   * it may override a method of the base class, which then runs it through `this.name()`.
+   */
+  subclassMethod?: true;
   async: boolean;
   /** Local index of the lexically enclosing function (the module is 0 and has parent -1). */
   parent: number;
@@ -137,6 +144,8 @@ export interface ReferenceFact {
   name: string;
   via: ReferenceVia;
   target: SyntacticTarget;
+  /** `this.name` (dynamic dispatch): it may also run a subclass's override of `name` (FunctionFact.subclassMethod). */
+  viaThis?: true;
   /** connection-entry / thread-entry: whether the called function really is that function. */
   entryEvidence?: Evidence;
   /** Type-aware mode only, while the file's program is alive: the identifier to resolve with the checker. */
@@ -219,6 +228,11 @@ export interface FileFacts {
   candidates: CandidateFact[];
   /** A preset's router mounts (`app.use('/users', usersRouter)`), for `Evidence.route`. */
   routeMounts?: RouteMountFact[];
+  /**
+   * `emitter.emit('name', …)` calls, by the function they are written in: emit runs the listeners
+   * of that event in place (FunctionFact.listens), so each is a call of those listeners.
+   */
+  emits?: { owner: number; event: string }[];
 }
 
 /**

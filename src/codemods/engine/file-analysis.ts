@@ -133,6 +133,24 @@ function hasModifier(node: ts.Node, kind: ts.SyntaxKind): boolean {
   return modifiers?.some((modifier) => modifier.kind === kind) ?? false;
 }
 
+const EMIT_METHODS: ReadonlySet<string> = new Set(['emit']);
+const LISTENER_METHODS: ReadonlySet<string> = new Set(['on', 'once', 'addListener', 'prependListener', 'prependOnceListener']);
+
+/** `x.emit('name', …)` / `x.on('name', cb)` with a literal event name: that name, when the method is one of `methods`. */
+function eventNameOf(call: ts.CallExpression, methods: ReadonlySet<string>): string | undefined {
+  const callee = call.expression;
+  if (!ts.isPropertyAccessExpression(callee) || !methods.has(callee.name.text)) return undefined;
+  const first = call.arguments[0];
+  return first && (ts.isStringLiteral(first) || ts.isNoSubstitutionTemplateLiteral(first)) ? first.text : undefined;
+}
+
+/** An instance member of a class with an `extends` clause: the base class may call it through `this`. */
+function isSubclassMember(member: ts.ClassElement): boolean {
+  const cls = member.parent;
+  if (!ts.isClassLike(cls) || hasModifier(member, SyntaxKind.StaticKeyword)) return false;
+  return cls.heritageClauses?.some((clause) => clause.token === SyntaxKind.ExtendsKeyword) === true;
+}
+
 function propertyNameText(name: ts.PropertyName | ts.BindingName | undefined): string | undefined {
   if (!name) return undefined;
   if (ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isNumericLiteral(name) || ts.isPrivateIdentifier(name)) return name.text;
@@ -218,6 +236,7 @@ class FileAnalyzer {
   private readonly functionIndex = new Map<ts.Node, number>();
   private readonly references: ReferenceFact[] = [];
   private readonly candidates: CandidateFact[] = [];
+  private emits: { owner: number; event: string }[] | undefined;
   private readonly fnStack: number[] = [0];
   private readonly fnNodeStack: ts.Node[] = [];
   private readonly classStack: ts.ClassLikeDeclaration[] = [];
@@ -282,6 +301,7 @@ class FileAnalyzer {
       candidates: this.candidates,
     };
     if (this.contextModel && this.contextModel.mounts.length > 0) facts.routeMounts = this.contextModel.mounts;
+    if (this.emits) facts.emits = this.emits;
     return facts;
   }
 
@@ -343,10 +363,14 @@ class FileAnalyzer {
         case SyntaxKind.ExpressionStatement:
           this.recordFloating(node as ts.ExpressionStatement);
           break;
-        case SyntaxKind.CallExpression:
+        case SyntaxKind.CallExpression: {
           this.recordSyncCall(node as ts.CallExpression);
           this.recordForeignKey(node as ts.CallExpression);
+          // (A preset's context, a RequestContext, nests without borrowing a transaction: its listeners keep their own.)
+          const event = this.contextModel ? undefined : eventNameOf(node as ts.CallExpression, EMIT_METHODS);
+          if (event !== undefined) (this.emits ??= []).push({ owner: this.currentFunction, event });
           break;
+        }
         case SyntaxKind.SpreadElement:
         case SyntaxKind.NewExpression:
         case SyntaxKind.VariableDeclaration:
@@ -535,6 +559,7 @@ class FileAnalyzer {
     if (ts.isMethodDeclaration(fn) || ts.isGetAccessorDeclaration(fn) || ts.isSetAccessorDeclaration(fn)) {
       fact.kind = 'named';
       fact.name = propertyNameText(fn.name);
+      if (ts.isMethodDeclaration(fn) && isSubclassMember(fn)) fact.subclassMethod = true;
       if (this.contextModel && ts.isMethodDeclaration(fn)) {
         const entry = this.contextModel.methodEntry(fn);
         if (entry.role) fact.role = entry.role;
@@ -561,6 +586,7 @@ class FileAnalyzer {
     } else if ((ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) && parent.initializer === holder) {
       fact.kind = 'named';
       fact.name = propertyNameText(parent.name);
+      if (ts.isPropertyDeclaration(parent) && isSubclassMember(parent)) fact.subclassMethod = true;
     } else if (ts.isBinaryExpression(parent) && parent.right === holder && parent.operatorToken.kind === SyntaxKind.EqualsToken) {
       const left = parent.left;
       fact.kind = 'named';
@@ -580,6 +606,8 @@ class FileAnalyzer {
         if (entry) fact.role = { role: 'connection-callback', evidence: entry };
       }
       if (this.runsLater(parent)) fact.scheduled = true;
+      const event = !this.contextModel && ts.isCallExpression(parent) && parent.arguments[1] === holder ? eventNameOf(parent, LISTENER_METHODS) : undefined;
+      if (event !== undefined) fact.listens = event;
     }
   }
 
@@ -906,14 +934,16 @@ class FileAnalyzer {
     else if (ts.isPropertyAccessExpression(expression)) nameNode = expression.name;
     else return undefined;
     const target = this.syntacticTarget(expression);
-    // Nothing to resolve: a local value, a global. Only the checker might place a member call.
-    if (target.kind === 'none' && !(this.options.keepNodes && nameNode !== expression)) return undefined;
+    const viaThis = ts.isPropertyAccessExpression(expression) && unwrapExpression(expression.expression).kind === SyntaxKind.ThisKeyword;
+    // Nothing to resolve: a local value, a global. Only the checker might place a member call; a subclass may override a `this.name`.
+    if (target.kind === 'none' && !viaThis && !(this.options.keepNodes && nameNode !== expression)) return undefined;
     const reference: ReferenceFact = {
       owner: this.currentFunction,
       name: nameNode.text,
       via: via !== 'handed-on' ? via : this.isScheduledArgument(expression) ? 'scheduled' : 'value',
       target,
     };
+    if (viaThis) reference.viaThis = true;
     if (entryEvidence) reference.entryEvidence = entryEvidence;
     if (this.options.keepNodes) reference.node = nameNode;
     this.references.push(reference);
@@ -952,6 +982,12 @@ class FileAnalyzer {
       }
       const fn = this.membersOfBinding(binding)?.[member];
       if (fn !== undefined) return { kind: 'local', fn };
+      // `const service = require('./service')`: `service.add` is that module's export `add`.
+      if (binding.kind === 'variable' && binding.path.length === 0 && binding.node.initializer) {
+        const initializer = unwrapExpression(binding.node.initializer);
+        const required = ts.isCallExpression(initializer) ? this.scopes.requiredModule(initializer) : undefined;
+        if (required !== undefined) return { kind: 'import', module: required, name: member };
+      }
       // `const svc = new Service()` where Service is imported: a member of that export.
       if (binding.kind === 'variable' && binding.node.initializer) {
         const initializer = unwrapExpression(binding.node.initializer);

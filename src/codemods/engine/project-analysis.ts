@@ -43,6 +43,8 @@ class ProjectAnalysis {
   private readonly facts: FunctionFact[] = [];
   private readonly owners: number[] = [];
   private readonly functionNames = new Set<string>();
+  /** Methods of subclasses by name (FunctionFact.subclassMethod): what a `this.name()` may dispatch to. */
+  private readonly subclassMethods = new Map<string, number[]>();
   private readonly evidenceMemo = new WeakMap<Evidence, boolean>();
   private graph!: ConnectionGraph;
   private readonly routes: RouteCoverage;
@@ -84,6 +86,11 @@ class ProjectAnalysis {
         this.facts.push(fn);
         this.owners.push(fileIdx);
         if (fn.name !== undefined && fn.kind === 'named') this.functionNames.add(fn.name);
+        if (fn.name !== undefined && fn.subclassMethod) {
+          const same = this.subclassMethods.get(fn.name);
+          if (same) same.push(next);
+          else this.subclassMethods.set(fn.name, [next]);
+        }
         next += 1;
       });
     });
@@ -120,6 +127,23 @@ class ProjectAnalysis {
         return unseenCallers ? { kind, async: fact?.async ?? false, unseenCallers } : { kind, async: fact?.async ?? false };
       }),
     );
+    // `emitter.emit('name')` runs the listeners of 'name' in place: a call of each (matched by the event name).
+    const listeners = new Map<string, number[]>();
+    this.input.files.forEach((file, fileIdx) => {
+      file.functions.forEach((fn, local) => {
+        if (fn.listens === undefined || this.kinds[this.global(fileIdx, local)] !== 'inline') return;
+        const same = listeners.get(fn.listens);
+        if (same) same.push(this.global(fileIdx, local));
+        else listeners.set(fn.listens, [this.global(fileIdx, local)]);
+      });
+    });
+    if (listeners.size > 0) {
+      this.input.files.forEach((file, fileIdx) => {
+        for (const emit of file.emits ?? []) {
+          for (const listener of listeners.get(emit.event) ?? []) this.graph.addEdge(listener, { owner: this.global(fileIdx, emit.owner), via: 'call' });
+        }
+      });
+    }
     this.input.files.forEach((file, fileIdx) => {
       file.functions.forEach((fn, local) => {
         if (fn.kind === 'inline' && fn.parent >= 0) {
@@ -136,6 +160,11 @@ class ProjectAnalysis {
       });
       for (const reference of file.references) {
         const targets = this.targetsOf(reference, fileIdx);
+        // `this.name()` runs whatever `name` is on the instance: also a subclass's override (one by
+        // that name in any class with an `extends` clause; the base may be abstract, with no body).
+        if (reference.viaThis) {
+          for (const override of this.subclassMethods.get(reference.name) ?? []) if (!targets.includes(override)) targets.push(override);
+        }
         if (targets.length === 0) continue;
         let via = reference.via;
         if ((via === 'connection-entry' || via === 'thread-entry') && !(reference.entryEvidence && this.holds(reference.entryEvidence))) {
@@ -380,6 +409,11 @@ class ProjectAnalysis {
         return caller === undefined ? undefined : this.functionRef(caller);
       },
       latentSyncCalls: (file) => this.latentSync.get(file) ?? [],
+      scheduled: () => {
+        const found = new Map<string, FunctionRef[]>();
+        for (const [target, by] of this.graph.scheduled()) found.set(this.functionRef(target).id, by.map((owner) => this.functionRef(owner)));
+        return found;
+      },
       reachesItself: (functionId) => {
         const index = this.byPosition.get(functionId);
         return index !== undefined && this.graph.reachesItself(index);

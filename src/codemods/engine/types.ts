@@ -121,6 +121,13 @@ export interface ConnectionAnalysis {
    * its own, in that caller's (outside its transaction).
    */
   insideCallerOf?(functionId: string): FunctionRef | undefined;
+  /**
+   * Functions handed to a call that runs them later (`setTimeout(cb)`, `emitter.on('x', cb)`), by
+   * id, each with the functions that hand them over: such a callback runs in the async context of
+   * the code that scheduled it, so a block around that code is its context too (during the block,
+   * or after it ended).
+   */
+  scheduled?(): ReadonlyMap<string, readonly FunctionRef[]>;
   /** Whether the function is reached from itself outside every block (recursion): a block of its own would nest at every level. */
   reachesItself?(functionId: string): boolean;
   /**

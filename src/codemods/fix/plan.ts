@@ -55,6 +55,8 @@ interface RootEntry {
   ref: FunctionRef;
   findings: number;
   reason?: string;
+  /** An ORM call in the root's own parameters (a default value): it runs before the body, outside a block around it. */
+  parameterCall?: Finding;
   /** Module roots: the block around the top-level statements, planned once. */
   moduleEdits?: TextEdit[];
   moduleRange?: [number, number];
@@ -224,6 +226,8 @@ class FixPlanner {
     this.collectFindings();
     this.checkRoots();
     this.settleSyncCalls();
+    // Dropping a callback's own root puts its calls in its scheduler's block: settle again until nothing changes.
+    while (this.settleScheduledCalls());
     return this.planFiles(onPlanned);
   }
 
@@ -306,6 +310,11 @@ class FixPlanner {
             if (entry) entry.findings += 1;
             else this.roots.set(root.id, { ref: root, findings: 1 });
           }
+          const owner = roots.length > 0 ? this.index.enclosing(finding.file, finding.start) : undefined;
+          if (owner?.wrap && finding.start < owner.wrap.bodyStart) {
+            const entry = this.roots.get(owner.id);
+            if (entry && !entry.parameterCall) entry.parameterCall = finding;
+          }
           break;
         }
         case 'sync-in-async-context':
@@ -383,7 +392,7 @@ class FixPlanner {
         // Decided from what the scan's walk recorded: no file is parsed again for a function root.
         const summary = this.index.get(ref.id);
         const wrap = summary?.wrap;
-        entry.reason = summary && wrap ? (wrapProblem({ ...wrap, async: summary.async }) ?? this.nestingReason(ref) ?? this.floatingReason(ref, wrap, workFunctions)) : 'the function was not found where scan saw it';
+        entry.reason = summary && wrap ? (wrapProblem({ ...wrap, async: summary.async }) ?? this.parameterReason(entry) ?? this.nestingReason(ref) ?? this.floatingReason(ref, wrap, workFunctions)) : 'the function was not found where scan saw it';
         continue;
       }
       try {
@@ -404,6 +413,13 @@ class FixPlanner {
         entry.reason = 'its file could not be read or parsed';
       }
     }
+  }
+
+  /** A root whose own parameters call the ORM (a default value): those calls run before its body, so a block around the body would not hold them (and a second fix would wrap it again). */
+  private parameterReason(entry: RootEntry): string | undefined {
+    const call = entry.parameterCall;
+    if (!call) return undefined;
+    return `\`${call.data.callee ?? call.data.method}()\` (${this.display(call.file)}:${call.line}) is in its parameters (a default value), which run before its body, outside a block around it: move the call into the body, then run fix again`;
   }
 
   /**
@@ -688,6 +704,88 @@ class FixPlanner {
         }
       }
     }
+  }
+
+  /**
+   * Callbacks that code a wrap puts in a block hands to a call that runs them later (`setTimeout`,
+   * `emitter.on`), and that get no block of their own, with everything they reach (by id), each
+   * with the wrapped roots whose block is their async context: they run in that block, or after it
+   * ended, where a sync ORM call throws SynchronousOnlyOperation as well.
+   */
+  private scheduledContexts(wrapped: ReadonlySet<string>): Map<string, string[]> {
+    const contexts = new Map<string, string[]>();
+    const scheduled = this.result.connection.scheduled?.();
+    if (!scheduled || scheduled.size === 0) return contexts;
+    const affected = this.affected(wrapped);
+    const byCallback = new Map<string, Set<string>>();
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const [id, schedulers] of scheduled) {
+        if (wrapped.has(id)) continue; // a block of its own
+        let roots = byCallback.get(id);
+        const before = roots?.size ?? 0;
+        for (const by of schedulers) {
+          const via = [...(affected.get(by.id) ?? []), ...this.index.rootsOf(by.id).flatMap((root) => [...(byCallback.get(root.id) ?? [])])];
+          for (const root of via) (roots ??= new Set()).add(root);
+        }
+        if (roots && roots.size > before) {
+          byCallback.set(id, roots);
+          changed = true;
+        }
+      }
+    }
+    if (byCallback.size === 0) return contexts;
+    for (const summary of this.index.all()) {
+      if (summary.insideConnection || summary.kind === 'module' || summary.kind === 'thread-callback') continue;
+      const roots = new Set<string>();
+      for (const root of this.index.rootsOf(summary.id)) for (const id of byCallback.get(root.id) ?? []) roots.add(id);
+      if (roots.size > 0) contexts.set(summary.id, [...roots]);
+    }
+    return contexts;
+  }
+
+  /**
+   * Roots whose block a scheduled callback would run in (scheduledContexts) stay manual when that
+   * callback runs ORM calls without a block of its own, naming the call: a sync one throws
+   * SynchronousOnlyOperation there, an async one would use the block's connection, maybe after the
+   * block ended. Whether a root was dropped.
+   */
+  private settleScheduledCalls(): boolean {
+    const contexts = this.scheduledContexts(this.wrapped());
+    if (contexts.size === 0) return false;
+    const calls: { file: string; start: number; what: string; async: boolean; roots: string[] }[] = [];
+    for (const finding of this.result.findings) {
+      if (finding.ruleId !== 'async-outside-connection') continue;
+      const owner = this.index.enclosing(finding.file, finding.start);
+      const roots = owner && contexts.get(owner.id);
+      if (roots) calls.push({ file: finding.file, start: this.local(finding.file, finding.start), what: `\`${finding.data.callee ?? finding.data.method}()\``, async: true, roots });
+    }
+    const files = new Set<string>();
+    for (const id of contexts.keys()) if (this.index.get(id)?.wrap?.syncCall) files.add(id.slice(0, id.lastIndexOf('#')));
+    for (const file of files) {
+      let sites: SyncCallSite[];
+      try {
+        sites = this.sitesOf(file);
+      } catch (error) {
+        this.fail(file, error);
+        continue;
+      }
+      for (const site of sites) {
+        const roots = site.inModule ? undefined : contexts.get(this.scanFunctionId(file, site.functionStart, false));
+        if (roots) calls.push({ file, start: site.start, what: site.kind === 'iteration' ? 'a for…of over a QuerySet' : `\`${site.excerpt}\``, async: false, roots });
+      }
+    }
+    let dropped = false;
+    for (const call of calls) {
+      const line = this.counting ? 0 : positionAt(this.source(call.file).text, call.start).line;
+      const effect = call.async ? 'an async one would use the block\'s connection, which is closed once the block ended' : 'a sync ORM call throws SynchronousOnlyOperation there, in the block or after it ended';
+      for (const root of call.roots) {
+        if (this.roots.get(root)?.reason) continue;
+        this.dropRoot(root, `it hands a callback to a call that runs it later (a timer, a listener), which inherits its block as async context, and ${call.what} (${this.display(call.file)}:${line}) runs there with no block of its own: ${effect}; give the callback a block of its own (an async callback with async ORM calls gets one from fix) or move the call out of it, then run fix again`);
+        dropped = true;
+      }
+    }
+    return dropped;
   }
 
   private dropRoot(id: string, reason: string): void {
