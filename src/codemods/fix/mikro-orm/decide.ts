@@ -18,6 +18,8 @@ import { SpecifierResolver } from '../../engine/module-resolution.js';
 import { classContextSources, contextSourceInScope, exportedClass, exportedKind, instanceClassOf, isStatic } from './scope.js';
 import type { ClassLookup, ContextSource, Declared, ImportLookup } from './scope.js';
 import { planModuleRoot } from './top-level.js';
+import { passesOn, registrationOf, runsAfter } from './chain.js';
+import type { Registration } from './chain.js';
 import { detectStyle } from '../style.js';
 
 export const MIKRO_ORM_CORE = '@mikro-orm/core';
@@ -41,8 +43,10 @@ export interface RootDecision {
   start: number;
   findings: number;
   edit?: RootEdit;
-  /** Why it stays manual (set when `edit` is not). */
+  /** Why it stays manual (set when neither `edit` nor `coveredBy` is). */
   reason?: string;
+  /** A middleware root registered before it on the same app, whose new context it runs in (chain.ts): nothing to edit. */
+  coveredBy?: RootDecision;
 }
 
 export interface SourceText {
@@ -404,6 +408,7 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
   const decorators = new DecoratorSupport();
   const imports = new ImportedDeclarations();
   const trees = new Map<string, ts.SourceFile>();
+  const nodes = new Map<RootDecision, ts.Node>();
   for (const { ref, findings, calls } of roots.values()) {
     const decision: RootDecision = { ref, start: ref.start, findings };
     try {
@@ -416,6 +421,7 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
         node = functionAt(sourceFile, ref.start - 1);
         if (node) decision.start = ref.start - 1;
       }
+      if (node) nodes.set(decision, node);
       const edit = nestingReason(result, ref, display) ?? decideRoot(ref, node, sourceFile, decorators, imports);
       if (typeof edit === 'string') {
         decision.reason = edit;
@@ -440,11 +446,43 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
 
   for (const list of decisions.byFile.values()) {
     list.sort((a, b) => a.start - b.start);
+    chainRoots(list, nodes, trees, display);
     for (const decision of list) if (decision.reason) manual(decision.ref.file, decision.start, rootSubject(decision.ref), decision.reason, decision.findings);
   }
   decisions.byFile = new Map([...decisions.byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   decisions.manual.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   return decisions;
+}
+
+/**
+ * Middleware and the handlers after it on the same app (chain.ts): a handler that runs after a
+ * middleware root the fix wraps is covered by that context (no edit of its own: a second context
+ * would be a second fork, and the middleware's entities, `req.user`, would not be flushed by the
+ * handler); after one that stays manual, it stays manual too. In registration order, so a chain
+ * of middlewares covers (or holds back) everything after its first link.
+ */
+function chainRoots(list: RootDecision[], nodes: Map<RootDecision, ts.Node>, trees: Map<string, ts.SourceFile>, display: (file: string) => string): void {
+  const registered: { decision: RootDecision; registration: Registration; passes: boolean }[] = [];
+  for (const decision of list) {
+    const node = nodes.get(decision);
+    const tree = trees.get(decision.ref.file);
+    const registration = node && tree ? registrationOf(node, tree) : undefined;
+    if (node && registration) registered.push({ decision, registration, passes: passesOn(node) });
+  }
+  // Registration order (a named handler may be declared far from where it is registered).
+  registered.sort((a, b) => a.registration.call.getStart() - b.registration.call.getStart() || a.registration.index - b.registration.index);
+  for (const later of registered) {
+    if (later.decision.reason !== undefined && later.decision.edit === undefined) continue;
+    const earlier = registered.find((candidate) => candidate !== later && candidate.passes && runsAfter(later.registration, candidate.registration));
+    if (!earlier) continue;
+    const middleware = earlier.decision;
+    delete later.decision.edit;
+    if (middleware.edit || middleware.coveredBy) {
+      later.decision.coveredBy = middleware.coveredBy ?? middleware;
+    } else {
+      later.decision.reason = `it runs after the middleware at ${display(middleware.ref.file)}:${middleware.ref.line}, which hands the request on (\`next()\`) and stays manual: a RequestContext of its own would be another EntityManager fork, which would not see (nor flush) the entities that middleware loads; open one context for both (\`app.use((req, res, next) => RequestContext.create(orm.em, next))\` before the middleware), then run fix again`;
+    }
+  }
 }
 
 /**
@@ -475,7 +513,9 @@ function nestingReason(result: ScanResult, ref: FunctionRef, display: (file: str
 export function mikroOrmRewrittenFindings(result: ScanResult, enabled: boolean): Set<Finding> {
   const decisions = decideMikroOrmFix(result, enabled);
   const edited = new Set<string>();
-  for (const list of decisions.byFile.values()) for (const decision of list) if (decision.edit && !decisions.failed.has(decision.ref.file)) edited.add(decision.ref.id);
+  for (const list of decisions.byFile.values()) {
+    for (const decision of list) if ((decision.edit || decision.coveredBy) && !decisions.failed.has(decision.ref.file)) edited.add(decision.ref.id);
+  }
   const rewritten = new Set<Finding>();
   for (const finding of result.findings) {
     if (finding.ruleId !== 'async-outside-connection' || decisions.failed.has(finding.file)) continue;
