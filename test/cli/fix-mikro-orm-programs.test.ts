@@ -213,6 +213,47 @@ async function me(req: AuthedRequest, res: Response): Promise<void> {
         assert.equal(fixed['app.ts']?.match(/RequestContext\.create\(/g)?.length, 1, fixed['app.ts']);
         assert.match(fixed['app.ts'] ?? '', /return RequestContext\.create\(orm\.em, async \(\) => \{\n {6}req\.author = /);
       });
+
+      it('a promise chain in a function that is not async (`loadAuthor(orm, name).then(async (author) => { …; await save(orm) })`): the head and the callback both stay manual, naming each other — a context each lost the rename (two forks)', () => {
+        const service = `import { MikroORM } from '@mikro-orm/better-sqlite';
+import { Author } from './entities.js';
+
+export async function loadAuthor(orm: MikroORM, name: string): Promise<Author> {
+  return orm.em.findOneOrFail(Author, { name });
+}
+
+export async function save(orm: MikroORM): Promise<void> {
+  await orm.em.flush();
+}
+`;
+        const main = `import { MikroORM } from '@mikro-orm/better-sqlite';
+import { initOrm } from './db.js';
+import { loadAuthor, save } from './service.js';
+
+export function rename(orm: MikroORM, from: string, to: string): Promise<void> {
+  return loadAuthor(orm, from).then(async (author) => {
+    author.name = to;
+    await save(orm);
+  });
+}
+
+const orm: MikroORM = await initOrm();
+await orm.em.fork().persistAndFlush(orm.em.fork().create('Author', { name: 'ann' }));
+await rename(orm, 'ann', 'anne');
+await orm.close();
+`;
+        const dir = project({ 'service.ts': service, 'main.ts': main });
+        try {
+          const result = runCli(dir.dir, ['fix', '--preset', 'mikro-orm', '--force', ...mode.args]);
+          assert.equal(result.status, 1, result.stdout + result.stderr);
+          assert.equal(dir.read('service.ts'), service);
+          assert.equal(dir.read('main.ts'), main);
+          assert.match(result.stdout, /main\.ts:6:\d+ +an anonymous function[^\n]*\n +it continues the promise of `loadAuthor\(\)` \(main\.ts:6\), which is a root of its own/);
+          assert.match(result.stdout, /service\.ts:4:1 +`loadAuthor`[^\n]*\n +its promise is continued by another root, the callback at main\.ts:6/);
+        } finally {
+          dir.remove();
+        }
+      });
     });
   }
 });

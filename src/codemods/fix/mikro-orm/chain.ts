@@ -110,3 +110,31 @@ export function runsAfter(later: Registration, earlier: Registration): boolean {
   }
   return false;
 }
+
+const CONTINUATIONS = new Set(['then', 'catch', 'finally']);
+
+/**
+ * A callback that continues a promise chain (`loadAuthor(orm, id).then(async (author) => …)`):
+ * the name of the function whose call starts the chain (`loadAuthor`), and that call. The callback
+ * gets what that call resolves to (entities it loaded), so the two are one unit of work: a context
+ * for each would put the entities in one fork and the callback's flush in another.
+ */
+export function continuedCall(fn: ts.Node): { name: string; call: ts.CallExpression } | undefined {
+  let node: ts.Node = fn;
+  while (node.parent && ts.isParenthesizedExpression(node.parent)) node = node.parent;
+  const call = node.parent;
+  if (!call || !ts.isCallExpression(call) || !call.arguments.includes(node as ts.Expression)) return undefined;
+  let callee = unwrapExpression(call.expression);
+  if (!ts.isPropertyAccessExpression(callee) || !CONTINUATIONS.has(callee.name.text)) return undefined;
+  let head = unwrapExpression(callee.expression);
+  while (ts.isCallExpression(head)) {
+    callee = unwrapExpression(head.expression);
+    if (ts.isPropertyAccessExpression(callee) && CONTINUATIONS.has(callee.name.text)) {
+      head = unwrapExpression(callee.expression);
+      continue;
+    }
+    const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : undefined;
+    return name ? { name, call: head } : undefined;
+  }
+  return undefined;
+}

@@ -18,7 +18,7 @@ import { SpecifierResolver } from '../../engine/module-resolution.js';
 import { classContextSources, contextSourceInScope, exportedClass, exportedKind, instanceClassOf, isStatic } from './scope.js';
 import type { ClassLookup, ContextSource, Declared, ImportLookup } from './scope.js';
 import { planModuleRoot } from './top-level.js';
-import { passesOn, registrationOf, runsAfter } from './chain.js';
+import { continuedCall, passesOn, registrationOf, runsAfter } from './chain.js';
 import type { Registration } from './chain.js';
 import { detectStyle } from '../style.js';
 
@@ -444,6 +444,7 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
     else decisions.byFile.set(ref.file, [decision]);
   }
 
+  continuationRoots([...decisions.byFile.values()].flat(), nodes, trees, display);
   for (const list of decisions.byFile.values()) {
     list.sort((a, b) => a.start - b.start);
     chainRoots(list, nodes, trees, display);
@@ -452,6 +453,33 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
   decisions.byFile = new Map([...decisions.byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   decisions.manual.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   return decisions;
+}
+
+/**
+ * A root that continues another root's promise (`loadAuthor(orm, id).then(async (author) => { …
+ * await save(orm) })` in a function that is not async, chain.ts) and that other root: a context
+ * each would give them two forks, and the callback's flush would not see the entities the first
+ * loaded (the change is silently lost). Both stay manual: one context must hold the whole chain.
+ */
+function continuationRoots(all: RootDecision[], nodes: Map<RootDecision, ts.Node>, trees: Map<string, ts.SourceFile>, display: (file: string) => string): void {
+  for (const decision of all) {
+    const node = nodes.get(decision);
+    const continued = node ? continuedCall(node) : undefined;
+    if (!continued) continue;
+    const heads = all.filter((other) => other !== decision && other.ref.kind !== 'module' && other.ref.name === continued.name);
+    if (heads.length === 0) continue;
+    const tree = trees.get(decision.ref.file);
+    const line = tree ? tree.getLineAndCharacterOfPosition(continued.call.getStart(tree)).line + 1 : decision.ref.line;
+    const where = `${display(decision.ref.file)}:${line}`;
+    const advice = 'one context must hold the whole chain: make the function that builds it async and `await` each step (or open `RequestContext.create(em, …)` around the chain by hand), then run fix again';
+    delete decision.edit;
+    decision.reason = `it continues the promise of \`${continued.name}()\` (${where}), which is a root of its own: a RequestContext each would be two EntityManager forks, and the entities \`${continued.name}()\` loads would not be seen (nor flushed) by this callback's; ${advice}`;
+    for (const head of heads) {
+      if (head.reason !== undefined && head.edit === undefined) continue;
+      delete head.edit;
+      head.reason = `its promise is continued by another root, the callback at ${display(decision.ref.file)}:${decision.ref.line}: a RequestContext each would be two EntityManager forks, and the entities it returns would not be flushed by that callback's; ${advice}`;
+    }
+  }
 }
 
 /**
