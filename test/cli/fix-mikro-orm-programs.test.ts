@@ -254,6 +254,55 @@ await orm.close();
           dir.remove();
         }
       });
+
+      it('a script whose top level creates the ORM and calls helpers that are roots of their own (`const a = await load(orm, …); a.name = …; await save(orm)`): the top level gets the one context and the helpers none (a context each lost the rename and then threw NotFoundError)', () => {
+        const service = `import { MikroORM } from '@mikro-orm/better-sqlite';
+import { Author } from './entities.js';
+
+export async function load(orm: MikroORM, name: string): Promise<Author> {
+  return orm.em.findOneOrFail(Author, { name });
+}
+
+export async function save(orm: MikroORM): Promise<void> {
+  await orm.em.flush();
+}
+`;
+        const main = `import { MikroORM } from '@mikro-orm/better-sqlite';
+import { AuthorSchema, BookSchema, Author } from './entities.js';
+import { load, save } from './service.js';
+
+const orm = await MikroORM.init({ dbName: process.env.DB!, entities: [AuthorSchema, BookSchema], allowGlobalContext: process.env.STRICT !== '1' });
+await orm.schema.refreshDatabase();
+orm.em.create(Author, { name: 'ann' });
+await orm.em.flush();
+const a = await load(orm, 'ann');
+a.name = 'anne';
+await save(orm);
+const b = await load(orm, 'anne');
+console.log('same', a === b);
+await orm.close();
+`;
+        const { fixed } = sameMeaning({ 'service.ts': service, 'main.ts': main }, mode.args, ['main.ts']);
+        assert.match(fixed['main.ts'] ?? '', /^await RequestContext\.create\(orm\.em, async \(\) => \{$/m);
+      });
+
+      it('top-level code that imports the ORM and calls two roots (`load`, then `save`): both stay manual, naming the top level and each other — a context each lost the rename', () => {
+        const dir = project({
+          'orm.ts': `import { MikroORM } from '@mikro-orm/better-sqlite';\nimport { initOrm } from './db.js';\n\nexport const orm: MikroORM = await initOrm();\n`,
+          'service.ts': `import { orm } from './orm.js';\nimport { Author } from './entities.js';\n\nexport async function load(name: string): Promise<Author> {\n  return orm.em.findOneOrFail(Author, { name });\n}\n\nexport async function save(): Promise<void> {\n  await orm.em.flush();\n}\n`,
+          'main.ts': `import { orm } from './orm.js';\nimport { load, save } from './service.js';\n\nconst a = await load('ann');\na.name = 'anne';\nawait save();\nawait orm.close();\n`,
+        });
+        try {
+          const service = dir.read('service.ts');
+          const result = runCli(dir.dir, ['fix', '--preset', 'mikro-orm', '--force', ...mode.args]);
+          assert.equal(result.status, 1, result.stdout + result.stderr);
+          assert.equal(dir.read('service.ts'), service);
+          assert.match(result.stdout, /service\.ts:4:1 +`load`[^\n]*\n +it is called by the top-level code of main\.ts, with `save` \(service\.ts:8\), another root/);
+          assert.match(result.stdout, /service\.ts:8:1 +`save`[^\n]*\n +it is called by the top-level code of main\.ts, with `load` \(service\.ts:4\), another root/);
+        } finally {
+          dir.remove();
+        }
+      });
     });
   }
 });

@@ -444,6 +444,7 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
     else decisions.byFile.set(ref.file, [decision]);
   }
 
+  topLevelRoots([...decisions.byFile.values()].flat(), result, display);
   continuationRoots([...decisions.byFile.values()].flat(), nodes, trees, display);
   for (const list of decisions.byFile.values()) {
     list.sort((a, b) => a.start - b.start);
@@ -453,6 +454,57 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
   decisions.byFile = new Map([...decisions.byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   decisions.manual.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   return decisions;
+}
+
+/**
+ * Roots called by top-level code (scan stops a chain there: top-level code is not a function to
+ * wrap). What one top level does is one unit of work — `const a = await load('ann'); a.name =
+ * 'anne'; await save();` — so a context per root would put the entity in one fork and the flush
+ * in another (the rename was lost on real SQLite). Such a root is covered when every top level
+ * that calls it gets the fix's own context (a script that creates the ORM there) and nothing else
+ * reaches it; it stays manual when a top level that calls it also calls another root or uses the
+ * EntityManager itself (a root that stays manual). A root that is the only one a top level calls
+ * keeps its own context: nothing there shares its entities.
+ */
+function topLevelRoots(all: RootDecision[], result: ScanResult, display: (file: string) => string): void {
+  const moduleCallersOf = result.connection?.moduleCallersOf;
+  if (!moduleCallersOf) return;
+  const modules = new Map(all.filter((decision) => decision.ref.kind === 'module').map((decision) => [decision.ref.id, decision]));
+  const callers = new Map<RootDecision, { modules: FunctionRef[]; elsewhere: boolean }>();
+  const calledBy = new Map<string, RootDecision[]>();
+  for (const decision of all) {
+    if (decision.ref.kind === 'module') continue;
+    const found = moduleCallersOf(decision.ref.id);
+    if (found.modules.length === 0) continue;
+    callers.set(decision, found);
+    for (const module of found.modules) {
+      const list = calledBy.get(module.id);
+      if (list) list.push(decision);
+      else calledBy.set(module.id, [decision]);
+    }
+  }
+  for (const [decision, found] of callers) {
+    if (decision.reason !== undefined && decision.edit === undefined) continue;
+    const wrapped = found.modules.map((module) => modules.get(module.id)).filter((module): module is RootDecision => module?.edit !== undefined);
+    if (wrapped.length === found.modules.length && !found.elsewhere) {
+      delete decision.edit;
+      decision.coveredBy = wrapped[0];
+      continue;
+    }
+    for (const module of found.modules) {
+      const self = modules.get(module.id);
+      const others = (calledBy.get(module.id) ?? []).filter((other) => other !== decision);
+      if (!self && others.length === 0) continue;
+      const what = self
+        ? self.edit
+          ? 'which the fix puts in a RequestContext of its own while this function is also reached from elsewhere'
+          : 'which uses the EntityManager itself and stays manual'
+        : `with ${others.map((other) => `${other.ref.name ? `\`${other.ref.name}\`` : 'a function'} (${display(other.ref.file)}:${other.ref.line})`).slice(0, 3).join(', ')}, another root`;
+      delete decision.edit;
+      decision.reason = `it is called by the top-level code of ${display(module.file)}, ${what}: a RequestContext each would be separate EntityManager forks, and the entities one of them loads would not be seen (nor flushed) by the others; move that top-level code into an async function (e.g. \`main()\`), so that one context holds it, then run fix again`;
+      break;
+    }
+  }
 }
 
 /**
