@@ -303,6 +303,34 @@ await orm.close();
           dir.remove();
         }
       });
+
+      it('a timer callback inside a root (`setTimeout(async () => { a.name = …; await orm.em.flush() })` in a script\'s main): it runs in the context the fix opens around it, so it gets none of its own and stays manual with the reason (a context of its own lost the rename: another fork)', () => {
+        const main = `import { MikroORM } from '@mikro-orm/better-sqlite';
+import { AuthorSchema, BookSchema, Author } from './entities.js';
+
+export async function main(): Promise<void> {
+  const orm = await MikroORM.init({ dbName: process.env.DB!, entities: [AuthorSchema, BookSchema], allowGlobalContext: process.env.STRICT !== '1' });
+  await orm.schema.refreshDatabase();
+  const a = orm.em.create(Author, { name: 'ann' });
+  await orm.em.flush();
+  await new Promise<void>((resolve) => {
+    setTimeout(async () => {
+      a.name = 'anne';
+      await orm.em.flush();
+      const again = await orm.em.findOneOrFail(Author, { name: 'anne' });
+      console.log('same', again === a);
+      resolve();
+    }, 5);
+  });
+  await orm.close();
+}
+
+await main();
+`;
+        const { fixed, output } = sameMeaning({ 'main.ts': main }, mode.args, ['main.ts']);
+        assert.equal(fixed['main.ts']?.match(/RequestContext\.create\(/g)?.length, 1, fixed['main.ts']);
+        assert.match(output, /main\.ts:10:\d+ +an anonymous function[^\n]*\n +it is scheduled inside `main` \(main\.ts:4\), whose RequestContext it inherits at run time/);
+      });
     });
   }
 });

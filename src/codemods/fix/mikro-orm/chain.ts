@@ -138,3 +138,24 @@ export function continuedCall(fn: ts.Node): { name: string; call: ts.CallExpress
   }
   return undefined;
 }
+
+/** Timers and queues: Node runs their callbacks in the AsyncLocalStorage context they were scheduled in. */
+const SCHEDULERS = new Set(['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'nextTick']);
+
+/**
+ * A callback handed to a timer (`setTimeout(async () => …)`): the functions around it, innermost
+ * first (their start offsets). At run time it inherits the RequestContext it is scheduled in
+ * (AsyncLocalStorage follows timers), so it shares that context's fork with the code around it.
+ */
+export function scheduledIn(fn: ts.Node): number[] | undefined {
+  let node: ts.Node = fn;
+  while (node.parent && ts.isParenthesizedExpression(node.parent)) node = node.parent;
+  const call = node.parent;
+  if (!call || !ts.isCallExpression(call) || !call.arguments.includes(node as ts.Expression)) return undefined;
+  const callee = unwrapExpression(call.expression);
+  const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : undefined;
+  if (!name || !SCHEDULERS.has(name)) return undefined;
+  const around: number[] = [];
+  for (let parent = call.parent; parent; parent = parent.parent) if (ts.isFunctionLike(parent)) around.push(parent.getStart());
+  return around;
+}

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import ts from '../../typescript.cjs';
 import { isFunctionWithBody } from '../../engine/file-analysis.js';
 import { parseSource } from '../../engine/syntactic.js';
-import type { Finding, FunctionRef, ScanResult } from '../../engine/types.js';
+import type { ConnectionFunctionSummary, Finding, FunctionRef, ScanResult } from '../../engine/types.js';
 import { displayPath } from '../../report/format.js';
 import { functionAt, insideCallerText, rootListText } from '../functions.js';
 import { positionAt } from '../text.js';
@@ -18,7 +18,7 @@ import { SpecifierResolver } from '../../engine/module-resolution.js';
 import { classContextSources, contextSourceInScope, exportedClass, exportedKind, instanceClassOf, isStatic } from './scope.js';
 import type { ClassLookup, ContextSource, Declared, ImportLookup } from './scope.js';
 import { planModuleRoot } from './top-level.js';
-import { continuedCall, passesOn, registrationOf, runsAfter } from './chain.js';
+import { continuedCall, passesOn, registrationOf, runsAfter, scheduledIn } from './chain.js';
 import type { Registration } from './chain.js';
 import { detectStyle } from '../style.js';
 
@@ -444,6 +444,7 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
     else decisions.byFile.set(ref.file, [decision]);
   }
 
+  scheduledRoots([...decisions.byFile.values()].flat(), nodes, result, display);
   topLevelRoots([...decisions.byFile.values()].flat(), result, display);
   continuationRoots([...decisions.byFile.values()].flat(), nodes, trees, display);
   for (const list of decisions.byFile.values()) {
@@ -454,6 +455,48 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
   decisions.byFile = new Map([...decisions.byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   decisions.manual.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   return decisions;
+}
+
+/**
+ * A timer callback (`setTimeout(async () => { a.name = …; await em.flush() })`) written inside
+ * another root, inside code that runs in a context, or in top-level code that is a root: scan
+ * counts it as starting outside (as a connection block has ended by then), but a RequestContext
+ * does not end — the callback inherits it (AsyncLocalStorage follows timers) and, before the fix,
+ * shared the global identity map with the code around it. A context of its own would be another
+ * fork: the entities it closes over would not be flushed (the rename was lost on real SQLite).
+ * Left as it is, it runs in the context the fix opens around it, so it stays manual (scan still
+ * reports it), with the reason.
+ */
+function scheduledRoots(all: RootDecision[], nodes: Map<RootDecision, ts.Node>, result: ScanResult, display: (file: string) => string): void {
+  let inside: Map<string, ConnectionFunctionSummary> | undefined;
+  for (const decision of all) {
+    const node = nodes.get(decision);
+    const around = node ? scheduledIn(node) : undefined;
+    if (!around || (decision.reason !== undefined && decision.edit === undefined)) continue;
+    const shift = decision.start - decision.ref.start;
+    const file = decision.ref.file;
+    let holder: string | undefined;
+    for (const start of around) {
+      const root = all.find((other) => other !== decision && other.ref.file === file && other.ref.kind !== 'module' && other.start === start);
+      if (root) {
+        holder = `${rootSubject(root.ref)} (${display(file)}:${root.ref.line}), whose RequestContext`;
+        break;
+      }
+      inside ??= new Map((result.connection?.functions ?? []).filter((fn) => fn.insideConnection).map((fn) => [fn.id, fn]));
+      const summary = inside.get(`${file}#${start - shift}`);
+      if (summary) {
+        holder = `${rootSubject(summary)} (${display(file)}:${summary.line}), which runs in a RequestContext that`;
+        break;
+      }
+    }
+    if (!holder && around.length === 0) {
+      const module = all.find((other) => other.ref.file === file && other.ref.kind === 'module');
+      if (module) holder = `the top-level code of ${display(file)}, whose RequestContext`;
+    }
+    if (!holder) continue;
+    delete decision.edit;
+    decision.reason = `it is scheduled inside ${holder} it inherits at run time (AsyncLocalStorage follows timers; before, both used the global identity map): a context of its own would be another EntityManager fork, and the entities it shares with that code would not be seen (nor flushed) by it; leave it in that context (scan keeps reporting it), or fork explicitly if each run must have its own`;
+  }
 }
 
 /**
