@@ -331,6 +331,43 @@ await main();
         assert.equal(fixed['main.ts']?.match(/RequestContext\.create\(/g)?.length, 1, fixed['main.ts']);
         assert.match(output, /main\.ts:10:\d+ +an anonymous function[^\n]*\n +it is scheduled inside `main` \(main\.ts:4\), whose RequestContext it inherits at run time/);
       });
+
+      it('named middleware and handler in one route call (`app.post(\'/rename\', auth, rename)`): auth gets the context, rename runs in it, and a second fix leaves rename alone (scan counts a context middleware earlier in the same call)', () => {
+        const app = `import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import { MikroORM } from '@mikro-orm/better-sqlite';
+import { Author } from './entities.js';
+
+type AuthedRequest = Request & { author?: Author };
+let orm: MikroORM;
+
+async function auth(req: AuthedRequest, _res: Response, next: NextFunction): Promise<void> {
+  req.author = (await orm.em.findOne(Author, { name: String(req.headers['x-user']) })) ?? undefined;
+  next();
+}
+
+async function rename(req: AuthedRequest, res: Response): Promise<void> {
+  if (!req.author) {
+    res.status(401).end();
+    return;
+  }
+  req.author.name = req.body.name;
+  await orm.em.flush();
+  res.json({ ok: true });
+}
+
+export function createApp(given: MikroORM) {
+  orm = given;
+  const app = express();
+  app.use(express.json());
+  app.post('/rename', auth, rename);
+  return app;
+}
+`;
+        const main = serve(`await send('POST', '/rename', 'ann', { name: 'anne' });\nawait send('POST', '/rename', 'nobody', { name: 'x' });`);
+        const { fixed } = sameMeaning({ 'app.ts': app, 'main.ts': main }, mode.args, ['app.ts']);
+        assert.equal(fixed['app.ts']?.match(/RequestContext\.create\(/g)?.length, 1, fixed['app.ts']);
+      });
     });
   }
 });
