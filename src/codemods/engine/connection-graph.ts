@@ -159,6 +159,24 @@ export class ConnectionGraph {
   }
 
   /**
+   * The modules whose top-level code calls `fn` (or hands it on) outside every block, and whether it
+   * is also reached outside a block some other way (another function, a later start, no caller).
+   * rootsOf stops at a caller at module top level; a preset whose contexts hold state across calls
+   * (MikroORM's identity map) asks this to keep what one top level does in one context.
+   */
+  moduleCallers(fn: number): { modules: number[]; elsewhere: boolean } {
+    const modules = new Set<number>();
+    let elsewhere = false;
+    const incoming = this.incoming[fn] ?? [];
+    for (const edge of incoming) {
+      if (this.edgeIsInside(edge)) continue;
+      if (propagates(edge.via) && this.functions[edge.owner]?.kind === 'module') modules.add(edge.owner);
+      else elsewhere = true;
+    }
+    return { modules: [...modules].sort((a, b) => a - b), elsewhere: elsewhere || incoming.length === 0 };
+  }
+
+  /**
    * Whether `fn` is reached from itself outside every block, through the callers rootsOf follows
    * (calls and values handed on, by async functions and inline callbacks): recursion, which a
    * block of its own would nest one block deeper, with a connection of its own, at every level.

@@ -505,6 +505,8 @@ export class ContextModelWalker {
     // The path comes first (`app.get('/users', handler)`), except for middleware and `app.route('/users').get(handler)`.
     const pathFirst = name !== 'use' && !isRouteCall(receiver);
     if (this.entryPoints.routeMethods.has(name) && (index > 0 || !pathFirst) && isFunctionArgument(argument) && !this.isContextMiddleware(argument as ts.Expression)) {
+      // `app.post('/rename', auth, rename)`: a handler after a context middleware of the same call runs in its context.
+      if (call.arguments.slice(0, index).some((earlier) => isFunctionArgument(earlier) && this.isContextMiddleware(earlier))) return { target: 'orm', origins: [], verdict: 'yes' };
       return this.routeEvidence(call, receiver);
     }
     // Fastify: a request hook (`app.addHook('preHandler', hook)`) runs in the request's chain, inside a context hook registered before it, as a route does.

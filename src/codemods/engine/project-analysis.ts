@@ -418,6 +418,12 @@ class ProjectAnalysis {
         const index = this.byPosition.get(functionId);
         return index !== undefined && this.graph.reachesItself(index);
       },
+      moduleCallersOf: (functionId) => {
+        const index = this.byPosition.get(functionId);
+        if (index === undefined) return { modules: [], elsewhere: true };
+        const { modules, elsewhere } = this.graph.moduleCallers(index);
+        return { modules: modules.map((module) => this.functionRef(module)), elsewhere };
+      },
     };
   }
 }

@@ -195,6 +195,7 @@ class ScanSession {
 
   /** Reads every discovered file; keeps those whose text names something of the ORM. */
   readCandidates(files: readonly string[]): void {
+    const others = new Map<string, string>();
     for (const file of files) {
       let text: string;
       try {
@@ -204,9 +205,36 @@ class ScanSession {
         continue;
       }
       if (this.prefilter(text)) this.texts.set(file, text);
+      else others.set(file, text);
     }
+    if (this.surface.context) this.addCallerFiles(others);
     // Whether HTTP routes and controllers already run inside a context is a fact of the whole project.
     if (this.surface.context) this.surface = surfaceFromConfig(this.config, contextEntryFlags(this.texts.values()));
+  }
+
+  /**
+   * Under a preset whose contexts hold state across calls (MikroORM's identity map), the files
+   * that import a candidate (relative imports, transitively) are candidates too, though they name
+   * nothing of the ORM: their code is where two roots are called one after the other (`const a =
+   * await load(); a.name = …; await save()` in a script's main), which one context must hold. Left
+   * unparsed, each callee was a root of its own, and fix gave each a fork of its own.
+   */
+  private addCallerFiles(others: Map<string, string>): void {
+    for (let added = true; added && others.size > 0; ) {
+      added = false;
+      for (const [file, text] of others) {
+        RELATIVE_SPECIFIER.lastIndex = 0;
+        for (let match = RELATIVE_SPECIFIER.exec(text); match; match = RELATIVE_SPECIFIER.exec(text)) {
+          const target = this.specifierResolver.resolveFrom(file, match[1] as string);
+          if (target !== undefined && this.texts.has(target)) {
+            this.texts.set(file, text);
+            others.delete(file);
+            added = true;
+            break;
+          }
+        }
+      }
+    }
   }
 
   fileDone = (): void => {
@@ -409,6 +437,9 @@ class ScanSession {
     };
   }
 }
+
+/** A relative module specifier in an import, export, `import()` or `require()`. */
+const RELATIVE_SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^\s*import\s+)['"](\.{1,2}\/[^'"\n]*)['"]/gm;
 
 export async function scan(options: ScanOptions = {}): Promise<ScanResult> {
   const started = performance.now();

@@ -130,6 +130,8 @@ export interface ConnectionAnalysis {
   scheduled?(): ReadonlyMap<string, readonly FunctionRef[]>;
   /** Whether the function is reached from itself outside every block (recursion): a block of its own would nest at every level. */
   reachesItself?(functionId: string): boolean;
+  /** The top-level code (module refs) that calls the function outside every block, and whether anything else reaches it outside one. */
+  moduleCallersOf?(functionId: string): { modules: FunctionRef[]; elsewhere: boolean };
   /**
    * Sync ORM calls and loops of a file that are not findings only because their function runs
    * outside every block (the ORM verdict held, type-aware where the checker answered): a wrap

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import ts from '../../typescript.cjs';
 import { isFunctionWithBody } from '../../engine/file-analysis.js';
 import { parseSource } from '../../engine/syntactic.js';
-import type { Finding, FunctionRef, ScanResult } from '../../engine/types.js';
+import type { ConnectionFunctionSummary, Finding, FunctionRef, ScanResult } from '../../engine/types.js';
 import { displayPath } from '../../report/format.js';
 import { functionAt, insideCallerText, rootListText } from '../functions.js';
 import { positionAt } from '../text.js';
@@ -18,6 +18,8 @@ import { SpecifierResolver } from '../../engine/module-resolution.js';
 import { classContextSources, contextSourceInScope, exportedClass, exportedKind, instanceClassOf, isStatic } from './scope.js';
 import type { ClassLookup, ContextSource, Declared, ImportLookup } from './scope.js';
 import { planModuleRoot } from './top-level.js';
+import { continuedCall, passesOn, registrationOf, runsAfter, scheduledIn } from './chain.js';
+import type { Registration } from './chain.js';
 import { detectStyle } from '../style.js';
 
 export const MIKRO_ORM_CORE = '@mikro-orm/core';
@@ -41,8 +43,10 @@ export interface RootDecision {
   start: number;
   findings: number;
   edit?: RootEdit;
-  /** Why it stays manual (set when `edit` is not). */
+  /** Why it stays manual (set when neither `edit` nor `coveredBy` is). */
   reason?: string;
+  /** A middleware root registered before it on the same app, whose new context it runs in (chain.ts): nothing to edit. */
+  coveredBy?: RootDecision;
 }
 
 export interface SourceText {
@@ -404,6 +408,7 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
   const decorators = new DecoratorSupport();
   const imports = new ImportedDeclarations();
   const trees = new Map<string, ts.SourceFile>();
+  const nodes = new Map<RootDecision, ts.Node>();
   for (const { ref, findings, calls } of roots.values()) {
     const decision: RootDecision = { ref, start: ref.start, findings };
     try {
@@ -416,6 +421,7 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
         node = functionAt(sourceFile, ref.start - 1);
         if (node) decision.start = ref.start - 1;
       }
+      if (node) nodes.set(decision, node);
       const edit = nestingReason(result, ref, display) ?? decideRoot(ref, node, sourceFile, decorators, imports);
       if (typeof edit === 'string') {
         decision.reason = edit;
@@ -438,13 +444,168 @@ export function decideMikroOrmFix(result: ScanResult, enabled: boolean): MikroOr
     else decisions.byFile.set(ref.file, [decision]);
   }
 
+  scheduledRoots([...decisions.byFile.values()].flat(), nodes, result, display);
+  topLevelRoots([...decisions.byFile.values()].flat(), result, display);
+  continuationRoots([...decisions.byFile.values()].flat(), nodes, trees, display);
   for (const list of decisions.byFile.values()) {
     list.sort((a, b) => a.start - b.start);
+    chainRoots(list, nodes, trees, display);
     for (const decision of list) if (decision.reason) manual(decision.ref.file, decision.start, rootSubject(decision.ref), decision.reason, decision.findings);
   }
   decisions.byFile = new Map([...decisions.byFile].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   decisions.manual.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column));
   return decisions;
+}
+
+/**
+ * A timer callback (`setTimeout(async () => { a.name = …; await em.flush() })`) written inside
+ * another root, inside code that runs in a context, or in top-level code that is a root: scan
+ * counts it as starting outside (as a connection block has ended by then), but a RequestContext
+ * does not end — the callback inherits it (AsyncLocalStorage follows timers) and, before the fix,
+ * shared the global identity map with the code around it. A context of its own would be another
+ * fork: the entities it closes over would not be flushed (the rename was lost on real SQLite).
+ * Left as it is, it runs in the context the fix opens around it, so it stays manual (scan still
+ * reports it), with the reason.
+ */
+function scheduledRoots(all: RootDecision[], nodes: Map<RootDecision, ts.Node>, result: ScanResult, display: (file: string) => string): void {
+  let inside: Map<string, ConnectionFunctionSummary> | undefined;
+  for (const decision of all) {
+    const node = nodes.get(decision);
+    const around = node ? scheduledIn(node) : undefined;
+    if (!around || (decision.reason !== undefined && decision.edit === undefined)) continue;
+    const shift = decision.start - decision.ref.start;
+    const file = decision.ref.file;
+    let holder: string | undefined;
+    for (const start of around) {
+      const root = all.find((other) => other !== decision && other.ref.file === file && other.ref.kind !== 'module' && other.start === start);
+      if (root) {
+        holder = `${rootSubject(root.ref)} (${display(file)}:${root.ref.line}), whose RequestContext`;
+        break;
+      }
+      inside ??= new Map((result.connection?.functions ?? []).filter((fn) => fn.insideConnection).map((fn) => [fn.id, fn]));
+      const summary = inside.get(`${file}#${start - shift}`);
+      if (summary) {
+        holder = `${rootSubject(summary)} (${display(file)}:${summary.line}), which runs in a RequestContext that`;
+        break;
+      }
+    }
+    if (!holder && around.length === 0) {
+      const module = all.find((other) => other.ref.file === file && other.ref.kind === 'module');
+      if (module) holder = `the top-level code of ${display(file)}, whose RequestContext`;
+    }
+    if (!holder) continue;
+    delete decision.edit;
+    decision.reason = `it is scheduled inside ${holder} it inherits at run time (AsyncLocalStorage follows timers; before, both used the global identity map): a context of its own would be another EntityManager fork, and the entities it shares with that code would not be seen (nor flushed) by it; leave it in that context (scan keeps reporting it), or fork explicitly if each run must have its own`;
+  }
+}
+
+/**
+ * Roots called by top-level code (scan stops a chain there: top-level code is not a function to
+ * wrap). What one top level does is one unit of work — `const a = await load('ann'); a.name =
+ * 'anne'; await save();` — so a context per root would put the entity in one fork and the flush
+ * in another (the rename was lost on real SQLite). Such a root is covered when every top level
+ * that calls it gets the fix's own context (a script that creates the ORM there) and nothing else
+ * reaches it; it stays manual when a top level that calls it also calls another root or uses the
+ * EntityManager itself (a root that stays manual). A root that is the only one a top level calls
+ * keeps its own context: nothing there shares its entities.
+ */
+function topLevelRoots(all: RootDecision[], result: ScanResult, display: (file: string) => string): void {
+  const moduleCallersOf = result.connection?.moduleCallersOf;
+  if (!moduleCallersOf) return;
+  const modules = new Map(all.filter((decision) => decision.ref.kind === 'module').map((decision) => [decision.ref.id, decision]));
+  const callers = new Map<RootDecision, { modules: FunctionRef[]; elsewhere: boolean }>();
+  const calledBy = new Map<string, RootDecision[]>();
+  for (const decision of all) {
+    if (decision.ref.kind === 'module') continue;
+    const found = moduleCallersOf(decision.ref.id);
+    if (found.modules.length === 0) continue;
+    callers.set(decision, found);
+    for (const module of found.modules) {
+      const list = calledBy.get(module.id);
+      if (list) list.push(decision);
+      else calledBy.set(module.id, [decision]);
+    }
+  }
+  for (const [decision, found] of callers) {
+    if (decision.reason !== undefined && decision.edit === undefined) continue;
+    const wrapped = found.modules.map((module) => modules.get(module.id)).filter((module): module is RootDecision => module?.edit !== undefined);
+    if (wrapped.length === found.modules.length && !found.elsewhere) {
+      delete decision.edit;
+      decision.coveredBy = wrapped[0];
+      continue;
+    }
+    for (const module of found.modules) {
+      const self = modules.get(module.id);
+      const others = (calledBy.get(module.id) ?? []).filter((other) => other !== decision);
+      if (!self && others.length === 0) continue;
+      const what = self
+        ? self.edit
+          ? 'which the fix puts in a RequestContext of its own while this function is also reached from elsewhere'
+          : 'which uses the EntityManager itself and stays manual'
+        : `with ${others.map((other) => `${other.ref.name ? `\`${other.ref.name}\`` : 'a function'} (${display(other.ref.file)}:${other.ref.line})`).slice(0, 3).join(', ')}, another root`;
+      delete decision.edit;
+      decision.reason = `it is called by the top-level code of ${display(module.file)}, ${what}: a RequestContext each would be separate EntityManager forks, and the entities one of them loads would not be seen (nor flushed) by the others; move that top-level code into an async function (e.g. \`main()\`), so that one context holds it, then run fix again`;
+      break;
+    }
+  }
+}
+
+/**
+ * A root that continues another root's promise (`loadAuthor(orm, id).then(async (author) => { …
+ * await save(orm) })` in a function that is not async, chain.ts) and that other root: a context
+ * each would give them two forks, and the callback's flush would not see the entities the first
+ * loaded (the change is silently lost). Both stay manual: one context must hold the whole chain.
+ */
+function continuationRoots(all: RootDecision[], nodes: Map<RootDecision, ts.Node>, trees: Map<string, ts.SourceFile>, display: (file: string) => string): void {
+  for (const decision of all) {
+    const node = nodes.get(decision);
+    const continued = node ? continuedCall(node) : undefined;
+    if (!continued) continue;
+    const heads = all.filter((other) => other !== decision && other.ref.kind !== 'module' && other.ref.name === continued.name);
+    if (heads.length === 0) continue;
+    const tree = trees.get(decision.ref.file);
+    const line = tree ? tree.getLineAndCharacterOfPosition(continued.call.getStart(tree)).line + 1 : decision.ref.line;
+    const where = `${display(decision.ref.file)}:${line}`;
+    const advice = 'one context must hold the whole chain: make the function that builds it async and `await` each step (or open `RequestContext.create(em, …)` around the chain by hand), then run fix again';
+    delete decision.edit;
+    decision.reason = `it continues the promise of \`${continued.name}()\` (${where}), which is a root of its own: a RequestContext each would be two EntityManager forks, and the entities \`${continued.name}()\` loads would not be seen (nor flushed) by this callback's; ${advice}`;
+    for (const head of heads) {
+      if (head.reason !== undefined && head.edit === undefined) continue;
+      delete head.edit;
+      head.reason = `its promise is continued by another root, the callback at ${display(decision.ref.file)}:${decision.ref.line}: a RequestContext each would be two EntityManager forks, and the entities it returns would not be flushed by that callback's; ${advice}`;
+    }
+  }
+}
+
+/**
+ * Middleware and the handlers after it on the same app (chain.ts): a handler that runs after a
+ * middleware root the fix wraps is covered by that context (no edit of its own: a second context
+ * would be a second fork, and the middleware's entities, `req.user`, would not be flushed by the
+ * handler); after one that stays manual, it stays manual too. In registration order, so a chain
+ * of middlewares covers (or holds back) everything after its first link.
+ */
+function chainRoots(list: RootDecision[], nodes: Map<RootDecision, ts.Node>, trees: Map<string, ts.SourceFile>, display: (file: string) => string): void {
+  const registered: { decision: RootDecision; registration: Registration; passes: boolean }[] = [];
+  for (const decision of list) {
+    const node = nodes.get(decision);
+    const tree = trees.get(decision.ref.file);
+    const registration = node && tree ? registrationOf(node, tree) : undefined;
+    if (node && registration) registered.push({ decision, registration, passes: passesOn(node) });
+  }
+  // Registration order (a named handler may be declared far from where it is registered).
+  registered.sort((a, b) => a.registration.call.getStart() - b.registration.call.getStart() || a.registration.index - b.registration.index);
+  for (const later of registered) {
+    if (later.decision.reason !== undefined && later.decision.edit === undefined) continue;
+    const earlier = registered.find((candidate) => candidate !== later && candidate.passes && runsAfter(later.registration, candidate.registration));
+    if (!earlier) continue;
+    const middleware = earlier.decision;
+    delete later.decision.edit;
+    if (middleware.edit || middleware.coveredBy) {
+      later.decision.coveredBy = middleware.coveredBy ?? middleware;
+    } else {
+      later.decision.reason = `it runs after the middleware at ${display(middleware.ref.file)}:${middleware.ref.line}, which hands the request on (\`next()\`) and stays manual: a RequestContext of its own would be another EntityManager fork, which would not see (nor flush) the entities that middleware loads; open one context for both (\`app.use((req, res, next) => RequestContext.create(orm.em, next))\` before the middleware), then run fix again`;
+    }
+  }
 }
 
 /**
@@ -475,7 +636,9 @@ function nestingReason(result: ScanResult, ref: FunctionRef, display: (file: str
 export function mikroOrmRewrittenFindings(result: ScanResult, enabled: boolean): Set<Finding> {
   const decisions = decideMikroOrmFix(result, enabled);
   const edited = new Set<string>();
-  for (const list of decisions.byFile.values()) for (const decision of list) if (decision.edit && !decisions.failed.has(decision.ref.file)) edited.add(decision.ref.id);
+  for (const list of decisions.byFile.values()) {
+    for (const decision of list) if ((decision.edit || decision.coveredBy) && !decisions.failed.has(decision.ref.file)) edited.add(decision.ref.id);
+  }
   const rewritten = new Set<Finding>();
   for (const finding of result.findings) {
     if (finding.ruleId !== 'async-outside-connection' || decisions.failed.has(finding.file)) continue;
