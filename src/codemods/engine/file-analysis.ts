@@ -48,6 +48,24 @@ export interface OrmSurface {
   preset?: Preset;
   /** A preset with a context model (MikroORM): what needs a context and what opens one. */
   context?: ContextSurface;
+  /**
+   * The names model definitions in the scanned files declare as foreign keys (foreignKeyFieldNames):
+   * a property read by another name is no lazy foreign-key read, and is never put to the checker.
+   * Undefined: every name may be one (fix's own finder, which looks at a few files).
+   */
+  foreignKeyFields?: ReadonlySet<string>;
+}
+
+const FOREIGN_KEY_FIELD = /([A-Za-z_$][\w$]*)['"]?\s*:\s*(?:(?:[A-Za-z_$][\w$]*\s*\.\s*)?foreignKey|new\s+ForeignKeyField)\s*[(<]/g;
+
+/** Field names declared with `fields.foreignKey(…)` (or `new ForeignKeyField(…)`) in these texts. */
+export function foreignKeyFieldNames(texts: Iterable<string>): Set<string> {
+  const names = new Set<string>();
+  for (const text of texts) {
+    if (!text.includes('oreignKey')) continue;
+    for (const match of text.matchAll(FOREIGN_KEY_FIELD)) names.add(match[1] as string);
+  }
+  return names;
 }
 
 /** Rules indexed by the SyntaxKind they registered for. */
@@ -709,6 +727,7 @@ class FileAnalyzer {
         break;
     }
     const field = access.name.text;
+    if (this.options.surface.foreignKeyFields && !this.options.surface.foreignKeyFields.has(field)) return undefined;
     const receiver = access.expression;
     // Type-aware, an element of a collection of project values (`rows[0]`, rows: ChoiceRow[]) goes to the checker too.
     // (Its origins, the collection's, name the model for the message and answer when the checker cannot.)

@@ -13,7 +13,7 @@ import type { LoadedConfig } from './config.js';
 import { discoverFiles, toPosix, unreadable } from './discover.js';
 import type { InputProblem } from './discover.js';
 import type { FileFacts } from './facts.js';
-import { analyzeFile, buildRuleDispatch, isStackOverflow, unanalysableFacts } from './file-analysis.js';
+import { analyzeFile, buildRuleDispatch, foreignKeyFieldNames, isStackOverflow, unanalysableFacts } from './file-analysis.js';
 import type { OrmSurface, RuleDispatch } from './file-analysis.js';
 import { SpecifierResolver } from './module-resolution.js';
 import { ModuleKeys, isPathSpecifier } from './module-keys.js';
@@ -135,6 +135,24 @@ class ScanSession {
     return this.reachTexts.get(file);
   };
   private done = 0;
+  /** Foreign-key field names declared in the texts read so far (candidates, and files their imports lead to). */
+  private readonly foreignKeyFields = new Set<string>();
+  private readonly foreignKeysRead = new Set<string>();
+
+  /**
+   * Before a batch of walks: the names declared by texts not looked at yet — a model file the
+   * import scan read beyond the candidates (`scan src/views.ts` with models in src/models.ts) counts.
+   */
+  private noteForeignKeyFields(): void {
+    if (this.surface.context) return;
+    const note = (file: string, text: string | undefined): void => {
+      if (text === undefined || this.foreignKeysRead.has(file)) return;
+      this.foreignKeysRead.add(file);
+      for (const name of foreignKeyFieldNames([text])) this.foreignKeyFields.add(name);
+    };
+    for (const [file, text] of this.texts) note(file, text);
+    for (const [file, text] of this.reachTexts) note(file, text);
+  }
 
   constructor(
     readonly cwd: string,
@@ -210,6 +228,8 @@ class ScanSession {
     if (this.surface.context) this.addCallerFiles(others);
     // Whether HTTP routes and controllers already run inside a context is a fact of the whole project.
     if (this.surface.context) this.surface = surfaceFromConfig(this.config, contextEntryFlags(this.texts.values()));
+    // Only a name some model declares as a foreign key can be a lazy read (most property reads are not asked about).
+    else this.surface = { ...this.surface, foreignKeyFields: this.foreignKeyFields };
   }
 
   /**
@@ -336,6 +356,7 @@ class ScanSession {
       return;
     }
     for (const module of typed.unresolvedModules) unresolved.add(module);
+    this.noteForeignKeyFields();
     const reachesOrm = typed.reachesOrm || this.importsUnresolvedOrm(factory, typed, unresolved);
     for (const file of chunk) {
       const tooDeep = factory.tooDeep.get(file);
@@ -396,6 +417,7 @@ class ScanSession {
    * TypeScript's parser up from cold.)
    */
   analyzeWithoutTypes(files: readonly string[]): void {
+    this.noteForeignKeyFields();
     for (const file of files) {
       this.factsByFile.set(file, this.syntacticFacts(file, this.texts.get(file) as string));
       this.texts.delete(file);
