@@ -333,10 +333,10 @@ class ProjectAnalysis {
           data: candidate.data,
         };
         if (candidate.rewrite) this.rewriteFacts.set(finding, candidate.rewrite);
-        const outside = candidate.conditions.find((condition) => condition.kind === 'outside-connection');
-        if (outside && outside.kind === 'outside-connection') {
+        if (outsideCondition && outsideCondition.kind === 'outside-connection') {
           // One shared array per function (many findings have the same roots); a fork-aware parameter's roots are the finding's own.
-          finding.roots = outside.parameter === undefined ? this.rootRefs(this.global(fileIdx, outside.fn)) : (roots ?? []).map((root) => this.functionRef(root));
+          finding.roots =
+            outsideCondition.parameter === undefined ? this.rootRefs(this.global(fileIdx, outsideCondition.fn)) : (roots ?? []).map((root) => this.functionRef(root));
         }
         findings.push(finding);
       }
